@@ -1,0 +1,30 @@
+//! schakel's vocabulary: the pure types every other crate speaks.
+//!
+//! Values are parsed at the edge: a [`OrgSlug`], [`Sector`], [`IpPrefix`], [`DomainName`]
+//! or [`Organisation`] that exists is valid. Nothing in this crate does IO, knows SQL, HTTP,
+//! JSON or the policy engine; functions take the date they reason about instead of reading
+//! a clock.
+
+mod access;
+mod contact;
+mod designation;
+mod error;
+mod jurisdiction;
+mod network;
+mod organisation;
+mod registry;
+mod sector;
+mod slug;
+mod time;
+
+pub use access::{Principal, Role};
+pub use contact::{Contact, EmailAddress, PgpPublicKey, WebhookUrl};
+pub use designation::{Designation, SecrecyGuarantee, Status};
+pub use error::{FieldIssue, ValueError};
+pub use jurisdiction::Jurisdiction;
+pub use network::{Asn, DomainName, IpPrefix};
+pub use organisation::{Organisation, OrganisationDraft, Serves};
+pub use registry::{RegistryIssue, check_registry};
+pub use sector::{DEFAULT_SECTORS, Sector, SectorVocabulary};
+pub use slug::OrgSlug;
+pub use time::{AMSTERDAM, Date, legal_date, parse_date};

@@ -1,0 +1,154 @@
+//! schakel's persistence: the [`Store`] trait every backend implements, and the embedded
+//! SQLite backend ([`SqliteStore`]).
+//!
+//! The store keeps what it is given and answers queries; it holds no business rules (what
+//! makes a registry valid lives in `schakel-domain` and `schakel-app`). It does own the
+//! audit chain: every appended entry is hashed together with the previous entry's hash.
+
+mod audit;
+mod sqlite;
+
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use schakel_domain::{Date, IpPrefix, OrgSlug, Organisation, Role, Status};
+
+pub use audit::{AuditEntry, GENESIS_HASH, NewAuditEntry, entry_hash};
+pub use sqlite::SqliteStore;
+
+/// Failures of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or queried.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The database holds something this version of schakel cannot read.
+    #[error("the database holds an unreadable value: {0}")]
+    Corrupt(String),
+    /// The database was written by a newer schakel.
+    #[error("the database schema is version {found}; this schakel knows up to {known}")]
+    SchemaTooNew {
+        /// Version in the file.
+        found: i64,
+        /// Latest version this build knows.
+        known: i64,
+    },
+    /// A uniqueness or reference constraint failed.
+    #[error("constraint violated: {0}")]
+    Constraint(String),
+}
+
+/// A storage backend. Work happens in transactions: [`Store::read`] for a consistent
+/// snapshot, [`Store::write`] for changes (writers are serialised). A transaction that is
+/// dropped without [`Tx::commit`] is rolled back, so nothing is ever half-written.
+pub trait Store: Send + Sync {
+    /// Starts a read-only transaction.
+    fn read(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
+    /// Starts a write transaction.
+    fn write(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
+    /// A short name of the backend and where it keeps data, for start-up messages.
+    fn describe(&self) -> String;
+}
+
+/// Which organisations a listing wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganisationQuery {
+    /// Only organisations with this sector (any position).
+    pub sector: Option<String>,
+    /// Only organisations holding this status on `on`.
+    pub status: Option<Status>,
+    /// Only this organisation (a recipient sees only itself).
+    pub only: Option<OrgSlug>,
+    /// The date designations and `ended` are taken on.
+    pub on: Date,
+    /// Also list organisations ended on `on`.
+    pub include_ended: bool,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return at most.
+    pub limit: u64,
+}
+
+/// A page of organisations, ordered by slug, and how many matched in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganisationPage {
+    /// This page.
+    pub organisations: Vec<Organisation>,
+    /// Matches over all pages.
+    pub total: u64,
+}
+
+/// A registered prefix that covers an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixMatch {
+    /// The organisation holding it.
+    pub organisation: OrgSlug,
+    /// The prefix.
+    pub prefix: IpPrefix,
+}
+
+/// A stored API token. The secret is never stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Public id, used to list and revoke.
+    pub id: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: [u8; 32],
+    /// What it may do.
+    pub role: Role,
+    /// The person it belongs to (or a recipient token's label).
+    pub name: String,
+    /// A recipient token's organisation.
+    pub organisation: Option<OrgSlug>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// Who made it.
+    pub created_by: String,
+    /// When it stops working.
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// One transaction. Registry, tokens and audit entries written in one transaction become
+/// visible together or not at all.
+pub trait Tx {
+    /// Every organisation, ordered by slug.
+    fn organisations(&mut self) -> Result<Vec<Organisation>, StoreError>;
+    /// One organisation.
+    fn organisation(&mut self, slug: &OrgSlug) -> Result<Option<Organisation>, StoreError>;
+    /// A filtered page of organisations.
+    fn find_organisations(
+        &mut self,
+        query: &OrganisationQuery,
+    ) -> Result<OrganisationPage, StoreError>;
+    /// Creates or replaces an organisation by slug.
+    fn put_organisation(&mut self, organisation: &Organisation) -> Result<(), StoreError>;
+    /// Every prefix covering `addr` held by an organisation not ended on `on`, most
+    /// specific first.
+    fn prefix_matches(&mut self, addr: IpAddr, on: Date) -> Result<Vec<PrefixMatch>, StoreError>;
+
+    /// Appends to the audit chain and returns the entry with its sequence number and hash.
+    fn append_audit(&mut self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError>;
+    /// Audit entries about one subject (such as `organisation:z-cert`), oldest first.
+    fn audit_entries(&mut self, subject: &str) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Every audit entry, oldest first.
+    fn audit_log(&mut self) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Stores a new token.
+    fn insert_token(&mut self, token: &TokenRecord) -> Result<(), StoreError>;
+    /// The token whose secret hashes to `secret_hash`.
+    fn token_by_secret_hash(
+        &mut self,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<TokenRecord>, StoreError>;
+    /// One token by id.
+    fn token(&mut self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Every token, oldest first.
+    fn tokens(&mut self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Marks a token revoked.
+    fn revoke_token(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Makes the transaction's changes durable.
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}

@@ -1,0 +1,772 @@
+//! The embedded SQLite backend: one file, WAL, foreign keys on, migrations embedded and
+//! applied on open. One writer connection (SQLite serialises writers anyway) and a few
+//! reader connections that see consistent snapshots while a write is under way.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+use schakel_domain::{
+    Asn, Contact, Date, Designation, DomainName, EmailAddress, IpPrefix, Jurisdiction, OrgSlug,
+    Organisation, OrganisationDraft, PgpPublicKey, Role, SecrecyGuarantee, SectorVocabulary,
+    Serves, Status, WebhookUrl, parse_date,
+};
+
+use crate::audit::timestamp_text;
+use crate::{
+    AuditEntry, GENESIS_HASH, NewAuditEntry, OrganisationPage, OrganisationQuery, PrefixMatch,
+    Store, StoreError, TokenRecord, Tx, entry_hash,
+};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_registry.sql")];
+
+const READERS: usize = 4;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    vocabulary: SectorVocabulary,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, message)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Constraint(message.clone().unwrap_or_else(|| e.to_string()))
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// `vocabulary` is the sector vocabulary stored sectors are read against.
+    pub fn open(path: &Path, vocabulary: SectorVocabulary) -> Result<Self, StoreError> {
+        let open = || -> Result<Connection, StoreError> {
+            let conn = Connection::open(path).map_err(|e| {
+                StoreError::Database(format!("cannot open `{}`: {e}", path.display()))
+            })?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.execute_batch(
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;",
+            )?;
+            Ok(conn)
+        };
+        let mut writer = open()?;
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Database(format!(
+                "`{}` cannot use write-ahead logging (journal mode is `{mode}`)",
+                path.display()
+            )));
+        }
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open().map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            path: path.to_owned(),
+            vocabulary,
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    fn reader(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        for reader in &self.readers {
+            if let Ok(guard) = reader.try_lock() {
+                return Ok(guard);
+            }
+        }
+        let first = self
+            .readers
+            .first()
+            .ok_or_else(|| StoreError::Database("no reader connection".into()))?;
+        first
+            .lock()
+            .map_err(|_| StoreError::Database("a reader connection was poisoned".into()))
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Database(format!("migration {} failed: {e}", i + 1)))?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).unwrap_or(i64::MAX),
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn read(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        let conn = self.reader()?;
+        conn.execute_batch("BEGIN DEFERRED")?;
+        Ok(Box::new(SqliteTx {
+            conn,
+            vocabulary: &self.vocabulary,
+            open: true,
+        }))
+    }
+
+    fn write(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Box::new(SqliteTx {
+            conn,
+            vocabulary: &self.vocabulary,
+            open: true,
+        }))
+    }
+
+    fn describe(&self) -> String {
+        format!("SQLite database `{}`", self.path.display())
+    }
+}
+
+struct SqliteTx<'a> {
+    conn: MutexGuard<'a, Connection>,
+    vocabulary: &'a SectorVocabulary,
+    open: bool,
+}
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing committed: undo everything. An error here leaves nothing to undo.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn date_text(d: Date) -> String {
+    d.to_string()
+}
+
+fn read_date(slug: &str, text: &str) -> Result<Date, StoreError> {
+    parse_date(text).map_err(|e| corrupt(format!("organisation `{slug}`: {e}")))
+}
+
+fn read_timestamp(text: &str) -> Result<Timestamp, StoreError> {
+    text.parse()
+        .map_err(|e| corrupt(format!("`{text}` is not a timestamp: {e}")))
+}
+
+fn strings<T: ToString>(values: &[T]) -> Vec<String> {
+    values.iter().map(ToString::to_string).collect()
+}
+
+fn addr_bytes(addr: IpAddr) -> (i64, Vec<u8>) {
+    match addr {
+        IpAddr::V4(a) => (4, a.octets().to_vec()),
+        IpAddr::V6(a) => (6, a.octets().to_vec()),
+    }
+}
+
+impl SqliteTx<'_> {
+    fn load(&self, slug: &str) -> Result<Option<Organisation>, StoreError> {
+        let c = &*self.conn;
+        let row = c
+            .prepare_cached(
+                "SELECT name, jurisdiction, ended, secrecy_basis, secrecy_from, secrecy_until
+                 FROM organisations WHERE slug = ?1",
+            )?
+            .query_row(params![slug], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .optional()?;
+        let Some((name, jurisdiction, ended, basis, s_from, s_until)) = row else {
+            return Ok(None);
+        };
+        let bad = |e: schakel_domain::ValueError| corrupt(format!("organisation `{slug}`: {e}"));
+        let texts = |sql: &str| -> Result<Vec<String>, StoreError> {
+            let mut stmt = c.prepare_cached(sql)?;
+            let rows = stmt.query_map(params![slug], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let sectors = texts("SELECT sector FROM org_sectors WHERE slug = ?1 ORDER BY position")?
+            .iter()
+            .map(|s| self.vocabulary.parse(s).map_err(bad))
+            .collect::<Result<_, _>>()?;
+        let serves_sectors =
+            texts("SELECT sector FROM org_serves_sectors WHERE slug = ?1 ORDER BY position")?
+                .iter()
+                .map(|s| self.vocabulary.parse(s).map_err(bad))
+                .collect::<Result<_, _>>()?;
+        let serves_members =
+            texts("SELECT member FROM org_serves_members WHERE slug = ?1 ORDER BY position")?
+                .iter()
+                .map(|s| OrgSlug::parse(s).map_err(bad))
+                .collect::<Result<_, _>>()?;
+        let oversees = texts("SELECT sector FROM org_oversees WHERE slug = ?1 ORDER BY position")?
+            .iter()
+            .map(|s| self.vocabulary.parse(s).map_err(bad))
+            .collect::<Result<_, _>>()?;
+        let prefixes = texts("SELECT prefix FROM org_prefixes WHERE slug = ?1 ORDER BY position")?
+            .iter()
+            .map(|s| IpPrefix::parse(s).map_err(bad))
+            .collect::<Result<_, _>>()?;
+        let domains = texts("SELECT domain FROM org_domains WHERE slug = ?1 ORDER BY position")?
+            .iter()
+            .map(|s| DomainName::parse(s).map_err(bad))
+            .collect::<Result<_, _>>()?;
+        let asns = {
+            let mut stmt =
+                c.prepare_cached("SELECT asn FROM org_asns WHERE slug = ?1 ORDER BY position")?;
+            let rows = stmt.query_map(params![slug], |r| r.get::<_, i64>(0))?;
+            rows.map(|n| {
+                let n = n?;
+                Asn::new(u64::try_from(n).unwrap_or(0)).map_err(bad)
+            })
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        let designations = {
+            let mut stmt = c.prepare_cached(
+                "SELECT status, valid_from, valid_until FROM org_designations
+                 WHERE slug = ?1 ORDER BY position",
+            )?;
+            let rows = stmt.query_map(params![slug], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (status, from, until) = row?;
+                let status: Status = status.parse().map_err(bad)?;
+                let from = read_date(slug, &from)?;
+                let until = until.map(|u| read_date(slug, &u)).transpose()?;
+                out.push(Designation::new(status, from, until).map_err(bad)?);
+            }
+            out
+        };
+        let contacts = {
+            let mut stmt = c.prepare_cached(
+                "SELECT name, email, pgp_key, webhook_url FROM org_contacts
+                 WHERE slug = ?1 ORDER BY position",
+            )?;
+            let rows = stmt.query_map(params![slug], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (name, email, key, hook) = row?;
+                out.push(Contact {
+                    name,
+                    email: EmailAddress::parse(&email).map_err(bad)?,
+                    pgp_key: key
+                        .map(|k| PgpPublicKey::parse(&k))
+                        .transpose()
+                        .map_err(bad)?,
+                    webhook_url: hook
+                        .map(|u| WebhookUrl::parse(&u))
+                        .transpose()
+                        .map_err(bad)?,
+                });
+            }
+            out
+        };
+        let secrecy = match basis {
+            None => None,
+            Some(basis) => Some(
+                SecrecyGuarantee::new(
+                    &basis,
+                    s_from.map(|d| read_date(slug, &d)).transpose()?,
+                    s_until.map(|d| read_date(slug, &d)).transpose()?,
+                )
+                .map_err(bad)?,
+            ),
+        };
+        let draft = OrganisationDraft {
+            slug: OrgSlug::parse(slug).map_err(bad)?,
+            name,
+            sectors,
+            jurisdiction: Jurisdiction::parse(&jurisdiction).map_err(bad)?,
+            designations,
+            secrecy,
+            serves: Serves {
+                sectors: serves_sectors,
+                organisations: serves_members,
+            },
+            oversees,
+            prefixes,
+            asns,
+            domains,
+            contacts,
+            ended: ended.map(|d| read_date(slug, &d)).transpose()?,
+        };
+        Organisation::new(draft).map(Some).map_err(|issues| {
+            let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+            corrupt(format!("organisation `{slug}`: {}", text.join("; ")))
+        })
+    }
+
+    fn slugs(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn load_all(&self, slugs: Vec<String>) -> Result<Vec<Organisation>, StoreError> {
+        slugs
+            .iter()
+            .map(|s| {
+                self.load(s)?
+                    .ok_or_else(|| corrupt(format!("organisation `{s}` vanished while reading")))
+            })
+            .collect()
+    }
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, secret_hash, role, name, organisation, created_at, created_by, expires_at, revoked_at";
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<[Option<String>; 9]> {
+    let hash: Vec<u8> = r.get(1)?;
+    Ok([
+        Some(r.get(0)?),
+        Some(hash.iter().map(|b| format!("{b:02x}")).collect()),
+        Some(r.get(2)?),
+        Some(r.get(3)?),
+        r.get(4)?,
+        Some(r.get(5)?),
+        Some(r.get(6)?),
+        r.get(7)?,
+        r.get(8)?,
+    ])
+}
+
+fn token_from_row(row: [Option<String>; 9]) -> Result<TokenRecord, StoreError> {
+    let [
+        id,
+        hash,
+        role,
+        name,
+        organisation,
+        created_at,
+        created_by,
+        expires_at,
+        revoked_at,
+    ] = row;
+    let text = |v: Option<String>| v.ok_or_else(|| corrupt("a token row misses a column"));
+    let hash = text(hash)?;
+    let mut secret_hash = [0u8; 32];
+    if hash.len() != 64 {
+        return Err(corrupt("a token hash is not 32 bytes"));
+    }
+    for (i, byte) in secret_hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).map_err(corrupt)?;
+    }
+    Ok(TokenRecord {
+        id: text(id)?,
+        secret_hash,
+        role: text(role)?.parse::<Role>().map_err(corrupt)?,
+        name: text(name)?,
+        organisation: organisation
+            .map(|o| OrgSlug::parse(&o))
+            .transpose()
+            .map_err(corrupt)?,
+        created_at: read_timestamp(&text(created_at)?)?,
+        created_by: text(created_by)?,
+        expires_at: expires_at.map(|t| read_timestamp(&t)).transpose()?,
+        revoked_at: revoked_at.map(|t| read_timestamp(&t)).transpose()?,
+    })
+}
+
+type AuditRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+
+fn audit_from_row(row: AuditRow) -> Result<AuditEntry, StoreError> {
+    let (seq, at, actor, action, subject, before, after, prev_hash, hash) = row;
+    let json = |t: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
+        t.map(|t| serde_json::from_str(&t).map_err(|e| corrupt(format!("audit entry {seq}: {e}"))))
+            .transpose()
+    };
+    Ok(AuditEntry {
+        seq,
+        entry: NewAuditEntry {
+            at: read_timestamp(&at)?,
+            actor,
+            action,
+            subject,
+            before: json(before)?,
+            after: json(after)?,
+        },
+        prev_hash,
+        hash,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject, before, after, prev_hash, hash";
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+impl Tx for SqliteTx<'_> {
+    fn organisations(&mut self) -> Result<Vec<Organisation>, StoreError> {
+        let slugs = self.slugs("SELECT slug FROM organisations ORDER BY slug", &[])?;
+        self.load_all(slugs)
+    }
+
+    fn organisation(&mut self, slug: &OrgSlug) -> Result<Option<Organisation>, StoreError> {
+        self.load(slug.as_str())
+    }
+
+    fn find_organisations(
+        &mut self,
+        q: &OrganisationQuery,
+    ) -> Result<OrganisationPage, StoreError> {
+        let on = date_text(q.on);
+        let status = q.status.map(Status::as_str);
+        let only = q.only.as_ref().map(OrgSlug::as_str);
+        let filter = "FROM organisations o
+             WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM org_sectors s WHERE s.slug = o.slug AND s.sector = ?1))
+               AND (?2 IS NULL OR EXISTS (SELECT 1 FROM org_designations d WHERE d.slug = o.slug AND d.status = ?2
+                                          AND d.valid_from <= ?3 AND (d.valid_until IS NULL OR d.valid_until >= ?3)))
+               AND (?2 IS NULL OR o.ended IS NULL OR o.ended > ?3)
+               AND (?4 OR o.ended IS NULL OR o.ended > ?3)
+               AND (?5 IS NULL OR o.slug = ?5)";
+        let total: i64 = self
+            .conn
+            .prepare_cached(&format!("SELECT count(*) {filter}"))?
+            .query_row(params![q.sector, status, on, q.include_ended, only], |r| {
+                r.get(0)
+            })?;
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+        let slugs = self.slugs(
+            &format!("SELECT o.slug {filter} ORDER BY o.slug LIMIT ?6 OFFSET ?7"),
+            &[
+                &q.sector,
+                &status,
+                &on,
+                &q.include_ended,
+                &only,
+                &limit,
+                &offset,
+            ],
+        )?;
+        Ok(OrganisationPage {
+            organisations: self.load_all(slugs)?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    fn put_organisation(&mut self, org: &Organisation) -> Result<(), StoreError> {
+        let c = &*self.conn;
+        let slug = org.slug().as_str();
+        let secrecy = org.secrecy();
+        c.prepare_cached(
+            "INSERT INTO organisations (slug, name, jurisdiction, ended, secrecy_basis, secrecy_from, secrecy_until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (slug) DO UPDATE SET name = excluded.name, jurisdiction = excluded.jurisdiction,
+               ended = excluded.ended, secrecy_basis = excluded.secrecy_basis,
+               secrecy_from = excluded.secrecy_from, secrecy_until = excluded.secrecy_until",
+        )?
+        .execute(params![
+            slug,
+            org.name(),
+            org.jurisdiction().as_str(),
+            org.ended().map(date_text),
+            secrecy.map(SecrecyGuarantee::basis),
+            secrecy.and_then(SecrecyGuarantee::from).map(date_text),
+            secrecy.and_then(SecrecyGuarantee::until).map(date_text),
+        ])?;
+        for table in [
+            "org_sectors",
+            "org_designations",
+            "org_serves_sectors",
+            "org_serves_members",
+            "org_oversees",
+            "org_prefixes",
+            "org_asns",
+            "org_domains",
+            "org_contacts",
+        ] {
+            c.prepare_cached(&format!("DELETE FROM {table} WHERE slug = ?1"))?
+                .execute(params![slug])?;
+        }
+        let texts = |table: &str, column: &str, values: Vec<String>| -> Result<(), StoreError> {
+            let mut stmt = c.prepare_cached(&format!(
+                "INSERT INTO {table} (slug, position, {column}) VALUES (?1, ?2, ?3)"
+            ))?;
+            for (i, v) in values.iter().enumerate() {
+                stmt.execute(params![slug, i64::try_from(i).unwrap_or(i64::MAX), v])?;
+            }
+            Ok(())
+        };
+        texts("org_sectors", "sector", strings(org.sectors()))?;
+        texts(
+            "org_serves_sectors",
+            "sector",
+            strings(&org.serves().sectors),
+        )?;
+        texts(
+            "org_serves_members",
+            "member",
+            strings(&org.serves().organisations),
+        )?;
+        texts("org_oversees", "sector", strings(org.oversees()))?;
+        texts("org_domains", "domain", strings(org.domains()))?;
+        {
+            let mut stmt =
+                c.prepare_cached("INSERT INTO org_asns (slug, position, asn) VALUES (?1, ?2, ?3)")?;
+            for (i, asn) in org.asns().iter().enumerate() {
+                stmt.execute(params![slug, i as i64, i64::from(asn.get())])?;
+            }
+        }
+        {
+            let mut stmt = c.prepare_cached(
+                "INSERT INTO org_designations (slug, position, status, valid_from, valid_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (i, d) in org.designations().iter().enumerate() {
+                stmt.execute(params![
+                    slug,
+                    i as i64,
+                    d.status().as_str(),
+                    date_text(d.from()),
+                    d.until().map(date_text)
+                ])?;
+            }
+        }
+        {
+            let mut stmt = c.prepare_cached(
+                "INSERT INTO org_prefixes (slug, position, prefix, family, first, last, bits)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for (i, p) in org.prefixes().iter().enumerate() {
+                let (family, first) = addr_bytes(p.network());
+                let (_, last) = addr_bytes(p.last());
+                stmt.execute(params![
+                    slug,
+                    i as i64,
+                    p.to_string(),
+                    family,
+                    first,
+                    last,
+                    i64::from(p.bits())
+                ])?;
+            }
+        }
+        {
+            let mut stmt = c.prepare_cached(
+                "INSERT INTO org_contacts (slug, position, name, email, pgp_key, webhook_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (i, contact) in org.contacts().iter().enumerate() {
+                stmt.execute(params![
+                    slug,
+                    i as i64,
+                    contact.name,
+                    contact.email.as_str(),
+                    contact.pgp_key.as_ref().map(PgpPublicKey::armored),
+                    contact.webhook_url.as_ref().map(WebhookUrl::as_str),
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn prefix_matches(&mut self, addr: IpAddr, on: Date) -> Result<Vec<PrefixMatch>, StoreError> {
+        let (family, bytes) = addr_bytes(addr);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.slug, p.prefix FROM org_prefixes p JOIN organisations o ON o.slug = p.slug
+             WHERE p.family = ?1 AND p.first <= ?2 AND p.last >= ?2
+               AND (o.ended IS NULL OR o.ended > ?3)
+             ORDER BY p.bits DESC, p.slug",
+        )?;
+        let rows = stmt.query_map(params![family, bytes, date_text(on)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (slug, prefix) = row?;
+            out.push(PrefixMatch {
+                organisation: OrgSlug::parse(&slug).map_err(corrupt)?,
+                prefix: IpPrefix::parse(&prefix).map_err(corrupt)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn append_audit(&mut self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        let last: Option<(i64, String)> = self
+            .conn
+            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (seq, prev_hash) = match last {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS_HASH.to_owned()),
+        };
+        let hash = entry_hash(seq, &entry, &prev_hash);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_log (seq, at, actor, action, subject, before, after, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                seq,
+                timestamp_text(entry.at),
+                entry.actor,
+                entry.action,
+                entry.subject,
+                entry.before.as_ref().map(ToString::to_string),
+                entry.after.as_ref().map(ToString::to_string),
+                prev_hash,
+                hash
+            ])?;
+        Ok(AuditEntry {
+            seq,
+            entry,
+            prev_hash,
+            hash,
+        })
+    }
+
+    fn audit_entries(&mut self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE subject = ?1 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(params![subject], audit_row)?;
+        rows.map(|r| audit_from_row(r?)).collect()
+    }
+
+    fn audit_log(&mut self) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([], audit_row)?;
+        rows.map(|r| audit_from_row(r?)).collect()
+    }
+
+    fn insert_token(&mut self, t: &TokenRecord) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ))?
+            .execute(params![
+                t.id,
+                t.secret_hash.as_slice(),
+                t.role.as_str(),
+                t.name,
+                t.organisation.as_ref().map(OrgSlug::as_str),
+                timestamp_text(t.created_at),
+                t.created_by,
+                t.expires_at.map(timestamp_text),
+                t.revoked_at.map(timestamp_text),
+            ])?;
+        Ok(())
+    }
+
+    fn token_by_secret_hash(
+        &mut self,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_hash = ?1"
+            ))?
+            .query_row(params![secret_hash.as_slice()], token_row)
+            .optional()?;
+        row.map(token_from_row).transpose()
+    }
+
+    fn token(&mut self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"))?
+            .query_row(params![id], token_row)
+            .optional()?;
+        row.map(token_from_row).transpose()
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([], token_row)?;
+        rows.map(|r| token_from_row(r?)).collect()
+    }
+
+    fn revoke_token(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![id, timestamp_text(at)])?;
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        // On failure `open` stays true and dropping the transaction rolls it back.
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}

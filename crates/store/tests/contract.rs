@@ -1,0 +1,363 @@
+//! The storage contract: every backend must pass these. Today they run against SQLite; a
+//! PostgreSQL backend adds one line to `backends()`.
+
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use schakel_domain::{Date, OrgSlug, Organisation, Role, SectorVocabulary, Status, parse_date};
+use schakel_formats::registry::parse_registry_file;
+use schakel_store::{
+    GENESIS_HASH, NewAuditEntry, OrganisationQuery, SqliteStore, Store, StoreError, TokenRecord,
+    entry_hash,
+};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+struct Backend {
+    store: Box<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+fn backends() -> Result<Vec<Backend>, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(&dir.path().join("contract.db"), SectorVocabulary::default())?;
+    Ok(vec![Backend {
+        store: Box::new(store),
+        _dir: dir,
+    }])
+}
+
+fn date(s: &str) -> Date {
+    parse_date(s).unwrap_or_default()
+}
+
+fn orgs(json: &str) -> Result<Vec<Organisation>, Box<dyn std::error::Error>> {
+    Ok(
+        parse_registry_file(json.as_bytes(), &SectorVocabulary::default())
+            .map_err(|e| e.to_string())?,
+    )
+}
+
+const REGISTRY: &str = r#"[
+ {"slug": "provider", "name": "Provider", "sectors": ["telecom"], "jurisdiction": "NL",
+  "designations": [{"status": "vital_provider", "from": "2018-11-09", "until": "2026-08-14"},
+                   {"status": "essential_entity", "from": "2026-08-15", "until": null}],
+  "secrecy": {"basis": "nda", "until": null},
+  "prefixes": ["192.0.2.0/24", "2001:db8::/32"], "asns": [64496], "domains": ["provider.example"],
+  "contacts": [{"name": "NOC", "email": "noc@provider.example"}]},
+ {"slug": "customer", "name": "Customer", "sectors": ["health", "research"], "jurisdiction": "NL",
+  "designations": [{"status": "important_entity", "from": "2026-08-15", "until": null}],
+  "secrecy": null,
+  "prefixes": ["192.0.2.128/25", "2001:db8:10::/48"], "contacts": []},
+ {"slug": "team", "name": "Team", "sectors": ["health"], "jurisdiction": "NL",
+  "designations": [{"status": "crisis_team", "from": "2018-11-09", "until": null}],
+  "secrecy": null, "serves": {"sectors": ["health"], "organisations": ["customer"]},
+  "prefixes": ["192.0.2.192/26"], "contacts": [], "ended": "2025-01-01"}
+]"#;
+
+#[test]
+fn organisations_round_trip_exactly() -> TestResult {
+    for b in backends()? {
+        let input = orgs(REGISTRY)?;
+        let mut tx = b.store.write()?;
+        // `team` references `customer`: order inside one transaction does not matter.
+        for org in input.iter().rev() {
+            tx.put_organisation(org)?;
+        }
+        tx.commit()?;
+        let mut tx = b.store.read()?;
+        let mut by_slug = input.clone();
+        by_slug.sort_by(|a, b| a.slug().cmp(b.slug()));
+        assert_eq!(tx.organisations()?, by_slug);
+        assert_eq!(
+            tx.organisation(&OrgSlug::parse("customer")?)?.as_ref(),
+            input.get(1)
+        );
+        assert_eq!(tx.organisation(&OrgSlug::parse("nobody")?)?, None);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_dropped_transaction_writes_nothing() -> TestResult {
+    for b in backends()? {
+        let input = orgs(REGISTRY)?;
+        {
+            let mut tx = b.store.write()?;
+            tx.put_organisation(&input[0])?;
+            tx.append_audit(NewAuditEntry {
+                at: Timestamp::now(),
+                actor: "test".into(),
+                action: "organisation.create".into(),
+                subject: "organisation:provider".into(),
+                before: None,
+                after: None,
+            })?;
+            // dropped here, not committed
+        }
+        let mut tx = b.store.read()?;
+        assert!(tx.organisations()?.is_empty());
+        assert!(tx.audit_log()?.is_empty());
+    }
+    Ok(())
+}
+
+#[test]
+fn a_dangling_member_reference_fails_the_commit() -> TestResult {
+    for b in backends()? {
+        let team = orgs(REGISTRY)?.remove(2);
+        let mut tx = b.store.write()?;
+        tx.put_organisation(&team)?;
+        assert!(matches!(
+            tx.commit(),
+            Err(StoreError::Constraint(_) | StoreError::Database(_))
+        ));
+        assert!(b.store.read()?.organisations()?.is_empty());
+    }
+    Ok(())
+}
+
+#[test]
+fn listing_filters_by_sector_status_date_and_ended() -> TestResult {
+    for b in backends()? {
+        let mut tx = b.store.write()?;
+        for org in orgs(REGISTRY)? {
+            tx.put_organisation(&org)?;
+        }
+        tx.commit()?;
+        let query = OrganisationQuery {
+            sector: None,
+            status: None,
+            only: None,
+            on: date("2026-11-22"),
+            include_ended: false,
+            offset: 0,
+            limit: 100,
+        };
+        let slugs = |q: &OrganisationQuery| -> Result<(Vec<String>, u64), StoreError> {
+            let page = b.store.read()?.find_organisations(q)?;
+            Ok((
+                page.organisations
+                    .iter()
+                    .map(|o| o.slug().to_string())
+                    .collect(),
+                page.total,
+            ))
+        };
+        assert_eq!(
+            slugs(&query)?,
+            (vec!["customer".into(), "provider".into()], 2)
+        );
+        let all = OrganisationQuery {
+            include_ended: true,
+            ..query.clone()
+        };
+        assert_eq!(slugs(&all)?.1, 3);
+        let health = OrganisationQuery {
+            sector: Some("research".into()),
+            ..query.clone()
+        };
+        assert_eq!(slugs(&health)?.0, ["customer"]);
+        let vital_now = OrganisationQuery {
+            status: Some(Status::VitalProvider),
+            ..query.clone()
+        };
+        assert_eq!(slugs(&vital_now)?.1, 0);
+        let vital_then = OrganisationQuery {
+            on: date("2026-08-14"),
+            ..vital_now
+        };
+        assert_eq!(slugs(&vital_then)?.0, ["provider"]);
+        let team_then = OrganisationQuery {
+            status: Some(Status::CrisisTeam),
+            on: date("2024-12-31"),
+            ..query.clone()
+        };
+        assert_eq!(slugs(&team_then)?.0, ["team"]);
+        let team_after_end = OrganisationQuery {
+            on: date("2025-01-01"),
+            include_ended: true,
+            ..team_then
+        };
+        assert_eq!(
+            slugs(&team_after_end)?.1,
+            0,
+            "an ended organisation holds no designation"
+        );
+        let page = OrganisationQuery {
+            limit: 1,
+            offset: 1,
+            ..query.clone()
+        };
+        assert_eq!(slugs(&page)?, (vec!["provider".into()], 2));
+        let only = OrganisationQuery {
+            only: Some(OrgSlug::parse("customer")?),
+            ..query
+        };
+        assert_eq!(slugs(&only)?, (vec!["customer".into()], 1));
+    }
+    Ok(())
+}
+
+#[test]
+fn prefix_matches_are_most_specific_first_in_both_families() -> TestResult {
+    for b in backends()? {
+        let mut tx = b.store.write()?;
+        for org in orgs(REGISTRY)? {
+            tx.put_organisation(&org)?;
+        }
+        tx.commit()?;
+        let matches = |ip: &str, on: &str| -> Result<Vec<String>, Box<dyn std::error::Error>> {
+            let addr: IpAddr = ip.parse()?;
+            Ok(b.store
+                .read()?
+                .prefix_matches(addr, date(on))?
+                .iter()
+                .map(|m| format!("{} {}", m.organisation, m.prefix))
+                .collect())
+        };
+        assert_eq!(
+            matches("192.0.2.1", "2026-11-22")?,
+            ["provider 192.0.2.0/24"]
+        );
+        assert_eq!(
+            matches("192.0.2.130", "2026-11-22")?,
+            ["customer 192.0.2.128/25", "provider 192.0.2.0/24"]
+        );
+        // `team` is ended from 2025-01-01: its /26 counts before, not after.
+        assert_eq!(
+            matches("192.0.2.200", "2024-12-31")?[0],
+            "team 192.0.2.192/26"
+        );
+        assert_eq!(
+            matches("192.0.2.200", "2025-01-01")?[0],
+            "customer 192.0.2.128/25"
+        );
+        assert_eq!(
+            matches("2001:db8:10::1", "2026-11-22")?,
+            ["customer 2001:db8:10::/48", "provider 2001:db8::/32"]
+        );
+        assert_eq!(
+            matches("2001:db8:ffff::1", "2026-11-22")?,
+            ["provider 2001:db8::/32"]
+        );
+        assert!(matches("198.51.100.1", "2026-11-22")?.is_empty());
+        assert!(matches("2001:db9::1", "2026-11-22")?.is_empty());
+        // An IPv4 address never matches an IPv6 prefix with the same leading bytes.
+        assert!(matches("32.1.13.184", "2026-11-22")?.is_empty());
+    }
+    Ok(())
+}
+
+#[test]
+fn the_audit_log_is_a_hash_chain_and_append_only() -> TestResult {
+    for b in backends()? {
+        let mut tx = b.store.write()?;
+        for n in 0..3 {
+            tx.append_audit(NewAuditEntry {
+                at: Timestamp::now(),
+                actor: "alice (admin)".into(),
+                action: "organisation.update".into(),
+                subject: format!("organisation:o{n}"),
+                before: Some(serde_json::json!({"n": n})),
+                after: None,
+            })?;
+        }
+        tx.commit()?;
+        let log = b.store.read()?.audit_log()?;
+        assert_eq!(log.len(), 3);
+        let mut prev = GENESIS_HASH.to_owned();
+        for e in &log {
+            assert_eq!(e.prev_hash, prev);
+            assert_eq!(e.hash, entry_hash(e.seq, &e.entry, &e.prev_hash));
+            prev = e.hash.clone();
+        }
+        assert_eq!(b.store.read()?.audit_entries("organisation:o1")?.len(), 1);
+    }
+    // The SQLite schema refuses to change history.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("a.db");
+    let store = SqliteStore::open(&path, SectorVocabulary::default())?;
+    let mut tx = store.write()?;
+    tx.append_audit(NewAuditEntry {
+        at: Timestamp::now(),
+        actor: "a".into(),
+        action: "x".into(),
+        subject: "y".into(),
+        before: None,
+        after: None,
+    })?;
+    tx.commit()?;
+    let conn = rusqlite::Connection::open(&path)?;
+    assert!(
+        conn.execute("UPDATE audit_log SET actor = 'mallory'", [])
+            .is_err()
+    );
+    assert!(conn.execute("DELETE FROM audit_log", []).is_err());
+    Ok(())
+}
+
+#[test]
+fn tokens_are_stored_by_hash_and_revocable() -> TestResult {
+    for b in backends()? {
+        let token = TokenRecord {
+            id: "t_0001".into(),
+            secret_hash: [7; 32],
+            role: Role::Analyst,
+            name: "alice".into(),
+            organisation: None,
+            created_at: Timestamp::now(),
+            created_by: "cli:root".into(),
+            expires_at: None,
+            revoked_at: None,
+        };
+        let mut tx = b.store.write()?;
+        tx.insert_token(&token)?;
+        tx.commit()?;
+        let mut tx = b.store.read()?;
+        assert_eq!(
+            tx.token_by_secret_hash(&[7; 32])?.map(|t| t.name),
+            Some("alice".into())
+        );
+        assert!(tx.token_by_secret_hash(&[8; 32])?.is_none());
+        drop(tx);
+        let mut tx = b.store.write()?;
+        tx.revoke_token("t_0001", Timestamp::now())?;
+        assert!(matches!(
+            tx.insert_token(&token),
+            Err(StoreError::Constraint(_))
+        ));
+        tx.commit()?;
+        let t = b.store.read()?.token("t_0001")?;
+        assert!(t.and_then(|t| t.revoked_at).is_some());
+        assert_eq!(b.store.read()?.tokens()?.len(), 1);
+    }
+    Ok(())
+}
+
+#[test]
+fn reopening_keeps_data_and_a_newer_schema_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("reopen.db");
+    {
+        let store = SqliteStore::open(&path, SectorVocabulary::default())?;
+        let mut tx = store.write()?;
+        for org in orgs(REGISTRY)? {
+            tx.put_organisation(&org)?;
+        }
+        tx.commit()?;
+    }
+    let store = SqliteStore::open(&path, SectorVocabulary::default())?;
+    assert_eq!(store.read()?.organisations()?.len(), 3);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    assert_eq!(mode, "wal");
+    conn.pragma_update(None, "user_version", 99)?;
+    drop(conn);
+    match SqliteStore::open(&path, SectorVocabulary::default()) {
+        Err(StoreError::SchemaTooNew { found: 99, .. }) => Ok(()),
+        Err(e) => Err(format!("unexpected error {e}").into()),
+        Ok(_) => Err("a newer schema was accepted".into()),
+    }
+}

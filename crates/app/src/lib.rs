@@ -1,0 +1,104 @@
+//! schakel's use cases, independent of how they are reached (HTTP or terminal).
+//!
+//! [`App`] holds a [`Store`] and the settings; every method is one use case, takes the
+//! [`Principal`] asking, enforces who may do it, runs in one store transaction and records
+//! every change in the audit log. Nothing here knows about HTTP, terminals or JSON bodies
+//! beyond the documented exchange formats.
+
+mod access;
+mod demo;
+mod error;
+mod history;
+mod registry;
+mod tokens;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use schakel_domain::{Date, Principal, Role, SectorVocabulary, legal_date};
+use schakel_store::Store;
+
+pub use demo::DEMO_REGISTRY;
+pub use error::AppError;
+pub use history::{FieldChange, HistoryEntry};
+pub use registry::{ImportOptions, ImportReport, OwnerAnswer};
+pub use schakel_formats::registry::EntryError;
+pub use tokens::{IssuedToken, TokenKind, TokenRequest};
+
+/// Where "now" comes from: the system clock, or a fixed instant in tests.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> Timestamp + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(Timestamp::now))
+    }
+
+    /// A clock stopped at `at`.
+    pub fn fixed(at: Timestamp) -> Self {
+        Self(Arc::new(move || at))
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> Timestamp {
+        (self.0)()
+    }
+
+    /// Today's legal date (in Europe/Amsterdam).
+    pub fn today(&self) -> Date {
+        legal_date(self.now())
+    }
+}
+
+/// The application: a store, the sector vocabulary and a clock.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    vocabulary: SectorVocabulary,
+    clock: Clock,
+}
+
+impl App {
+    /// Builds the application on a store.
+    pub fn new(store: Arc<dyn Store>, vocabulary: SectorVocabulary, clock: Clock) -> Self {
+        Self {
+            store,
+            vocabulary,
+            clock,
+        }
+    }
+
+    /// The sector vocabulary in force.
+    pub fn vocabulary(&self) -> &SectorVocabulary {
+        &self.vocabulary
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// A description of the store, for start-up messages.
+    pub fn describe_store(&self) -> String {
+        self.store.describe()
+    }
+
+    /// Checks the store answers (for `/healthz`).
+    pub fn health(&self) -> Result<(), AppError> {
+        let tx = self.store.read()?;
+        drop(tx);
+        Ok(())
+    }
+
+    /// The principal of someone working on the server's own command line: an
+    /// administrator named after the operating-system user.
+    pub fn local_admin(user: &str) -> Principal {
+        Principal {
+            token_id: "cli".into(),
+            name: format!("cli:{user}"),
+            role: Role::Admin,
+            organisation: None,
+        }
+    }
+}

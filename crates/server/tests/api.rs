@@ -1,0 +1,493 @@
+//! End-to-end tests of the HTTP API: the real router on a real loopback socket (port 0),
+//! on a real SQLite file with the demo constituency.
+
+use std::sync::Arc;
+
+use reqwest::{Client, Method, StatusCode};
+use schakel_app::{App, Clock, TokenKind, TokenRequest};
+use schakel_domain::{Role, SectorVocabulary};
+use schakel_store::SqliteStore;
+use serde_json::{Value, json};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+struct TestServer {
+    base: String,
+    client: Client,
+    admin: String,
+    analyst: String,
+    legal: String,
+    z_cert: String,
+    today: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn_server() -> Result<TestServer, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(&dir.path().join("api.db"), SectorVocabulary::default())?;
+    let app = App::new(
+        Arc::new(store),
+        SectorVocabulary::default(),
+        Clock::system(),
+    );
+    let cli = App::local_admin("test");
+    app.load_demo(&cli)?;
+    let staff = |role: Role, name: &str| -> Result<String, schakel_app::AppError> {
+        Ok(app
+            .create_token(
+                &cli,
+                TokenRequest {
+                    kind: TokenKind::Staff {
+                        role,
+                        name: name.into(),
+                    },
+                    expires: None,
+                },
+            )?
+            .secret)
+    };
+    let admin = staff(Role::Admin, "Ada Admin")?;
+    let analyst = staff(Role::Analyst, "Anna Analyst")?;
+    let legal = staff(Role::Legal, "Lex Legal")?;
+    let z_cert = app
+        .create_token(
+            &cli,
+            TokenRequest {
+                kind: TokenKind::Recipient {
+                    organisation: "z-cert".into(),
+                    label: Some("Z-CERT SOC".into()),
+                },
+                expires: None,
+            },
+        )?
+        .secret;
+    let today = app.clock().today().to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(schakel_server::serve(listener, app, async {
+        let _ = rx.await;
+    }));
+    Ok(TestServer {
+        base,
+        client: Client::new(),
+        admin,
+        analyst,
+        legal,
+        z_cert,
+        today,
+        _shutdown: tx,
+        _dir: dir,
+    })
+}
+
+impl TestServer {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, String, Value), Box<dyn std::error::Error>> {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = resp.text().await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)?
+        };
+        Ok((status, content_type, body))
+    }
+
+    async fn get(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> Result<(StatusCode, String, Value), Box<dyn std::error::Error>> {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+}
+
+fn assert_problem(status: StatusCode, content_type: &str, body: &Value, expected: StatusCode) {
+    assert_eq!(status, expected, "{body:#}");
+    assert_eq!(content_type, "application/problem+json", "{body:#}");
+    assert_eq!(body["status"], expected.as_u16(), "{body:#}");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:schakel:problem:"))
+    );
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+#[tokio::test]
+async fn healthz_is_open_and_everything_else_needs_a_valid_token() -> TestResult {
+    let s = spawn_server().await?;
+    let (status, _, body) = s.call(Method::GET, "/healthz", None, None).await?;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+    for path in [
+        "/api/v1/organisations",
+        "/api/v1/organisations/z-cert",
+        "/api/v1/organisations/z-cert/history",
+        "/api/v1/owner/192.0.2.1",
+        "/api/v1/openapi.json",
+        "/api/v1/me",
+        "/api/v1/no-such-route",
+    ] {
+        for token in [None, Some("skl_not-a-real-token"), Some("something-else")] {
+            let (status, ct, body) = s.call(Method::GET, path, token, None).await?;
+            if path == "/api/v1/no-such-route" {
+                // Unknown routes answer 404 whatever the token; nothing there to protect.
+                assert_problem(status, &ct, &body, StatusCode::NOT_FOUND);
+            } else {
+                assert_problem(status, &ct, &body, StatusCode::UNAUTHORIZED);
+            }
+        }
+    }
+    let resp = s.client.get(format!("{}/api/v1/me", s.base)).send().await?;
+    assert!(resp.headers().get("www-authenticate").is_some());
+    let (status, _, me) = s.get("/api/v1/me", &s.legal).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (me["name"].as_str(), me["role"].as_str()),
+        (Some("Lex Legal"), Some("legal"))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn openapi_document_is_3_1_and_describes_the_routes() -> TestResult {
+    let s = spawn_server().await?;
+    let (status, _, doc) = s.get("/api/v1/openapi.json", &s.analyst).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/api/v1/organisations",
+        "/api/v1/organisations/{slug}",
+        "/api/v1/owner/{ip}",
+        "/healthz",
+    ] {
+        assert!(doc["paths"][path].is_object(), "missing {path}");
+    }
+    assert!(doc["paths"]["/api/v1/organisations/{slug}"]["delete"].is_object());
+    assert!(doc["components"]["schemas"]["OrganisationRecord"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    Ok(())
+}
+
+#[tokio::test]
+async fn listing_filters_paginates_and_rejects_bad_parameters() -> TestResult {
+    let s = spawn_server().await?;
+    let (status, _, all) = s
+        .get("/api/v1/organisations?per_page=1000", &s.analyst)
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    let active = all["total"].as_u64().unwrap_or(0);
+    assert!(active >= 20);
+    let (_, _, with_ended) = s
+        .get("/api/v1/organisations?include_ended=true", &s.analyst)
+        .await?;
+    assert_eq!(with_ended["total"].as_u64(), Some(active + 1));
+    let (_, _, health) = s
+        .get("/api/v1/organisations?sector=health", &s.analyst)
+        .await?;
+    let slugs: Vec<&str> = health["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["slug"].as_str())
+        .collect();
+    assert_eq!(slugs, ["hospital-south", "z-cert", "ziekenhuis-noord"]);
+    let (_, _, vital_then) = s
+        .get(
+            "/api/v1/organisations?status=vital_provider&at=2025-01-01",
+            &s.analyst,
+        )
+        .await?;
+    assert_eq!(vital_then["total"], 4);
+    let (_, _, vital_now) = s
+        .get("/api/v1/organisations?status=vital_provider", &s.analyst)
+        .await?;
+    assert_eq!(
+        vital_now["total"], 0,
+        "the Cbw replaced the vital-provider designations"
+    );
+    let (_, _, page2) = s
+        .get("/api/v1/organisations?per_page=5&page=2", &s.analyst)
+        .await?;
+    assert_eq!(page2["items"].as_array().map(Vec::len), Some(5));
+    assert_eq!(page2["items"][0]["slug"], all["items"][5]["slug"]);
+    for (query, field) in [
+        ("secor=health", "secor"),
+        ("sector=healthcare", "sector"),
+        ("status=vital", "status"),
+        ("at=2025-13-01", "at"),
+        ("per_page=0", "per_page"),
+        ("page=x", "page"),
+        ("include_ended=yes", "include_ended"),
+    ] {
+        let (status, ct, body) = s
+            .get(&format!("/api/v1/organisations?{query}"), &s.analyst)
+            .await?;
+        assert_problem(status, &ct, &body, StatusCode::BAD_REQUEST);
+        assert_eq!(body["errors"][0]["field"], field, "{body:#}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_recipient_sees_only_its_own_organisation() -> TestResult {
+    let s = spawn_server().await?;
+    let (status, _, list) = s
+        .get("/api/v1/organisations?include_ended=true", &s.z_cert)
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["slug"], "z-cert");
+    let (status, _, own) = s.get("/api/v1/organisations/z-cert", &s.z_cert).await?;
+    assert_eq!(
+        (status, own["slug"].as_str()),
+        (StatusCode::OK, Some("z-cert"))
+    );
+    for path in [
+        "/api/v1/organisations/hospital-south",
+        "/api/v1/organisations/no-such-org",
+        "/api/v1/organisations/z-cert/history",
+        "/api/v1/owner/198.51.100.1",
+    ] {
+        let (status, ct, body) = s.get(path, &s.z_cert).await?;
+        assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    }
+    let (status, ct, body) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/organisations/z-cert",
+            Some(&s.z_cert),
+            None,
+        )
+        .await?;
+    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+fn new_org(slug: &str, prefix: &str) -> Value {
+    json!({
+        "slug": slug, "name": "Waterschap Test", "sectors": ["water_management"], "jurisdiction": "NL",
+        "designations": [{"status": "essential_entity", "from": "2026-08-15", "until": null}],
+        "secrecy": null, "prefixes": [prefix],
+        "contacts": [{"name": "SOC", "email": "soc@waterschap.example"}]
+    })
+}
+
+#[tokio::test]
+async fn registry_writes_need_an_admin_and_are_all_or_nothing() -> TestResult {
+    let s = spawn_server().await?;
+    let path = "/api/v1/organisations";
+    let body = new_org("waterschap-test", "2001:db8:700::/48");
+    for token in [&s.analyst, &s.legal] {
+        let (status, ct, problem) = s
+            .call(Method::POST, path, Some(token), Some(body.clone()))
+            .await?;
+        assert_problem(status, &ct, &problem, StatusCode::FORBIDDEN);
+    }
+    let (status, _, created) = s
+        .call(Method::POST, path, Some(&s.admin), Some(body.clone()))
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{created:#}");
+    assert_eq!(created["slug"], "waterschap-test");
+    let (status, ct, problem) = s
+        .call(Method::POST, path, Some(&s.admin), Some(body.clone()))
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::CONFLICT);
+
+    // A conflicting prefix, an unknown field and a bad status: every field is named, nothing written.
+    let mut bad = new_org("waterschap-twee", "192.0.2.0/26");
+    bad["designations"][0]["status"] = "water_board".into();
+    let (status, ct, problem) = s
+        .call(Method::POST, path, Some(&s.admin), Some(bad))
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        problem["errors"][0]["field"], "designations[0].status",
+        "{problem:#}"
+    );
+    let bad = new_org("waterschap-twee", "192.0.2.0/26");
+    let (status, ct, problem) = s
+        .call(Method::POST, path, Some(&s.admin), Some(bad))
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "prefixes[0]", "{problem:#}");
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("waterbedrijf-delta"))
+    );
+    let mut typo = new_org("waterschap-twee", "2001:db8:701::/48");
+    typo["secrecy_guarantee"] = json!(null);
+    let (status, ct, problem) = s
+        .call(Method::POST, path, Some(&s.admin), Some(typo))
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("unknown field `secrecy_guarantee`")),
+        "{problem:#}"
+    );
+    let (status, _, _) = s
+        .get("/api/v1/organisations/waterschap-twee", &s.analyst)
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Bodies that are not JSON.
+    let resp = s
+        .client
+        .post(format!("{}{path}", s.base))
+        .bearer_auth(&s.admin)
+        .body("{}")
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let resp = s
+        .client
+        .post(format!("{}{path}", s.base))
+        .bearer_auth(&s.admin)
+        .header("content-type", "application/json")
+        .body("{\"slug\": ")
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+
+    // PUT replaces; the history names the person and the field.
+    let mut changed = body.clone();
+    changed["name"] = "Waterschap Test-Noord".into();
+    let (status, _, _) = s
+        .call(
+            Method::PUT,
+            "/api/v1/organisations/waterschap-test",
+            Some(&s.admin),
+            Some(changed.clone()),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    let (status, ct, problem) = s
+        .call(
+            Method::PUT,
+            "/api/v1/organisations/other-slug",
+            Some(&s.admin),
+            Some(changed),
+        )
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "slug");
+    let (_, _, history) = s
+        .get("/api/v1/organisations/waterschap-test/history", &s.legal)
+        .await?;
+    assert_eq!(history[1]["actor"], "Ada Admin (admin)");
+    assert_eq!(history[1]["changes"][0]["field"], "name");
+    assert_eq!(history[1]["changes"][0]["after"], "Waterschap Test-Noord");
+
+    // DELETE ends, never deletes.
+    let (status, _, ended) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/organisations/waterschap-test",
+            Some(&s.admin),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ended["ended"], s.today.as_str());
+    let (status, ct, problem) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/organisations/waterschap-test",
+            Some(&s.admin),
+            None,
+        )
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::CONFLICT);
+    let (status, _, still) = s
+        .get("/api/v1/organisations/waterschap-test", &s.analyst)
+        .await?;
+    assert_eq!(
+        (status, still["ended"].as_str()),
+        (StatusCode::OK, Some(s.today.as_str()))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn owner_lookup_takes_the_longest_prefix_in_ipv4_and_ipv6() -> TestResult {
+    let s = spawn_server().await?;
+    for (ip, owner, prefix) in [
+        ("192.0.2.65", "netbeheer-noord", "192.0.2.64/26"),
+        ("192.0.2.97", "slimme-meters-noord", "192.0.2.96/28"),
+        ("2001:db8:200::1", "netbeheer-noord", "2001:db8:200::/48"),
+        (
+            "2001:db8:200:f00d::1",
+            "slimme-meters-noord",
+            "2001:db8:200:f000::/52",
+        ),
+        ("3fff:100::53", "softwarehuis-kade", "3fff:100::/32"),
+    ] {
+        let (status, _, body) = s.get(&format!("/api/v1/owner/{ip}"), &s.analyst).await?;
+        assert_eq!(status, StatusCode::OK, "{ip}: {body:#}");
+        assert_eq!(
+            (body["organisation"].as_str(), body["prefix"].as_str()),
+            (Some(owner), Some(prefix)),
+            "{ip}"
+        );
+    }
+    let (_, _, nested) = s.get("/api/v1/owner/192.0.2.97", &s.analyst).await?;
+    assert_eq!(nested["matches"].as_array().map(Vec::len), Some(2));
+    // The ended organisation owned its /28 only before its end.
+    let (_, _, then) = s
+        .get("/api/v1/owner/192.0.2.113?at=2023-06-01", &s.analyst)
+        .await?;
+    assert_eq!(then["organisation"], "oude-netbeheerder");
+    let (_, _, now) = s.get("/api/v1/owner/192.0.2.113", &s.analyst).await?;
+    assert_eq!(now["organisation"], "netbeheer-noord");
+    let (status, ct, body) = s.get("/api/v1/owner/203.0.113.250", &s.analyst).await?;
+    assert_problem(status, &ct, &body, StatusCode::NOT_FOUND);
+    let (status, ct, body) = s.get("/api/v1/owner/not-an-ip", &s.analyst).await?;
+    assert_problem(status, &ct, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "ip");
+    let (status, ct, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/owner/192.0.2.1",
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_problem(status, &ct, &body, StatusCode::METHOD_NOT_ALLOWED);
+    Ok(())
+}

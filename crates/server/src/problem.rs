@@ -59,6 +59,8 @@ pub enum ApiError {
     MethodNotAllowed,
     /// A failure inside the server; logged, not shown.
     Internal(String),
+    /// The request carried no `Authorization` header.
+    MissingToken,
 }
 
 impl ApiError {
@@ -178,6 +180,14 @@ impl ApiError {
                 format!("no route `{path}`; the API is described at /api/v1/openapi.json"),
                 vec![],
             ),
+            ApiError::MissingToken => problem(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                "send `Authorization: Bearer <token>`; make a token with `schakel token create`"
+                    .into(),
+                vec![],
+            ),
             ApiError::MethodNotAllowed => problem(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -206,10 +216,16 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::UNAUTHORIZED {
+        if let ApiError::App(AppError::Unauthenticated(_)) | ApiError::MissingToken = &self {
+            // RFC 6750: no error code when the request carried no token at all.
+            let challenge = if matches!(self, ApiError::MissingToken) {
+                r#"Bearer realm="schakel""#
+            } else {
+                r#"Bearer realm="schakel", error="invalid_token""#
+            };
             headers.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Bearer realm="schakel", error="invalid_token""#),
+                HeaderValue::from_static(challenge),
             );
         }
         response

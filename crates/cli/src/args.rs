@@ -1,0 +1,188 @@
+//! Command-line arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// schakel — who may receive this, by which route, on which legal basis, under which
+/// conditions, and did it reach them.
+#[derive(Debug, Parser)]
+#[command(name = "schakel", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// The SQLite database file (created when absent).
+    #[arg(
+        long,
+        global = true,
+        env = "SCHAKEL_DB",
+        default_value = "schakel.db",
+        value_name = "PATH"
+    )]
+    pub db: PathBuf,
+    /// A TOML settings file (for example the sector vocabulary).
+    #[arg(long, global = true, env = "SCHAKEL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// The constituency registry.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Which organisation owns an IP address (the longest registered prefix).
+    Owner {
+        /// An IPv4 or IPv6 address.
+        ip: String,
+        /// The date to look on (YYYY-MM-DD, default today in Europe/Amsterdam).
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Load the demo constituency (running it again changes nothing).
+    Demo {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the HTTP API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: SocketAddr,
+        /// Load the demo constituency if absent and print a fresh analyst token.
+        #[arg(long)]
+        demo: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrgCommand {
+    /// Import a registry file: create or update by slug, all or nothing.
+    Import {
+        /// The registry file (`-` for standard input).
+        file: PathBuf,
+        /// End (as of today) every organisation absent from the file.
+        #[arg(long)]
+        prune: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the registry file of every organisation (it imports back identically).
+    Export {
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// List organisations.
+    List {
+        /// Only this sector.
+        #[arg(long)]
+        sector: Option<String>,
+        /// Only organisations holding this status on the date.
+        #[arg(long)]
+        status: Option<String>,
+        /// The date (YYYY-MM-DD, default today).
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+        /// Include ended organisations.
+        #[arg(long)]
+        all: bool,
+        /// Print a JSON array of registry records.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one organisation.
+    Show {
+        /// The organisation's slug.
+        slug: String,
+        /// The date statuses and guarantees are shown for (default today).
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+        /// Print its registry record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed in an organisation's record, when, and by whom.
+    History {
+        /// The organisation's slug.
+        slug: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register one organisation from a JSON record (`-` for standard input).
+    Add {
+        /// The record.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace one organisation's record (the slug identifies it and never changes).
+    Update {
+        /// The record (`-` for standard input).
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End an organisation; it stays in the registry and its slug is never reused.
+    End {
+        /// The organisation's slug.
+        slug: String,
+        /// First day ended (YYYY-MM-DD, default today).
+        #[arg(long, value_name = "DATE")]
+        on: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Make a token for a person (`--role`, `--name`) or a recipient organisation (`--org`).
+    /// The secret is printed once.
+    Create(TokenCreate),
+    /// List tokens (never their secrets).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token; it stops working at once.
+    Revoke {
+        /// The token's id (`tok_…`).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenCreate {
+    /// Staff role.
+    #[arg(long, value_parser = ["analyst", "legal", "admin"], conflicts_with = "org", required_unless_present = "org", requires = "name")]
+    pub role: Option<String>,
+    /// A recipient organisation's slug.
+    #[arg(long, value_name = "SLUG")]
+    pub org: Option<String>,
+    /// The person the token belongs to (for `--org`: a label, default the slug).
+    #[arg(long, value_name = "PERSON")]
+    pub name: Option<String>,
+    /// Last day the token works (YYYY-MM-DD, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,695 @@
+//! What each command does: parse the arguments, call one use case, print the answer.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use schakel_app::{App, AppError, Clock, ImportOptions, ImportReport, TokenKind, TokenRequest};
+use schakel_domain::{Date, Organisation, Principal, Role, Status, parse_date};
+use schakel_formats::registry::OrganisationRecord;
+use schakel_store::{OrganisationQuery, SqliteStore, TokenRecord};
+use serde_json::json;
+
+use crate::args::{Cli, Command, OrgCommand, TokenCommand, TokenCreate};
+use crate::config::Settings;
+use crate::output::{json, local_time, out, table};
+
+/// A command's failure: a message for the person and an exit status (1: user error).
+#[derive(Debug)]
+pub(crate) struct CliError {
+    message: String,
+}
+
+impl CliError {
+    pub(crate) fn user(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn exit_code(&self) -> u8 {
+        1
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<AppError> for CliError {
+    fn from(e: AppError) -> Self {
+        CliError::user(e.to_string())
+    }
+}
+
+fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::user(format!("cannot read standard input: {e}")))?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path)
+            .map_err(|e| CliError::user(format!("cannot read `{}`: {e}", path.display())))
+    }
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, CliError> {
+    let bytes = read_input(path)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::user(format!("`{}` is not valid JSON: {e}", path.display())))
+}
+
+fn date_arg(name: &str, value: Option<&str>) -> Result<Option<Date>, CliError> {
+    value
+        .map(|v| parse_date(v).map_err(|e| CliError::user(format!("--{name}: {e}"))))
+        .transpose()
+}
+
+fn open_app(cli: &Cli) -> Result<App, CliError> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    let vocabulary = settings.vocabulary()?;
+    let store = SqliteStore::open(&cli.db, vocabulary.clone()).map_err(|e| {
+        CliError::user(format!(
+            "cannot open the database `{}`: {e}",
+            cli.db.display()
+        ))
+    })?;
+    Ok(App::new(Arc::new(store), vocabulary, Clock::system()))
+}
+
+/// The person at the terminal, as recorded in history and the audit log.
+fn operator() -> Principal {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    App::local_admin(&user)
+}
+
+/// Runs a command.
+pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
+    let app = open_app(&cli)?;
+    let me = operator();
+    match cli.command {
+        Command::Org(command) => org(&app, &me, command),
+        Command::Owner {
+            ip,
+            at,
+            json: as_json,
+        } => owner(&app, &me, &ip, at.as_deref(), as_json),
+        Command::Token(command) => token(&app, &me, command),
+        Command::Demo { json: as_json } => {
+            let report = app.load_demo(&me)?;
+            print_import(&report, as_json)
+        }
+        Command::Serve { listen, demo } => serve(app, &me, listen, demo),
+    }
+}
+
+fn print_import(report: &ImportReport, as_json: bool) -> Result<(), CliError> {
+    if as_json {
+        return json(&json!({
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "ended": report.ended,
+        }));
+    }
+    let mut text = format!(
+        "created {}, updated {}, unchanged {}, ended {}\n",
+        report.created.len(),
+        report.updated.len(),
+        report.unchanged.len(),
+        report.ended.len()
+    );
+    for (label, slugs) in [
+        ("created", &report.created),
+        ("updated", &report.updated),
+        ("ended", &report.ended),
+    ] {
+        if !slugs.is_empty() {
+            text.push_str(&format!("  {label}: {}\n", slugs.join(", ")));
+        }
+    }
+    out(&text)
+}
+
+fn org(app: &App, me: &Principal, command: OrgCommand) -> Result<(), CliError> {
+    match command {
+        OrgCommand::Import {
+            file,
+            prune,
+            json: as_json,
+        } => {
+            let bytes = read_input(&file)?;
+            let report = app.import_registry(me, &bytes, ImportOptions { prune })?;
+            print_import(&report, as_json)
+        }
+        OrgCommand::Export { out: target } => {
+            let text = app.export_registry(me)?;
+            match target {
+                None => out(&text),
+                Some(path) => write_atomically(&path, &text),
+            }
+        }
+        OrgCommand::List {
+            sector,
+            status,
+            at,
+            all,
+            json: as_json,
+        } => {
+            let on = date_arg("at", at.as_deref())?.unwrap_or_else(|| app.clock().today());
+            let sector = sector
+                .map(|s| app.vocabulary().parse(&s).map(|s| s.to_string()))
+                .transpose()
+                .map_err(|e| CliError::user(format!("--sector: {e}")))?;
+            let status = status
+                .map(|s| s.parse::<Status>())
+                .transpose()
+                .map_err(|e| CliError::user(format!("--status: {e}")))?;
+            let page = app.list_organisations(
+                me,
+                OrganisationQuery {
+                    sector,
+                    status,
+                    only: None,
+                    on,
+                    include_ended: all,
+                    offset: 0,
+                    limit: u64::MAX,
+                },
+            )?;
+            if as_json {
+                let records: Vec<OrganisationRecord> = page
+                    .organisations
+                    .iter()
+                    .map(OrganisationRecord::from_organisation)
+                    .collect();
+                return json(&records);
+            }
+            let rows: Vec<Vec<String>> = page
+                .organisations
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.slug().to_string(),
+                        o.name().to_owned(),
+                        statuses(o, on),
+                        o.sectors()
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        o.jurisdiction().to_string(),
+                        o.ended().map(|d| format!("ended {d}")).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let mut text = table(
+                &[
+                    "SLUG",
+                    "NAME",
+                    &format!("STATUS ON {on}"),
+                    "SECTORS",
+                    "JUR",
+                    "",
+                ],
+                &rows,
+            );
+            text.push_str(&format!("{} organisation(s)\n", page.total));
+            out(&text)
+        }
+        OrgCommand::Show {
+            slug,
+            at,
+            json: as_json,
+        } => {
+            let org = app.organisation(me, &slug)?;
+            if as_json {
+                return json(&OrganisationRecord::from_organisation(&org));
+            }
+            let on = date_arg("at", at.as_deref())?.unwrap_or_else(|| app.clock().today());
+            out(&describe(&org, on))
+        }
+        OrgCommand::History {
+            slug,
+            json: as_json,
+        } => {
+            let history = app.history(me, &slug)?;
+            if as_json {
+                let entries: Vec<serde_json::Value> = history
+                    .iter()
+                    .map(|h| {
+                        json!({
+                            "seq": h.seq,
+                            "at": h.at.to_string(),
+                            "actor": h.actor,
+                            "action": h.action,
+                            "changes": h.changes.iter().map(|c| json!({"field": c.field, "before": c.before, "after": c.after})).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                return json(&entries);
+            }
+            let mut text = String::new();
+            for h in &history {
+                text.push_str(&format!(
+                    "{}  {}  {}\n",
+                    local_time(h.at),
+                    h.action,
+                    h.actor
+                ));
+                for c in &h.changes {
+                    text.push_str(&format!(
+                        "    {}: {} -> {}\n",
+                        c.field,
+                        compact(&c.before),
+                        compact(&c.after)
+                    ));
+                }
+            }
+            out(&text)
+        }
+        OrgCommand::Add {
+            file,
+            json: as_json,
+        } => {
+            let org = app.create_organisation(me, read_json(&file)?)?;
+            done(&org, "registered", as_json)
+        }
+        OrgCommand::Update {
+            file,
+            json: as_json,
+        } => {
+            let org = app.update_organisation(me, None, read_json(&file)?)?;
+            done(&org, "updated", as_json)
+        }
+        OrgCommand::End {
+            slug,
+            on,
+            json: as_json,
+        } => {
+            let on = date_arg("on", on.as_deref())?;
+            let org = app.end_organisation(me, &slug, on)?;
+            done(&org, "ended", as_json)
+        }
+    }
+}
+
+fn done(org: &Organisation, what: &str, as_json: bool) -> Result<(), CliError> {
+    if as_json {
+        json(&OrganisationRecord::from_organisation(org))
+    } else {
+        out(&format!("{what} `{}` ({})\n", org.slug(), org.name()))
+    }
+}
+
+fn compact(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(119).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn statuses(org: &Organisation, on: Date) -> String {
+    let held: Vec<&str> = org
+        .statuses_on(on)
+        .into_iter()
+        .map(Status::as_str)
+        .collect();
+    if held.is_empty() {
+        "-".into()
+    } else {
+        held.join(",")
+    }
+}
+
+fn describe(org: &Organisation, on: Date) -> String {
+    let mut t = format!("{} ({})\n", org.name(), org.slug());
+    let eu = if org.jurisdiction().is_eu_on(on) {
+        "EU member state"
+    } else {
+        "outside the EU"
+    };
+    t.push_str(&format!(
+        "  jurisdiction  {} ({eu} on {on})\n",
+        org.jurisdiction()
+    ));
+    let sectors: Vec<String> = org.sectors().iter().map(ToString::to_string).collect();
+    t.push_str(&format!(
+        "  sectors       {} (primary: {})\n",
+        sectors.join(", "),
+        sectors.first().map_or("-", String::as_str)
+    ));
+    if let Some(ended) = org.ended() {
+        let state = if org.is_ended_on(on) {
+            "holds nothing, owns nothing"
+        } else {
+            "scheduled"
+        };
+        t.push_str(&format!("  ended         from {ended} ({state})\n"));
+    }
+    t.push_str(&format!("  holds on {on}  {}\n", statuses(org, on)));
+    t.push_str("  designations\n");
+    for d in org.designations() {
+        let until = d.until().map_or("open-ended".to_owned(), |u| u.to_string());
+        let mark = if d.valid_on(on) && !org.is_ended_on(on) {
+            "  *"
+        } else {
+            ""
+        };
+        t.push_str(&format!(
+            "    {:<26} {} .. {until}{mark}\n",
+            d.status().as_str(),
+            d.from()
+        ));
+    }
+    match org.secrecy() {
+        None => t.push_str("  secrecy       no guarantee on file\n"),
+        Some(g) => {
+            let from = g.from().map_or("always".to_owned(), |d| d.to_string());
+            let until = g.until().map_or("open-ended".to_owned(), |d| d.to_string());
+            let valid = if org.secrecy_on(on).is_some() {
+                "valid"
+            } else {
+                "NOT valid"
+            };
+            t.push_str(&format!(
+                "  secrecy       {} ({from} .. {until}; {valid} on {on})\n",
+                g.basis()
+            ));
+        }
+    }
+    let serves = org.serves();
+    if !serves.is_empty() {
+        let sectors: Vec<String> = serves
+            .sectors
+            .iter()
+            .map(|s| format!("sector {s}"))
+            .collect();
+        let members: Vec<String> = serves
+            .organisations
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        t.push_str(&format!(
+            "  serves        {}\n",
+            [sectors, members].concat().join(", ")
+        ));
+    }
+    if !org.oversees().is_empty() {
+        let o: Vec<String> = org.oversees().iter().map(ToString::to_string).collect();
+        t.push_str(&format!("  oversees      {}\n", o.join(", ")));
+    }
+    let list = |label: &str, items: Vec<String>, t: &mut String| {
+        if !items.is_empty() {
+            t.push_str(&format!("  {label:<13} {}\n", items.join(", ")));
+        }
+    };
+    list(
+        "prefixes",
+        org.prefixes().iter().map(ToString::to_string).collect(),
+        &mut t,
+    );
+    list(
+        "asns",
+        org.asns().iter().map(ToString::to_string).collect(),
+        &mut t,
+    );
+    list(
+        "domains",
+        org.domains().iter().map(ToString::to_string).collect(),
+        &mut t,
+    );
+    if org.contacts().is_empty() {
+        t.push_str("  contacts      none\n");
+    }
+    for c in org.contacts() {
+        let mut line = format!("  contact       {} <{}>", c.name, c.email);
+        if let Some(k) = &c.pgp_key {
+            line.push_str(&format!(", OpenPGP {}", k.fingerprint()));
+        }
+        if let Some(u) = &c.webhook_url {
+            line.push_str(&format!(", webhook {}", u.as_str()));
+        }
+        t.push_str(&line);
+        t.push('\n');
+    }
+    t
+}
+
+fn owner(
+    app: &App,
+    me: &Principal,
+    ip: &str,
+    at: Option<&str>,
+    as_json: bool,
+) -> Result<(), CliError> {
+    let on = date_arg("at", at)?;
+    let answer = app.owner(me, ip, on)?;
+    let prefix = answer
+        .matches
+        .first()
+        .map(|m| m.prefix.to_string())
+        .unwrap_or_default();
+    if as_json {
+        return json(&json!({
+            "ip": answer.ip.to_string(),
+            "at": answer.on.to_string(),
+            "organisation": answer.organisation.slug().to_string(),
+            "name": answer.organisation.name(),
+            "prefix": prefix,
+            "matches": answer.matches.iter().map(|m| json!({"organisation": m.organisation.to_string(), "prefix": m.prefix.to_string()})).collect::<Vec<_>>(),
+        }));
+    }
+    let mut text = format!(
+        "{} belongs to {} ({}) through {prefix} on {}\n",
+        answer.ip,
+        answer.organisation.slug(),
+        answer.organisation.name(),
+        answer.on
+    );
+    for m in answer.matches.iter().skip(1) {
+        text.push_str(&format!(
+            "  also inside {} of {}\n",
+            m.prefix, m.organisation
+        ));
+    }
+    out(&text)
+}
+
+fn token_json(t: &TokenRecord, now: jiff::Timestamp) -> serde_json::Value {
+    json!({
+        "id": t.id,
+        "role": t.role.as_str(),
+        "name": t.name,
+        "organisation": t.organisation.as_ref().map(ToString::to_string),
+        "created_at": t.created_at.to_string(),
+        "created_by": t.created_by,
+        "expires_at": t.expires_at.map(|e| e.to_string()),
+        "revoked_at": t.revoked_at.map(|e| e.to_string()),
+        "state": token_state(t, now),
+    })
+}
+
+fn token_state(t: &TokenRecord, now: jiff::Timestamp) -> &'static str {
+    if t.revoked_at.is_some() {
+        "revoked"
+    } else if t.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+fn token(app: &App, me: &Principal, command: TokenCommand) -> Result<(), CliError> {
+    let now = app.clock().now();
+    match command {
+        TokenCommand::Create(TokenCreate {
+            role,
+            org,
+            name,
+            expires,
+            json: as_json,
+        }) => {
+            let kind = match (role, org) {
+                (Some(role), None) => TokenKind::Staff {
+                    role: role
+                        .parse::<Role>()
+                        .map_err(|e| CliError::user(format!("--role: {e}")))?,
+                    name: name
+                        .ok_or_else(|| CliError::user("--name PERSON is required with --role"))?,
+                },
+                (None, Some(organisation)) => TokenKind::Recipient {
+                    organisation,
+                    label: name,
+                },
+                _ => return Err(CliError::user("give either --role and --name, or --org")),
+            };
+            let expires = date_arg("expires", expires.as_deref())?;
+            let issued = app.create_token(me, TokenRequest { kind, expires })?;
+            if as_json {
+                let mut value = token_json(&issued.record, now);
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("token".into(), issued.secret.clone().into());
+                }
+                return json(&value);
+            }
+            let holder = match &issued.record.organisation {
+                Some(org) => format!("recipient organisation {org} ({})", issued.record.name),
+                None => format!("{} ({})", issued.record.name, issued.record.role),
+            };
+            let expiry = issued
+                .record
+                .expires_at
+                .map_or("until revoked".to_owned(), |e| {
+                    format!("until {}", local_time(e))
+                });
+            out(&format!(
+                "token {} for {holder}, valid {expiry}:\n\n    {}\n\nIt is shown only now; schakel keeps only its hash. Send it as `Authorization: Bearer <token>`.\n",
+                issued.record.id, issued.secret
+            ))
+        }
+        TokenCommand::List { json: as_json } => {
+            let tokens = app.tokens(me)?;
+            if as_json {
+                return json(
+                    &tokens
+                        .iter()
+                        .map(|t| token_json(t, now))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let rows: Vec<Vec<String>> = tokens
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.id.clone(),
+                        t.role.to_string(),
+                        t.name.clone(),
+                        t.organisation
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                        local_time(t.created_at),
+                        t.expires_at.map(local_time).unwrap_or_else(|| "-".into()),
+                        token_state(t, now).into(),
+                    ]
+                })
+                .collect();
+            out(&table(
+                &[
+                    "ID",
+                    "ROLE",
+                    "NAME",
+                    "ORGANISATION",
+                    "CREATED",
+                    "EXPIRES",
+                    "STATE",
+                ],
+                &rows,
+            ))
+        }
+        TokenCommand::Revoke { id, json: as_json } => {
+            let t = app.revoke_token(me, &id)?;
+            if as_json {
+                json(&token_json(&t, now))
+            } else {
+                out(&format!("revoked {} ({})\n", t.id, t.name))
+            }
+        }
+    }
+}
+
+/// Writes a file through a temporary file and a rename, so a reader never sees half.
+fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
+    let tmp = path.with_extension("tmp-schakel");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| CliError::user(format!("cannot write `{}`: {e}", path.display())))
+}
+
+fn serve(
+    app: App,
+    me: &Principal,
+    listen: std::net::SocketAddr,
+    demo: bool,
+) -> Result<(), CliError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let mut banner = String::new();
+    if demo {
+        let report = app.load_demo(me)?;
+        if !report.created.is_empty() {
+            banner.push_str(&format!(
+                "loaded the demo constituency ({} organisations)\n",
+                report.created.len()
+            ));
+        }
+        let issued = app.create_token(
+            me,
+            TokenRequest {
+                kind: TokenKind::Staff {
+                    role: Role::Analyst,
+                    name: "demo analyst".into(),
+                },
+                expires: None,
+            },
+        )?;
+        banner.push_str(&format!("analyst token: {}\n", issued.secret));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::user(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| CliError::user(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CliError::user(format!("cannot read the listening address: {e}")))?;
+        tracing::info!(store = %app.describe_store(), %addr, "schakel is serving");
+        out(&format!(
+            "schakel is serving http://{addr}/ (API under http://{addr}/api/v1, description at http://{addr}/api/v1/openapi.json)\n{banner}"
+        ))?;
+        schakel_server::serve(listener, app, shutdown_signal())
+            .await
+            .map_err(|e| CliError::user(format!("the server stopped: {e}")))
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

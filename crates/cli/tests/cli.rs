@@ -1,0 +1,414 @@
+//! End-to-end tests of the `schakel` binary on a fresh SQLite file per test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Result<Self, std::io::Error> {
+        Ok(Self {
+            dir: tempfile::tempdir()?,
+        })
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("schakel.db")
+    }
+
+    fn file(&self, name: &str, text: &str) -> Result<PathBuf, std::io::Error> {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_schakel"));
+        c.env("SCHAKEL_DB", self.db())
+            .env_remove("SCHAKEL_CONFIG")
+            .env("USER", "duty-officer");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Result<Output, std::io::Error> {
+        self.command().args(args).output()
+    }
+
+    fn run_stdin(&self, args: &[&str], input: &str) -> Result<Output, Box<dyn std::error::Error>> {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .ok_or("no stdin")?
+            .write_all(input.as_bytes())?;
+        Ok(child.wait_with_output()?)
+    }
+
+    fn json(&self, args: &[&str]) -> Result<Value, Box<dyn std::error::Error>> {
+        let out = self.run(args)?;
+        if !out.status.success() {
+            return Err(
+                format!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into(),
+            );
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const TWO: &str = r#"[
+  {"slug": "hospital-south", "name": "Hospital South", "sectors": ["health"], "jurisdiction": "NL",
+   "designations": [{"status": "other_provider", "from": "2018-11-09", "until": "2026-08-14"},
+                    {"status": "important_entity", "from": "2026-08-15", "until": null}],
+   "secrecy": {"basis": "confidentiality agreement 2024-031", "from": "2024-03-01", "until": "2027-12-31"},
+   "prefixes": ["192.0.2.0/24", "2001:db8:10::/48"], "asns": [64500], "domains": ["hospital-south.example"],
+   "contacts": [{"name": "SOC", "email": "soc@hospital-south.example", "pgp_key": null, "webhook_url": null}],
+   "ended": null},
+  {"slug": "z-cert", "name": "Z-CERT", "sectors": ["health"], "jurisdiction": "NL",
+   "designations": [{"status": "crisis_team", "from": "2018-11-09", "until": null}],
+   "secrecy": null, "serves": {"sectors": [], "organisations": ["hospital-south"]},
+   "prefixes": ["192.0.2.128/25"], "contacts": []}
+]"#;
+
+#[test]
+fn import_export_round_trips_and_history_names_the_operator() -> TestResult {
+    let env = Env::new()?;
+    let file = env.file("registry.json", TWO)?;
+    let out = env.run(&["org", "import", file.to_str().ok_or("path")?])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("created 2, updated 0, unchanged 0, ended 0"),
+        "{}",
+        stdout(&out)
+    );
+    let again = env.json(&["org", "import", file.to_str().ok_or("path")?, "--json"])?;
+    assert_eq!(again["unchanged"].as_array().map(Vec::len), Some(2));
+
+    let exported = env.run(&["org", "export"])?;
+    let other = Env::new()?;
+    let out = other.run_stdin(&["org", "import", "-"], &stdout(&exported))?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&other.run(&["org", "export"])?), stdout(&exported));
+    let out_file = env.dir.path().join("export.json");
+    assert!(
+        env.run(&["org", "export", "--out", out_file.to_str().ok_or("path")?])?
+            .status
+            .success()
+    );
+    assert_eq!(std::fs::read_to_string(&out_file)?, stdout(&exported));
+
+    let history = env.json(&["org", "history", "z-cert", "--json"])?;
+    assert_eq!(history[0]["action"], "organisation.create");
+    assert_eq!(history[0]["actor"], "cli:duty-officer (admin)");
+    let list = env.json(&["org", "list", "--json"])?;
+    assert!(list.is_array());
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    let shown = env.json(&["org", "show", "hospital-south", "--json"])?;
+    assert_eq!(shown["secrecy"]["until"], "2027-12-31");
+    let text = stdout(&env.run(&["org", "show", "hospital-south", "--at", "2028-01-01"])?);
+    assert!(text.contains("NOT valid on 2028-01-01"), "{text}");
+    Ok(())
+}
+
+#[test]
+fn a_bad_file_is_refused_whole_with_every_problem_named() -> TestResult {
+    let env = Env::new()?;
+    let bad = TWO
+        .replace(r#""status": "crisis_team""#, r#""status": "crisis-team""#)
+        .replace(
+            r#""asns": [64500],"#,
+            r#""asns": [64500], "colour": "blue","#,
+        );
+    let file = env.file("bad.json", &bad)?;
+    let out = env.run(&["org", "import", file.to_str().ok_or("path")?])?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("entry 0 (`hospital-south`), field `colour`: unknown field `colour`"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "entry 1 (`z-cert`), field `designations[0].status`: `crisis-team` is not a status"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(
+        env.json(&["org", "list", "--all", "--json"])?,
+        serde_json::json!([])
+    );
+
+    // A reference to an organisation that is neither in the file nor in the registry.
+    let dangling = TWO.replace(
+        r#""organisations": ["hospital-south"]"#,
+        r#""organisations": ["hospital-north"]"#,
+    );
+    let file = env.file("dangling.json", &dangling)?;
+    let out = env.run(&["org", "import", file.to_str().ok_or("path")?])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("entry 1 (`z-cert`), field `serves.organisations[0]`: `hospital-north` is not a registered organisation"), "{}", stderr(&out));
+    let out = env.run_stdin(&["org", "import", "-"], "not json")?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not valid JSON"), "{}", stderr(&out));
+    Ok(())
+}
+
+#[test]
+fn prune_add_update_and_end() -> TestResult {
+    let env = Env::new()?;
+    env.run_stdin(&["org", "import", "-"], TWO)?;
+    let values: Value = serde_json::from_str(TWO)?;
+    let only_hospital = serde_json::to_string(&[values[0].clone()])?;
+    let report: Value = serde_json::from_slice(
+        &env.run_stdin(&["org", "import", "-", "--prune", "--json"], &only_hospital)?
+            .stdout,
+    )?;
+    assert_eq!(report["ended"], serde_json::json!(["z-cert"]));
+    let mut newcomer = values[0].clone();
+    newcomer["slug"] = "clinic-east".into();
+    newcomer["prefixes"] = serde_json::json!(["198.51.100.0/24"]);
+    newcomer["domains"] = serde_json::json!(["clinic-east.example"]);
+    let out = env.run_stdin(&["org", "add", "-"], &newcomer.to_string())?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run_stdin(&["org", "add", "-"], &newcomer.to_string())?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    newcomer["name"] = "Clinic East".into();
+    let updated: Value = serde_json::from_slice(
+        &env.run_stdin(&["org", "update", "-", "--json"], &newcomer.to_string())?
+            .stdout,
+    )?;
+    assert_eq!(updated["name"], "Clinic East");
+    let ended = env.json(&["org", "end", "clinic-east", "--on", "2027-01-01", "--json"])?;
+    assert_eq!(ended["ended"], "2027-01-01");
+    let out = env.run(&["org", "end", "clinic-east"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let out = env.run(&["org", "end", "nobody"])?;
+    assert!(
+        stderr(&out).contains("no organisation `nobody`"),
+        "{}",
+        stderr(&out)
+    );
+    Ok(())
+}
+
+#[test]
+fn owner_answers_with_the_longest_prefix() -> TestResult {
+    let env = Env::new()?;
+    env.run_stdin(&["org", "import", "-"], TWO)?;
+    let o = env.json(&["owner", "192.0.2.200", "--json"])?;
+    assert_eq!(
+        (o["organisation"].as_str(), o["prefix"].as_str()),
+        (Some("z-cert"), Some("192.0.2.128/25"))
+    );
+    let o = env.json(&["owner", "192.0.2.1", "--json"])?;
+    assert_eq!(o["organisation"], "hospital-south");
+    let o = env.json(&["owner", "2001:db8:10:ff::1", "--json"])?;
+    assert_eq!(o["organisation"], "hospital-south");
+    let out = env.run(&["owner", "203.0.113.1"])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no registered organisation owns `203.0.113.1`"));
+    let out = env.run(&["owner", "999.1.1.1"])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("`999.1.1.1` is not an IPv4 or IPv6 address"));
+    Ok(())
+}
+
+#[test]
+fn tokens_are_shown_once_listed_without_secrets_and_revocable() -> TestResult {
+    let env = Env::new()?;
+    env.run(&["demo"])?;
+    let made = env.json(&[
+        "token",
+        "create",
+        "--role",
+        "analyst",
+        "--name",
+        "Anna",
+        "--expires",
+        "2099-12-31",
+        "--json",
+    ])?;
+    let secret = made["token"].as_str().ok_or("no token")?.to_owned();
+    assert!(secret.starts_with("skl_"));
+    let recipient = env.json(&["token", "create", "--org", "z-cert", "--json"])?;
+    assert_eq!(recipient["organisation"], "z-cert");
+    let list = env.json(&["token", "list", "--json"])?;
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    assert!(
+        !list.to_string().contains(&secret),
+        "a listing leaks a secret"
+    );
+    assert!(list[0].get("token").is_none());
+    let id = made["id"].as_str().ok_or("no id")?;
+    let revoked = env.json(&["token", "revoke", id, "--json"])?;
+    assert_eq!(revoked["state"], "revoked");
+    // Usage errors exit 2; user errors exit 1 and name the problem.
+    assert_eq!(
+        env.run(&["token", "create", "--role", "analyst"])?
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        env.run(&["token", "create", "--role", "janitor", "--name", "x"])?
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = env.run(&["token", "create", "--org", "nobody"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let out = env.run(&[
+        "token",
+        "create",
+        "--role",
+        "legal",
+        "--name",
+        "L",
+        "--expires",
+        "2020-01-01",
+    ])?;
+    assert!(
+        stderr(&out).contains("lies in the past"),
+        "{}",
+        stderr(&out)
+    );
+    Ok(())
+}
+
+#[test]
+fn demo_twice_changes_nothing_the_second_time() -> TestResult {
+    let env = Env::new()?;
+    let first = env.json(&["demo", "--json"])?;
+    assert!(first["created"].as_array().map_or(0, Vec::len) >= 20);
+    let second = env.json(&["demo", "--json"])?;
+    assert_eq!(second["created"], serde_json::json!([]));
+    assert_eq!(second["updated"], serde_json::json!([]));
+    Ok(())
+}
+
+#[test]
+fn the_database_path_comes_from_db_or_the_environment() -> TestResult {
+    let env = Env::new()?;
+    let elsewhere = env.dir.path().join("elsewhere.db");
+    let out = env.run(&["--db", elsewhere.to_str().ok_or("path")?, "demo"])?;
+    assert!(out.status.success());
+    assert!(elsewhere.exists());
+    assert!(!env.db().exists());
+    Ok(())
+}
+
+#[test]
+fn a_configured_sector_vocabulary_replaces_the_default() -> TestResult {
+    let env = Env::new()?;
+    let config = env.file(
+        "schakel.toml",
+        "[registry]\nsectors = [\"health\", \"space_weather\"]\n",
+    )?;
+    let record = r#"[{"slug": "knmi-demo", "name": "Space weather office", "sectors": ["space_weather"],
+        "jurisdiction": "NL", "designations": [], "secrecy": null, "contacts": []}]"#;
+    let out = env.run_stdin(
+        &[
+            "--config",
+            config.to_str().ok_or("path")?,
+            "org",
+            "import",
+            "-",
+        ],
+        record,
+    )?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let other = Env::new()?;
+    let out = other.run_stdin(&["org", "import", "-"], record)?;
+    assert!(
+        stderr(&out).contains("`space_weather` is not a sector of the vocabulary"),
+        "{}",
+        stderr(&out)
+    );
+    let bad = env.file("bad.toml", "[registry]\nsectorz = []\n")?;
+    let out = env.run(&["--config", bad.to_str().ok_or("path")?, "org", "list"])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("sectorz"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// The README's first command: `schakel serve --demo` prints the URL and an analyst token
+/// that works against the running server.
+#[test]
+fn serve_demo_prints_a_url_and_a_working_analyst_token() -> TestResult {
+    let env = Env::new()?;
+    let mut child = env
+        .command()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let result = (|| -> TestResult {
+        let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+        let first = lines.next().ok_or("no output")??;
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .ok_or("no URL")?
+            .trim_end_matches('/')
+            .to_owned();
+        let mut token = None;
+        for line in lines.by_ref().take(3) {
+            let line = line?;
+            if let Some(t) = line.strip_prefix("analyst token: ") {
+                token = Some(t.to_owned());
+                break;
+            }
+        }
+        let token = token.ok_or("no analyst token printed")?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let health = client.get(format!("{url}/healthz")).send().await?;
+            assert_eq!(health.status(), 200);
+            let me: Value = client
+                .get(format!("{url}/api/v1/me"))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            assert_eq!(me["role"], "analyst");
+            let orgs: Value = client
+                .get(format!("{url}/api/v1/organisations"))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            assert!(orgs["total"].as_u64().unwrap_or(0) >= 20);
+            Ok::<(), Box<dyn std::error::Error>>(())
+        })
+    })();
+    child.kill()?;
+    child.wait()?;
+    result
+}

@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use schakel_domain::Principal;
+use schakel_formats::answers::{FieldChangeRecord, HistoryRecord};
 
 use crate::access::require_staff;
 use crate::registry::{not_found, parse_slug, subject};
@@ -32,6 +33,27 @@ pub struct HistoryEntry {
     pub action: String,
     /// The fields that changed.
     pub changes: Vec<FieldChange>,
+}
+
+impl HistoryEntry {
+    /// The JSON answer shared by the API and the CLI.
+    pub fn to_record(&self) -> HistoryRecord {
+        HistoryRecord {
+            seq: self.seq,
+            at: self.at.to_string(),
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            changes: self
+                .changes
+                .iter()
+                .map(|c| FieldChangeRecord {
+                    field: c.field.clone(),
+                    before: c.before.clone(),
+                    after: c.after.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 fn field_changes(

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use schakel_domain::{Date, OrgSlug, Organisation, Principal, RegistryIssue, check_registry};
+use schakel_formats::answers::{OwnerRecord, PrefixMatchRecord};
 use schakel_formats::registry::{
     EntryError, OrganisationRecord, RegistryFileError, parse_entry, parse_registry_file,
     write_registry_file,
@@ -118,6 +119,31 @@ fn issues_to_errors(
             reason: i.reason,
         })
         .collect()
+}
+
+impl OwnerAnswer {
+    /// The JSON answer shared by the API and the CLI.
+    pub fn to_record(&self) -> OwnerRecord {
+        OwnerRecord {
+            ip: self.ip.to_string(),
+            at: self.on.to_string(),
+            organisation: self.organisation.slug().to_string(),
+            name: self.organisation.name().to_owned(),
+            prefix: self
+                .matches
+                .first()
+                .map(|m| m.prefix.to_string())
+                .unwrap_or_default(),
+            matches: self
+                .matches
+                .iter()
+                .map(|m| PrefixMatchRecord {
+                    organisation: m.organisation.to_string(),
+                    prefix: m.prefix.to_string(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl App {

@@ -242,19 +242,7 @@ fn org(app: &App, me: &Principal, command: OrgCommand) -> Result<(), CliError> {
         } => {
             let history = app.history(me, &slug)?;
             if as_json {
-                let entries: Vec<serde_json::Value> = history
-                    .iter()
-                    .map(|h| {
-                        json!({
-                            "seq": h.seq,
-                            "at": h.at.to_string(),
-                            "actor": h.actor,
-                            "action": h.action,
-                            "changes": h.changes.iter().map(|c| json!({"field": c.field, "before": c.before, "after": c.after})).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect();
-                return json(&entries);
+                return json(&history.iter().map(|h| h.to_record()).collect::<Vec<_>>());
             }
             let mut text = String::new();
             for h in &history {
@@ -454,21 +442,14 @@ fn owner(
 ) -> Result<(), CliError> {
     let on = date_arg("at", at)?;
     let answer = app.owner(me, ip, on)?;
+    if as_json {
+        return json(&answer.to_record());
+    }
     let prefix = answer
         .matches
         .first()
         .map(|m| m.prefix.to_string())
         .unwrap_or_default();
-    if as_json {
-        return json(&json!({
-            "ip": answer.ip.to_string(),
-            "at": answer.on.to_string(),
-            "organisation": answer.organisation.slug().to_string(),
-            "name": answer.organisation.name(),
-            "prefix": prefix,
-            "matches": answer.matches.iter().map(|m| json!({"organisation": m.organisation.to_string(), "prefix": m.prefix.to_string()})).collect::<Vec<_>>(),
-        }));
-    }
     let mut text = format!(
         "{} belongs to {} ({}) through {prefix} on {}\n",
         answer.ip,

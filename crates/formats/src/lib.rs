@@ -6,5 +6,6 @@
 //! of the field. Unknown fields are rejected: a typo must never silently drop a
 //! restriction.
 
+pub mod answers;
 mod nullable;
 pub mod registry;

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use schakel_app::{App, AppError};
 use schakel_domain::{Date, Status, parse_date};
+use schakel_formats::answers::{HistoryRecord, OwnerRecord};
 use schakel_formats::registry::OrganisationRecord;
 use schakel_store::OrganisationQuery;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,9 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::wire::{
-    FieldChangeView, Health, HistoryEntryView, Me, OrganisationList, OwnerView, PrefixMatchView,
-};
+use crate::wire::{Health, Me, OrganisationList};
 use crate::{ApiError, Problem};
 
 /// Runs a (synchronous) use case on the blocking pool.
@@ -383,35 +382,16 @@ async fn end_organisation(
 /// What changed in an organisation's record, when, and by whom (staff).
 #[utoipa::path(get, path = "/api/v1/organisations/{slug}/history", tag = "registry",
     params(("slug" = String, Path, description = "The organisation's slug")),
-    responses((status = 200, body = Vec<HistoryEntryView>),
+    responses((status = 200, body = Vec<HistoryRecord>),
               (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn organisation_history(
     State(app): State<App>,
     Caller(p): Caller,
     Path(slug): Path<String>,
-) -> Result<Json<Vec<HistoryEntryView>>, ApiError> {
+) -> Result<Json<Vec<HistoryRecord>>, ApiError> {
     let history = blocking(&app, move |app| app.history(&p, &slug)).await?;
-    Ok(Json(
-        history
-            .into_iter()
-            .map(|h| HistoryEntryView {
-                seq: h.seq,
-                at: h.at.to_string(),
-                actor: h.actor,
-                action: h.action,
-                changes: h
-                    .changes
-                    .into_iter()
-                    .map(|c| FieldChangeView {
-                        field: c.field,
-                        before: c.before,
-                        after: c.after,
-                    })
-                    .collect(),
-            })
-            .collect(),
-    ))
+    Ok(Json(history.iter().map(|h| h.to_record()).collect()))
 }
 
 /// Which organisation owns an address (staff): the longest registered prefix of an
@@ -419,7 +399,7 @@ async fn organisation_history(
 #[utoipa::path(get, path = "/api/v1/owner/{ip}", tag = "registry",
     params(("ip" = String, Path, description = "An IPv4 or IPv6 address"),
            ("at" = Option<String>, Query, description = "Date (YYYY-MM-DD; default today)")),
-    responses((status = 200, body = OwnerView),
+    responses((status = 200, body = OwnerRecord),
               (status = 404, description = "Nobody owns it", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Not an address", body = Problem, content_type = "application/problem+json")))]
 async fn owner(
@@ -427,29 +407,11 @@ async fn owner(
     Caller(p): Caller,
     Path(ip): Path<String>,
     Query(raw): Query<HashMap<String, String>>,
-) -> Result<Json<OwnerView>, ApiError> {
+) -> Result<Json<OwnerRecord>, ApiError> {
     let params = query_params(raw, &["at"])?;
     let on = date_param(&params, "at")?;
     let answer = blocking(&app, move |app| app.owner(&p, &ip, on)).await?;
-    Ok(Json(OwnerView {
-        ip: answer.ip.to_string(),
-        at: answer.on.to_string(),
-        organisation: answer.organisation.slug().to_string(),
-        name: answer.organisation.name().to_owned(),
-        prefix: answer
-            .matches
-            .first()
-            .map(|m| m.prefix.to_string())
-            .unwrap_or_default(),
-        matches: answer
-            .matches
-            .iter()
-            .map(|m| PrefixMatchView {
-                organisation: m.organisation.to_string(),
-                prefix: m.prefix.to_string(),
-            })
-            .collect(),
-    }))
+    Ok(Json(answer.to_record()))
 }
 
 /// This document (OpenAPI 3.1).

@@ -229,6 +229,21 @@ impl Organisation {
             .collect()
     }
 
+    /// Whether this organisation serves `other` on `date` (RULEBOOK.md "serves"): it holds a
+    /// `linking_organisation` or `crisis_team` designation on that date and `other` is among
+    /// its named members or shares a sector with its served sectors. Nobody serves itself.
+    pub fn serves_on(&self, other: &Organisation, date: Date) -> bool {
+        let serving = self.holds_on(Status::LinkingOrganisation, date)
+            || self.holds_on(Status::CrisisTeam, date);
+        serving
+            && self.slug() != other.slug()
+            && (self.0.serves.organisations.contains(other.slug())
+                || other
+                    .sectors()
+                    .iter()
+                    .any(|s| self.0.serves.sectors.contains(s)))
+    }
+
     /// Its secrecy guarantee if valid on `date` (never when ended).
     pub fn secrecy_on(&self, date: Date) -> Option<&SecrecyGuarantee> {
         self.0
@@ -287,6 +302,39 @@ pub(crate) mod tests {
             org.statuses_on(parse_date("2020-01-01")?),
             vec![Status::VitalProvider]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn serving_by_sector_and_by_membership_on_a_date() -> Result<(), Box<dyn std::error::Error>> {
+        let v = SectorVocabulary::default();
+        let hospital = Organisation::new(draft("hospital")?).map_err(|e| format!("{e:?}"))?;
+        let mut team = draft("team")?;
+        team.designations = vec![Designation::new(
+            Status::CrisisTeam,
+            parse_date("2019-01-01")?,
+            Some(parse_date("2025-12-31")?),
+        )?];
+        team.serves.sectors = vec![v.parse("health")?];
+        let team = Organisation::new(team).map_err(|e| format!("{e:?}"))?;
+        assert!(!team.serves_on(&hospital, parse_date("2018-12-31")?));
+        assert!(team.serves_on(&hospital, parse_date("2019-01-01")?));
+        assert!(!team.serves_on(&hospital, parse_date("2026-01-01")?));
+        assert!(
+            !team.serves_on(&team, parse_date("2020-01-01")?),
+            "nobody serves itself"
+        );
+        let mut isac = draft("isac")?;
+        isac.sectors = vec![v.parse("software")?];
+        isac.designations = vec![Designation::new(
+            Status::LinkingOrganisation,
+            parse_date("2022-12-01")?,
+            None,
+        )?];
+        isac.serves.organisations = vec![OrgSlug::parse("hospital")?];
+        let isac = Organisation::new(isac).map_err(|e| format!("{e:?}"))?;
+        assert!(isac.serves_on(&hospital, parse_date("2022-12-01")?));
+        assert!(!isac.serves_on(&team, parse_date("2022-12-01")?));
         Ok(())
     }
 

@@ -91,6 +91,65 @@ where
     issues
 }
 
+/// The registry in memory, for questions that span organisations (who serves whom).
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    organisations: BTreeMap<OrgSlug, Organisation>,
+    /// Organisations that ever hold a serving designation (linking organisation, crisis team).
+    servers: Vec<OrgSlug>,
+}
+
+impl Registry {
+    /// Builds the registry from its organisations.
+    pub fn new(organisations: impl IntoIterator<Item = Organisation>) -> Self {
+        let organisations: BTreeMap<OrgSlug, Organisation> = organisations
+            .into_iter()
+            .map(|o| (o.slug().clone(), o))
+            .collect();
+        let servers = organisations
+            .values()
+            .filter(|o| o.designations().iter().any(|d| d.status().may_serve()))
+            .map(|o| o.slug().clone())
+            .collect();
+        Self {
+            organisations,
+            servers,
+        }
+    }
+
+    /// One organisation.
+    pub fn get(&self, slug: &OrgSlug) -> Option<&Organisation> {
+        self.organisations.get(slug)
+    }
+
+    /// Every organisation, by slug.
+    pub fn iter(&self) -> impl Iterator<Item = &Organisation> {
+        self.organisations.values()
+    }
+
+    /// Number of organisations.
+    pub fn len(&self) -> usize {
+        self.organisations.len()
+    }
+
+    /// Whether the registry is empty.
+    pub fn is_empty(&self) -> bool {
+        self.organisations.is_empty()
+    }
+
+    /// The linking organisations and crisis teams that serve `org` on `date`, by slug.
+    pub fn servers_of<'a>(
+        &'a self,
+        org: &'a Organisation,
+        date: Date,
+    ) -> impl Iterator<Item = &'a Organisation> + 'a {
+        self.servers
+            .iter()
+            .filter_map(|s| self.organisations.get(s))
+            .filter(move |server| server.serves_on(org, date))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

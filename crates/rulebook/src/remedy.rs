@@ -1,0 +1,203 @@
+//! Remedies: for each reason of a deny, a single change that would turn it into a permit,
+//! each checked by deciding again.
+
+use schakel_domain::{OrgSlug, Purpose, Registry, SourceRestriction};
+
+use crate::facts::relate;
+use crate::{DecideError, Decision, DecisionRequest, Remedy, RemedyKind, RulebookSet};
+
+/// The remedies tried for `no_basis`, in order.
+const NO_BASIS_REMEDIES: &[RemedyKind] = &[
+    RemedyKind::RouteVia,
+    RemedyKind::SplitItem,
+    RemedyKind::ChangePurpose,
+];
+
+fn list(slugs: &[OrgSlug]) -> String {
+    slugs
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Tries one kind of change; returns the remedy if it turns the whole deny into a permit.
+fn try_remedy(
+    set: &RulebookSet,
+    registry: &Registry,
+    request: &DecisionRequest,
+    kind: RemedyKind,
+) -> Result<Option<Remedy>, DecideError> {
+    let relation = relate(registry, request, set.dates().cbw)?;
+    let book = set.for_date(request.at)?;
+    let recipient = request.recipient.clone();
+    let permits = |changed: &DecisionRequest| -> Result<bool, DecideError> {
+        Ok(set.decide_plain(registry, changed)?.permitted)
+    };
+    let remedy = |organisations: Vec<OrgSlug>, text: String| {
+        Some(Remedy {
+            kind,
+            organisations,
+            text,
+        })
+    };
+    Ok(match kind {
+        RemedyKind::SecrecyGuarantee => {
+            let mut facts = relation.facts;
+            if facts.secrecy {
+                return Ok(None);
+            }
+            facts.secrecy = true;
+            if book.permits(&facts)? {
+                remedy(
+                    vec![recipient.clone()],
+                    format!(
+                        "record a secrecy guarantee for `{recipient}` valid on {}",
+                        request.at
+                    ),
+                )
+            } else {
+                None
+            }
+        }
+        RemedyKind::Consent => {
+            if relation.not_consented.is_empty() {
+                return Ok(None);
+            }
+            let mut changed = request.clone();
+            changed
+                .item
+                .consent
+                .extend(relation.not_consented.iter().cloned());
+            if permits(&changed)? {
+                remedy(
+                    relation.not_consented.clone(),
+                    format!("obtain the consent of {}", list(&relation.not_consented)),
+                )
+            } else {
+                None
+            }
+        }
+        RemedyKind::SplitItem => {
+            let date = request.at;
+            let keep = |slug: &OrgSlug| {
+                *slug == recipient
+                    || registry
+                        .get(slug)
+                        .is_some_and(|o| relation.recipient.serves_on(o, date))
+            };
+            let left_out: Vec<OrgSlug> = relation
+                .others
+                .iter()
+                .filter(|s| !keep(s))
+                .cloned()
+                .collect();
+            if left_out.is_empty() {
+                return Ok(None);
+            }
+            let mut changed = request.clone();
+            changed.item.concerns.retain(|s| !left_out.contains(s));
+            if permits(&changed)? {
+                remedy(
+                    left_out.clone(),
+                    format!(
+                        "split the item: leave out what concerns {} and send that part separately",
+                        list(&left_out)
+                    ),
+                )
+            } else {
+                None
+            }
+        }
+        RemedyKind::RouteVia => {
+            let mut via = Vec::new();
+            for server in registry.servers_of(relation.recipient, request.at) {
+                let mut changed = request.clone();
+                changed.recipient = server.slug().clone();
+                if permits(&changed)? {
+                    via.push(server.slug().clone());
+                }
+            }
+            if via.is_empty() {
+                None
+            } else {
+                let text = format!("send it through {}, which serves `{recipient}`", list(&via));
+                remedy(via, text)
+            }
+        }
+        RemedyKind::ChangePurpose => {
+            if request.item.purpose == Purpose::PreventDisruption {
+                return Ok(None);
+            }
+            let mut changed = request.clone();
+            changed.item.purpose = Purpose::PreventDisruption;
+            if permits(&changed)? {
+                remedy(vec![], "share it to prevent or limit societal disruption (purpose `prevent_disruption`)".into())
+            } else {
+                None
+            }
+        }
+        RemedyKind::NamedRecipient => {
+            if request.item.named_recipients.contains(&recipient) {
+                return Ok(None);
+            }
+            let mut changed = request.clone();
+            changed.item.named_recipients.push(recipient.clone());
+            if permits(&changed)? {
+                remedy(
+                    vec![recipient.clone()],
+                    format!("name `{recipient}` among the TLP:RED recipients"),
+                )
+            } else {
+                None
+            }
+        }
+        RemedyKind::SourcePermission => {
+            if request.item.source_restriction == SourceRestriction::None {
+                return Ok(None);
+            }
+            let mut changed = request.clone();
+            changed.item.source_restriction = SourceRestriction::None;
+            if permits(&changed)? {
+                remedy(
+                    vec![],
+                    "ask the source's permission to share it with this recipient".into(),
+                )
+            } else {
+                None
+            }
+        }
+    })
+}
+
+/// Attaches a remedy to every reason of a deny where one change would permit.
+pub(crate) fn attach(
+    set: &RulebookSet,
+    registry: &Registry,
+    request: &DecisionRequest,
+    decision: &mut Decision,
+) -> Result<(), DecideError> {
+    let book = set.for_date(request.at)?;
+    for reason in &mut decision.reasons {
+        let kinds: Vec<RemedyKind> =
+            if reason.rule.rule == "no_basis" {
+                NO_BASIS_REMEDIES.to_vec()
+            } else {
+                // Every policy of the rule contributes its remedies (R4 has several cases).
+                let mut kinds = Vec::new();
+                for rule in book.rules().iter().filter(|r| {
+                    r.rule == reason.rule.rule && r.explanation == reason.rule.explanation
+                }) {
+                    kinds.extend(rule.remedies.iter().copied());
+                }
+                kinds
+            };
+        for kind in kinds {
+            if let Some(remedy) = try_remedy(set, registry, request, kind)? {
+                reason.remedy = Some(remedy);
+                break;
+            }
+        }
+    }
+    Ok(())
+}

@@ -27,6 +27,9 @@ pub enum AppError {
     /// Valid credentials that do not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// A defect inside schakel (such as a rulebook the engine cannot evaluate); logged.
+    #[error("{0}")]
+    Internal(String),
     /// The store failed; the cause is logged, never shown to callers.
     #[error(transparent)]
     Store(#[from] StoreError),

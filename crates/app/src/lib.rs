@@ -6,6 +6,7 @@
 //! beyond the documented exchange formats.
 
 mod access;
+mod decide;
 mod demo;
 mod error;
 mod history;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use schakel_domain::{Date, Principal, Role, SectorVocabulary, legal_date};
+use schakel_rulebook::RulebookSet;
 use schakel_store::Store;
 
 pub use demo::DEMO_REGISTRY;
@@ -51,22 +53,34 @@ impl Clock {
     }
 }
 
-/// The application: a store, the sector vocabulary and a clock.
+/// The application: a store, the sector vocabulary, the rulebooks and a clock.
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn Store>,
     vocabulary: SectorVocabulary,
+    rulebooks: Arc<RulebookSet>,
     clock: Clock,
 }
 
 impl App {
     /// Builds the application on a store.
-    pub fn new(store: Arc<dyn Store>, vocabulary: SectorVocabulary, clock: Clock) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        vocabulary: SectorVocabulary,
+        rulebooks: Arc<RulebookSet>,
+        clock: Clock,
+    ) -> Self {
         Self {
             store,
             vocabulary,
+            rulebooks,
             clock,
         }
+    }
+
+    /// The rulebooks in force.
+    pub fn rulebooks(&self) -> &RulebookSet {
+        &self.rulebooks
     }
 
     /// The sector vocabulary in force.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use schakel_app::{App, AppError, Clock, DEMO_REGISTRY, ImportOptions, TokenKind, TokenRequest};
 use schakel_domain::{Principal, Role, SectorVocabulary, parse_date};
+use schakel_rulebook::{EffectiveDates, RulebookSet};
 use schakel_store::{OrganisationQuery, SqliteStore};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -21,6 +22,7 @@ fn app_at(now: &str) -> Result<TestApp, Box<dyn std::error::Error>> {
     let app = App::new(
         Arc::new(store),
         SectorVocabulary::default(),
+        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::fixed(now.parse::<Timestamp>()?),
     );
     Ok(TestApp {
@@ -319,6 +321,7 @@ fn tokens_authenticate_until_revoked_or_expired() -> TestResult {
             SectorVocabulary::default(),
         )?),
         SectorVocabulary::default(),
+        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::fixed("2026-11-30T22:59:59Z".parse()?),
     );
     assert!(later.authenticate(&staff.secret).is_ok());
@@ -328,6 +331,7 @@ fn tokens_authenticate_until_revoked_or_expired() -> TestResult {
             SectorVocabulary::default(),
         )?),
         SectorVocabulary::default(),
+        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::fixed("2026-11-30T23:00:00Z".parse()?),
     );
     assert!(
@@ -403,5 +407,73 @@ fn tokens_authenticate_until_revoked_or_expired() -> TestResult {
         },
     );
     assert!(matches!(err, Err(AppError::Conflict(_))));
+    Ok(())
+}
+
+#[test]
+fn adopting_and_amending_rulebooks_is_recorded_once() -> TestResult {
+    let t = app_at("2026-11-22T10:00:00Z")?;
+    assert_eq!(
+        t.app.record_rulebooks(&t.admin)?,
+        ["wbni-2018", "wbni-2022", "cbw-2026"]
+    );
+    assert!(
+        t.app.record_rulebooks(&t.admin)?.is_empty(),
+        "an unchanged rulebook is not recorded again"
+    );
+    // The same database opened with an amended cbw-2026 records the amendment with both hashes.
+    use schakel_rulebook::RulebookSource;
+    use schakel_rulebook::defaults::{CBW_2026, SCHEMA, WBNI_2018, WBNI_2022};
+    let dates = EffectiveDates::default();
+    let source = |id: &str, text: String, from| RulebookSource {
+        id: id.into(),
+        file: format!("{id}.cedar"),
+        text,
+        from,
+    };
+    let amended = RulebookSet::load(
+        "schema.cedarschema",
+        SCHEMA,
+        vec![
+            source("wbni-2018", WBNI_2018.into(), dates.wbni_2018),
+            source("wbni-2022", WBNI_2022.into(), dates.wbni_2022),
+            source(
+                "cbw-2026",
+                CBW_2026.replace("Cbw art. 96 (?)", "Cbw art. 96"),
+                dates.cbw,
+            ),
+        ],
+        dates,
+    )?;
+    let old_hash = t.app.rulebooks().rulebooks()[2].hash().to_owned();
+    let new_hash = amended.rulebooks()[2].hash().to_owned();
+    let reopened = App::new(
+        Arc::new(SqliteStore::open(
+            &t._dir.path().join("t.db"),
+            SectorVocabulary::default(),
+        )?),
+        SectorVocabulary::default(),
+        Arc::new(amended),
+        Clock::fixed("2026-11-23T10:00:00Z".parse()?),
+    );
+    let legal = App::local_admin("lex");
+    assert_eq!(reopened.record_rulebooks(&legal)?, ["cbw-2026"]);
+    let store = SqliteStore::open(&t._dir.path().join("t.db"), SectorVocabulary::default())?;
+    let log = schakel_store::Store::read(&store)?.audit_entries("rulebook:cbw-2026")?;
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].entry.action, "rulebook.amend");
+    assert_eq!(log[1].entry.actor, "cli:lex (admin)");
+    assert_eq!(
+        log[1]
+            .entry
+            .before
+            .as_ref()
+            .and_then(|b| b["hash"].as_str()),
+        Some(old_hash.as_str())
+    );
+    assert_eq!(
+        log[1].entry.after.as_ref().and_then(|a| a["hash"].as_str()),
+        Some(new_hash.as_str())
+    );
     Ok(())
 }

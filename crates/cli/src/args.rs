@@ -22,6 +22,10 @@ pub(crate) struct Cli {
     /// A TOML settings file (for example the sector vocabulary).
     #[arg(long, global = true, env = "SCHAKEL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A directory with the rulebook files (`schema.cedarschema`, `wbni-2018.cedar`,
+    /// `wbni-2022.cedar`, `cbw-2026.cedar`) to use instead of the built-in ones.
+    #[arg(long, global = true, env = "SCHAKEL_RULEBOOKS", value_name = "DIR")]
+    pub rulebooks: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,6 +49,18 @@ pub(crate) enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// May the centre provide this item to this recipient on this date? Reads a decision
+    /// request (FORMATS.md) from FILE, or from standard input with `-` or no FILE.
+    Decide {
+        /// The request (`-` or absent: standard input).
+        file: Option<PathBuf>,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The sharing rulebooks.
+    #[command(subcommand)]
+    Rulebook(RulebookCommand),
     /// Load the demo constituency (running it again changes nothing).
     Demo {
         /// Print JSON.
@@ -185,4 +201,17 @@ pub(crate) struct TokenCreate {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RulebookCommand {
+    /// The rules in force on a date, with citations and explanations.
+    Show {
+        /// The date (YYYY-MM-DD, default today).
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

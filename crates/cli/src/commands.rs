@@ -45,7 +45,7 @@ impl From<AppError> for CliError {
     }
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -64,7 +64,7 @@ fn read_json(path: &Path) -> Result<serde_json::Value, CliError> {
         .map_err(|e| CliError::user(format!("`{}` is not valid JSON: {e}", path.display())))
 }
 
-fn date_arg(name: &str, value: Option<&str>) -> Result<Option<Date>, CliError> {
+pub(crate) fn date_arg(name: &str, value: Option<&str>) -> Result<Option<Date>, CliError> {
     value
         .map(|v| parse_date(v).map_err(|e| CliError::user(format!("--{name}: {e}"))))
         .transpose()
@@ -73,13 +73,22 @@ fn date_arg(name: &str, value: Option<&str>) -> Result<Option<Date>, CliError> {
 fn open_app(cli: &Cli) -> Result<App, CliError> {
     let settings = Settings::load(cli.config.as_deref())?;
     let vocabulary = settings.vocabulary()?;
+    let rulebooks = settings.rulebooks(cli.rulebooks.as_deref())?;
     let store = SqliteStore::open(&cli.db, vocabulary.clone()).map_err(|e| {
         CliError::user(format!(
             "cannot open the database `{}`: {e}",
             cli.db.display()
         ))
     })?;
-    Ok(App::new(Arc::new(store), vocabulary, Clock::system()))
+    let app = App::new(
+        Arc::new(store),
+        vocabulary,
+        Arc::new(rulebooks),
+        Clock::system(),
+    );
+    // A rulebook whose text changed since it was last used is recorded as an amendment.
+    app.record_rulebooks(&operator())?;
+    Ok(app)
 }
 
 /// The person at the terminal, as recorded in history and the audit log.
@@ -102,6 +111,11 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
             json: as_json,
         } => owner(&app, &me, &ip, at.as_deref(), as_json),
         Command::Token(command) => token(&app, &me, command),
+        Command::Decide {
+            file,
+            json: as_json,
+        } => crate::decide::decide(&app, &me, file.as_deref(), as_json),
+        Command::Rulebook(command) => crate::decide::rulebook(&app, command),
         Command::Demo { json: as_json } => {
             let report = app.load_demo(&me)?;
             print_import(&report, as_json)

@@ -1,8 +1,9 @@
 //! The optional TOML settings file (`--config`, env `SCHAKEL_CONFIG`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use schakel_domain::{DEFAULT_SECTORS, SectorVocabulary};
+use schakel_domain::{DEFAULT_SECTORS, SectorVocabulary, parse_date};
+use schakel_rulebook::{EffectiveDates, RulebookSet, RulebookSource};
 use serde::Deserialize;
 
 use crate::commands::CliError;
@@ -13,7 +14,25 @@ use crate::commands::CliError;
 pub(crate) struct Settings {
     #[serde(default)]
     registry: RegistrySettings,
+    #[serde(default)]
+    rulebook: RulebookSettings,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulebookSettings {
+    /// The first day of the Cyberbeveiligingswet (default 2026-08-15); the Wbni ends the day before.
+    cbw_start: Option<String>,
+    /// A directory holding `schema.cedarschema` and the rulebook files (default: built in).
+    directory: Option<PathBuf>,
+}
+
+/// The rulebook files a directory must hold: id, file name, and which effective date.
+const RULEBOOK_FILES: &[(&str, &str)] = &[
+    ("wbni-2018", "wbni-2018.cedar"),
+    ("wbni-2022", "wbni-2022.cedar"),
+    ("cbw-2026", "cbw-2026.cedar"),
+];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,5 +61,41 @@ impl Settings {
             Some(sectors) => SectorVocabulary::new(sectors),
         }
         .map_err(|e| CliError::user(format!("settings `registry.sectors`: {e}")))
+    }
+
+    /// The rulebooks: from `directory` (the command line's `--rulebooks` first, then the
+    /// settings file), else the built-in ones. A defect stops here with file, line and reason.
+    pub(crate) fn rulebooks(&self, directory: Option<&Path>) -> Result<RulebookSet, CliError> {
+        let mut dates = EffectiveDates::default();
+        if let Some(start) = &self.rulebook.cbw_start {
+            dates.cbw = parse_date(start)
+                .map_err(|e| CliError::user(format!("settings `rulebook.cbw_start`: {e}")))?;
+        }
+        let invalid =
+            |e: schakel_rulebook::RulebookError| CliError::user(format!("invalid rulebook: {e}"));
+        let Some(dir) = directory.or(self.rulebook.directory.as_deref()) else {
+            return RulebookSet::defaults(dates).map_err(invalid);
+        };
+        let read = |name: &str| -> Result<(String, String), CliError> {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path)
+                .map(|text| (path.display().to_string(), text))
+                .map_err(|e| {
+                    CliError::user(format!("cannot read rulebook `{}`: {e}", path.display()))
+                })
+        };
+        let (schema_file, schema) = read("schema.cedarschema")?;
+        let starts = [dates.wbni_2018, dates.wbni_2022, dates.cbw];
+        let mut sources = Vec::new();
+        for ((id, name), from) in RULEBOOK_FILES.iter().zip(starts) {
+            let (file, text) = read(name)?;
+            sources.push(RulebookSource {
+                id: (*id).to_owned(),
+                file,
+                text,
+                from,
+            });
+        }
+        RulebookSet::load(&schema_file, &schema, sources, dates).map_err(invalid)
     }
 }

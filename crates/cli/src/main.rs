@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod config;
+mod decide;
 mod output;
 
 use std::process::ExitCode;

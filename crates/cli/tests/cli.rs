@@ -412,3 +412,118 @@ fn serve_demo_prints_a_url_and_a_working_analyst_token() -> TestResult {
     child.wait()?;
     result
 }
+
+#[test]
+fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
+    let env = Env::new()?;
+    env.run(&["demo"])?;
+    let request = r#"{"at": "2025-03-01", "recipient": "partijen-schakel",
+        "item": {"tlp": "AMBER", "concerns": ["partij-voor-de-dijk"], "confidentiality_markers": ["specific_systems"]}}"#;
+    let out = env.run_stdin(&["decide"], request)?;
+    assert!(
+        out.status.success(),
+        "a deny is a successful decision: {}",
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("DENY: the centre may not provide this item to Partijen-Schakel"),
+        "{text}"
+    );
+    assert!(text.contains("R1 (Wbni art. 20)"), "{text}");
+    assert!(
+        text.contains("What would permit it: record a secrecy guarantee for `partijen-schakel`"),
+        "{text}"
+    );
+    let file = env.file("request.json", request)?;
+    let d = env.json(&["decide", file.to_str().ok_or("path")?, "--json"])?;
+    assert_eq!(d["decision"], "deny");
+    assert_eq!(d["reasons"][0]["remedy"]["kind"], "secrecy_guarantee");
+    let out = env.run_stdin(&["decide", "-"], r#"{"at": "2026-09-01", "recipient": "hospital-south", "item": {"tlp": "AMBER", "concerns": ["hospital-south"]}}"#)?;
+    assert!(stdout(&out).starts_with("PERMIT"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("C1 (Cbw art. 16 lid 2 (?))"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = env.run_stdin(
+        &["decide"],
+        r#"{"recipient": "hospital-noord", "item": {"tlp": "AMBER"}}"#,
+    )?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`recipient`: no organisation `hospital-noord` in the registry"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run_stdin(
+        &["decide"],
+        r#"{"recipient": "z-cert", "item": {"tlp": "AMBER", "purpose": "curiosity"}}"#,
+    )?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("field `item.purpose`"),
+        "{}",
+        stderr(&out)
+    );
+    Ok(())
+}
+
+#[test]
+fn rulebooks_show_and_a_bad_rulebook_stops_start_up_with_file_and_line() -> TestResult {
+    let env = Env::new()?;
+    let text = stdout(&env.run(&["rulebook", "show", "--at", "2022-11-30"])?);
+    assert!(
+        text.starts_with("Rulebook wbni-2018 in force on 2022-11-30"),
+        "{text}"
+    );
+    let shown = env.json(&["rulebook", "show", "--at", "2026-08-15", "--json"])?;
+    assert_eq!(shown["rulebook"], "cbw-2026");
+    let out = env.run(&["rulebook", "show", "--at", "2018-11-08"])?;
+    assert_eq!(out.status.code(), Some(1));
+
+    // A directory of amended rulebooks: a misspelt fact stops every command.
+    let dir = env.dir.path().join("rulebooks");
+    std::fs::create_dir(&dir)?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rulebooks");
+    for name in [
+        "schema.cedarschema",
+        "wbni-2018.cedar",
+        "wbni-2022.cedar",
+        "cbw-2026.cedar",
+    ] {
+        std::fs::copy(root.join(name), dir.join(name))?;
+    }
+    let dir_arg = dir.to_str().ok_or("path")?;
+    let out = env.run(&["--rulebooks", dir_arg, "rulebook", "show"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hash = |env: &Env| -> Result<Value, Box<dyn std::error::Error>> {
+        Ok(env.json(&["--rulebooks", dir_arg, "rulebook", "show", "--json"])?["hash"].clone())
+    };
+    let before = hash(&env)?;
+    let cbw = std::fs::read_to_string(dir.join("cbw-2026.cedar"))?;
+    std::fs::write(
+        dir.join("cbw-2026.cedar"),
+        cbw.replace(
+            "context.recipient.serves_others",
+            "context.recipient.serves_other",
+        ),
+    )?;
+    let out = env.run(&["--rulebooks", dir_arg, "org", "list"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cbw-2026.cedar:") && err.contains("serves_other"),
+        "{err}"
+    );
+    // An amendment that validates is used, and its hash differs.
+    std::fs::write(
+        dir.join("cbw-2026.cedar"),
+        cbw.replace("Cbw art. 96 (?)", "Cbw art. 96"),
+    )?;
+    let after = hash(&env)?;
+    assert_ne!(before, after);
+    assert!(after.as_str().is_some_and(|h| h.starts_with("sha256:")));
+    Ok(())
+}

@@ -7,5 +7,6 @@
 //! restriction.
 
 pub mod answers;
+pub mod decision;
 mod nullable;
 pub mod registry;

@@ -362,10 +362,14 @@ impl fmt::Display for EntryError {
             (Some(i), Some(s)) => write!(f, "entry {i} (`{s}`)")?,
             (Some(i), None) => write!(f, "entry {i}")?,
             (None, Some(s)) => write!(f, "`{s}`")?,
-            (None, None) => f.write_str("organisation")?,
+            (None, None) => {}
         }
-        if !self.field.is_empty() {
-            write!(f, ", field `{}`", self.field)?;
+        let located = self.index.is_some() || self.slug.is_some();
+        match (self.field.is_empty(), located) {
+            (false, true) => write!(f, ", field `{}`", self.field)?,
+            (false, false) => write!(f, "field `{}`", self.field)?,
+            (true, true) => {}
+            (true, false) => f.write_str("input")?,
         }
         write!(f, ": {}", self.reason)
     }

@@ -147,13 +147,15 @@ impl ApiError {
                 m.clone(),
                 vec![],
             ),
-            ApiError::App(AppError::Store(_)) | ApiError::Internal(_) => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                "the server could not complete the request; the cause is in its log".into(),
-                vec![],
-            ),
+            ApiError::App(AppError::Store(_) | AppError::Internal(_)) | ApiError::Internal(_) => {
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the server could not complete the request; the cause is in its log".into(),
+                    vec![],
+                )
+            }
             ApiError::BadRequest { detail, errors } => problem(
                 StatusCode::BAD_REQUEST,
                 "bad-request",
@@ -203,6 +205,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::App(AppError::Store(e)) => tracing::error!(error = %e, "store failure"),
+            ApiError::App(AppError::Internal(e)) => tracing::error!(error = %e, "internal failure"),
             ApiError::Internal(e) => tracing::error!(error = %e, "internal failure"),
             _ => {}
         }

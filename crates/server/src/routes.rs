@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use schakel_app::{App, AppError};
 use schakel_domain::{Date, Status, parse_date};
 use schakel_formats::answers::{HistoryRecord, OwnerRecord};
+use schakel_formats::decision::{DecisionRecord, DecisionRequestRecord};
 use schakel_formats::registry::OrganisationRecord;
 use schakel_store::OrganisationQuery;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::wire::{Health, Me, OrganisationList};
+use crate::wire::{Health, Me, OrganisationList, RuleView, RulebookView};
 use crate::{ApiError, Problem};
 
 /// Runs a (synchronous) use case on the blocking pool.
@@ -51,6 +52,7 @@ Every route but /healthz needs `Authorization: Bearer <token>`; every error is a
     security(("bearer" = [])),
     tags(
         (name = "registry", description = "The constituency registry"),
+        (name = "rulebook", description = "Sharing decisions and the rulebooks behind them"),
         (name = "meta", description = "Health, identity and this document")
     ),
     components(schemas(Problem))
@@ -86,6 +88,8 @@ pub(crate) fn router(app: App) -> Router {
         ))
         .routes(routes!(organisation_history))
         .routes(routes!(owner))
+        .routes(routes!(decide))
+        .routes(routes!(rulebooks))
         .routes(routes!(openapi_document))
         .split_for_parts();
     // /healthz is the one route without authentication.
@@ -412,6 +416,57 @@ async fn owner(
     let on = date_param(&params, "at")?;
     let answer = blocking(&app, move |app| app.owner(&p, &ip, on)).await?;
     Ok(Json(answer.to_record()))
+}
+
+/// Decide whether the centre may provide an item to a recipient on a date: permit or deny,
+/// with rulebook, route, legal bases, conditions, reasons and remedies (staff). A malformed
+/// request or an unknown organisation is a 422 naming the field, never a deny.
+#[utoipa::path(post, path = "/api/v1/decisions", tag = "rulebook",
+    request_body = DecisionRequestRecord,
+    responses((status = 200, description = "The decision (a deny is a successful answer)", body = DecisionRecord),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn decide(
+    State(app): State<App>,
+    Caller(p): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Json<DecisionRecord>, ApiError> {
+    let decision = blocking(&app, move |app| app.decide_json(&p, body)).await?;
+    Ok(Json(DecisionRecord::from_decision(&decision)))
+}
+
+/// The rulebooks, their dates and hashes, and every rule with citation and explanations (staff).
+#[utoipa::path(get, path = "/api/v1/rulebooks", tag = "rulebook",
+    responses((status = 200, body = Vec<RulebookView>),
+              (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn rulebooks(
+    State(app): State<App>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<RulebookView>>, ApiError> {
+    Ok(Json(
+        app.rulebooks_for(&p)?
+            .rulebooks()
+            .iter()
+            .map(|b| RulebookView {
+                id: b.id().to_owned(),
+                from: b.from().to_string(),
+                until: b.until().map(|d| d.to_string()),
+                hash: b.hash().to_owned(),
+                rules: b
+                    .rules()
+                    .iter()
+                    .map(|r| RuleView {
+                        id: r.policy_id.clone(),
+                        rule: r.rule.clone(),
+                        kind: r.kind.as_str().to_owned(),
+                        citation: r.citation.clone(),
+                        explanation: r.explanation.clone(),
+                        explanation_nl: r.explanation_nl.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
 }
 
 /// This document (OpenAPI 3.1).

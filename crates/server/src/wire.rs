@@ -37,3 +37,35 @@ pub(crate) struct Health {
     /// `ok` when the store answers.
     pub status: String,
 }
+
+/// A rulebook and its rules.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RulebookView {
+    /// Its id (`wbni-2018`, `wbni-2022`, `cbw-2026`).
+    pub id: String,
+    /// First day in force.
+    pub from: String,
+    /// Last day in force (`null`: until further notice).
+    pub until: Option<String>,
+    /// `sha256:` of its text and the schema; recorded with every decision.
+    pub hash: String,
+    /// Its rules in file order.
+    pub rules: Vec<RuleView>,
+}
+
+/// A rule of a rulebook.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RuleView {
+    /// The policy's id.
+    pub id: String,
+    /// The rule it belongs to, as reported in decisions.
+    pub rule: String,
+    /// `definition`, `basis`, `restriction` or `condition`.
+    pub kind: String,
+    /// Legal citation.
+    pub citation: Option<String>,
+    /// Explanation in English.
+    pub explanation: String,
+    /// Explanation in Dutch.
+    pub explanation_nl: String,
+}

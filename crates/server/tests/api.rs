@@ -6,6 +6,7 @@ use std::sync::Arc;
 use reqwest::{Client, Method, StatusCode};
 use schakel_app::{App, Clock, TokenKind, TokenRequest};
 use schakel_domain::{Role, SectorVocabulary};
+use schakel_rulebook::{EffectiveDates, RulebookSet};
 use schakel_store::SqliteStore;
 use serde_json::{Value, json};
 
@@ -29,6 +30,7 @@ async fn spawn_server() -> Result<TestServer, Box<dyn std::error::Error>> {
     let app = App::new(
         Arc::new(store),
         SectorVocabulary::default(),
+        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::system(),
     );
     let cli = App::local_admin("test");
@@ -489,5 +491,110 @@ async fn owner_lookup_takes_the_longest_prefix_in_ipv4_and_ipv6() -> TestResult 
         )
         .await?;
     assert_problem(status, &ct, &body, StatusCode::METHOD_NOT_ALLOWED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn decisions_answer_with_basis_route_and_remedy_and_reject_bad_requests() -> TestResult {
+    let s = spawn_server().await?;
+    let request = json!({"at": "2025-03-01", "recipient": "z-cert",
+        "item": {"tlp": "AMBER", "concerns": ["hospital-south"], "confidentiality_markers": ["specific_systems"]}});
+    let (status, _, d) = s
+        .call(
+            Method::POST,
+            "/api/v1/decisions",
+            Some(&s.analyst),
+            Some(request),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{d:#}");
+    assert_eq!(d["decision"], "permit");
+    assert_eq!(d["rulebook"], "wbni-2022");
+    assert_eq!(
+        d["route"],
+        json!({"kind": "via_linking_organisation", "via": "z-cert", "on_behalf_of": ["hospital-south"]})
+    );
+    assert_eq!(d["bases"][0]["rule"], "W4");
+    assert_eq!(d["conditions"], json!(["secrecy", "purpose_limitation"]));
+
+    let request = json!({"at": "2025-03-01", "recipient": "partijen-schakel",
+        "item": {"tlp": "AMBER", "concerns": ["partij-voor-de-dijk"], "confidentiality_markers": ["specific_systems"]}});
+    let (status, _, d) = s
+        .call(
+            Method::POST,
+            "/api/v1/decisions",
+            Some(&s.legal),
+            Some(request),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "a deny is an answer: {d:#}");
+    assert_eq!(
+        (d["decision"].as_str(), d["route"].clone()),
+        (Some("deny"), Value::Null)
+    );
+    assert_eq!(d["reasons"][0]["rule"], "R1");
+    assert_eq!(d["reasons"][0]["remedy"]["kind"], "secrecy_guarantee");
+    assert_eq!(
+        d["reasons"][0]["remedy"]["organisations"],
+        json!(["partijen-schakel"])
+    );
+    assert_eq!(d["bases"][0]["rule"], "W2");
+
+    for (body, field) in [
+        (
+            json!({"recipient": "nobody", "item": {"tlp": "AMBER"}}),
+            "recipient",
+        ),
+        (
+            json!({"recipient": "z-cert", "item": {"tlp": "AMBER", "concerns": ["ghost"]}}),
+            "item.concerns[0]",
+        ),
+        (
+            json!({"recipient": "z-cert", "item": {"tlp": "WHITE"}}),
+            "item.tlp",
+        ),
+        (
+            json!({"recipient": "z-cert", "item": {"tlp": "RED", "restricted": true}}),
+            "item.restricted",
+        ),
+        (
+            json!({"at": "2018-11-08", "recipient": "z-cert", "item": {"tlp": "RED"}}),
+            "at",
+        ),
+    ] {
+        let (status, ct, problem) = s
+            .call(
+                Method::POST,
+                "/api/v1/decisions",
+                Some(&s.analyst),
+                Some(body),
+            )
+            .await?;
+        assert_problem(status, &ct, &problem, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["field"], field, "{problem:#}");
+    }
+    let (status, ct, problem) = s
+        .call(
+            Method::POST,
+            "/api/v1/decisions",
+            Some(&s.z_cert),
+            Some(json!({"recipient": "z-cert", "item": {"tlp": "RED"}})),
+        )
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::FORBIDDEN);
+
+    let (status, _, books) = s.get("/api/v1/rulebooks", &s.legal).await?;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&str> = books
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["wbni-2018", "wbni-2022", "cbw-2026"]);
+    assert_eq!(books[2]["from"], "2026-08-15");
+    assert_eq!(books[1]["until"], "2026-08-14");
+    let (status, ct, problem) = s.get("/api/v1/rulebooks", &s.z_cert).await?;
+    assert_problem(status, &ct, &problem, StatusCode::FORBIDDEN);
     Ok(())
 }

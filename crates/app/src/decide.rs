@@ -1,0 +1,120 @@
+//! Sharing decisions and the rulebooks behind them.
+
+use schakel_domain::{Principal, Registry};
+use schakel_formats::decision::parse_decision_request;
+use schakel_formats::registry::EntryError;
+use schakel_rulebook::{DecideError, Decision, DecisionRequest};
+use schakel_store::NewAuditEntry;
+
+use crate::access::require_staff;
+use crate::{App, AppError};
+
+fn decide_error(e: DecideError) -> AppError {
+    match e {
+        DecideError::UnknownOrganisation {
+            ref field,
+            ref slug,
+        } => AppError::field(field, format!("no organisation `{slug}` in the registry")),
+        DecideError::BeforeFirstRulebook { .. } => AppError::field("at", e.to_string()),
+        DecideError::Engine { .. } => AppError::Internal(e.to_string()),
+    }
+}
+
+impl App {
+    /// The rulebooks, for staff.
+    pub fn rulebooks_for(
+        &self,
+        principal: &Principal,
+    ) -> Result<&schakel_rulebook::RulebookSet, AppError> {
+        require_staff(principal)?;
+        Ok(&self.rulebooks)
+    }
+
+    /// The registry as it stands, in memory (for decisions and plans).
+    pub fn registry(&self) -> Result<Registry, AppError> {
+        Ok(Registry::new(self.store.read()?.organisations()?))
+    }
+
+    /// Decides a request given as JSON (FORMATS.md "Decision request"). A malformed request
+    /// or an unknown organisation is an error naming the field, never a deny.
+    pub fn decide_json(
+        &self,
+        principal: &Principal,
+        request: serde_json::Value,
+    ) -> Result<Decision, AppError> {
+        require_staff(principal)?;
+        let request = parse_decision_request(request, self.clock.now()).map_err(|issues| {
+            let problems: Vec<EntryError> = issues
+                .into_iter()
+                .map(|i| EntryError {
+                    index: None,
+                    slug: None,
+                    field: i.field,
+                    reason: i.reason,
+                })
+                .collect();
+            AppError::invalid(
+                format!("{} problem(s) in the decision request", problems.len()),
+                problems,
+            )
+        })?;
+        self.decide(principal, &request)
+    }
+
+    /// Decides a parsed request against the current registry.
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        request: &DecisionRequest,
+    ) -> Result<Decision, AppError> {
+        require_staff(principal)?;
+        let registry = self.registry()?;
+        self.rulebooks
+            .decide(&registry, request)
+            .map_err(decide_error)
+    }
+
+    /// Records in the audit log every rulebook whose text differs from the one last recorded
+    /// (who, when, old and new hash). Returns the ids of the rulebooks recorded.
+    pub fn record_rulebooks(&self, principal: &Principal) -> Result<Vec<String>, AppError> {
+        let mut tx = self.store.write()?;
+        let mut recorded = Vec::new();
+        for book in self.rulebooks.rulebooks() {
+            let subject = format!("rulebook:{}", book.id());
+            let last = tx.audit_entries(&subject)?.pop();
+            let last_hash = last
+                .as_ref()
+                .and_then(|e| e.entry.after.as_ref())
+                .and_then(|a| a.get("hash"))
+                .and_then(|h| h.as_str())
+                .map(str::to_owned);
+            if last_hash.as_deref() == Some(book.hash()) {
+                continue;
+            }
+            let state = |hash: &str| {
+                serde_json::json!({
+                    "hash": hash,
+                    "file": book.file(),
+                    "from": book.from().to_string(),
+                    "until": book.until().map(|d| d.to_string()),
+                })
+            };
+            tx.append_audit(NewAuditEntry {
+                at: self.clock.now(),
+                actor: principal.actor(),
+                action: if last.is_some() {
+                    "rulebook.amend"
+                } else {
+                    "rulebook.adopt"
+                }
+                .into(),
+                subject,
+                before: last.and_then(|e| e.entry.after),
+                after: Some(state(book.hash())),
+            })?;
+            recorded.push(book.id().to_owned());
+        }
+        tx.commit()?;
+        Ok(recorded)
+    }
+}

@@ -1,0 +1,187 @@
+//! `schakel decide` and `schakel rulebook`: decisions in plain sentences for a duty officer,
+//! JSON for programs.
+
+use std::path::Path;
+
+use schakel_app::App;
+use schakel_domain::Principal;
+use schakel_formats::decision::DecisionRecord;
+use schakel_rulebook::{Decision, RouteKind, RuleKind};
+use serde_json::json;
+
+use crate::args::RulebookCommand;
+use crate::commands::{CliError, date_arg, read_input};
+use crate::output::{json, out};
+
+/// Decides a request from a file or standard input.
+pub(crate) fn decide(
+    app: &App,
+    me: &Principal,
+    file: Option<&Path>,
+    as_json: bool,
+) -> Result<(), CliError> {
+    let bytes = read_input(file.unwrap_or(Path::new("-")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::user(format!("the decision request is not valid JSON: {e}")))?;
+    let decision = app.decide_json(me, value)?;
+    if as_json {
+        json(&DecisionRecord::from_decision(&decision))
+    } else {
+        out(&sentences(app, &decision))
+    }
+}
+
+fn name(app: &App, slug: &str) -> String {
+    app.registry()
+        .ok()
+        .and_then(|r| {
+            schakel_domain::OrgSlug::parse(slug)
+                .ok()
+                .and_then(|s| r.get(&s).map(|o| format!("{} ({slug})", o.name())))
+        })
+        .unwrap_or_else(|| slug.to_owned())
+}
+
+/// The decision as a duty officer reads it.
+fn sentences(app: &App, d: &Decision) -> String {
+    let recipient = name(app, d.recipient.as_str());
+    let mut t = if d.permitted {
+        format!(
+            "PERMIT: the centre may provide this item to {recipient} on {}.\n",
+            d.at
+        )
+    } else {
+        format!(
+            "DENY: the centre may not provide this item to {recipient} on {}.\n",
+            d.at
+        )
+    };
+    t.push_str(&format!("Rulebook {} ({}).\n", d.rulebook, d.rulebook_hash));
+    if let Some(route) = &d.route {
+        match route.kind {
+            RouteKind::Direct => t.push_str("Route: directly to the recipient, for itself.\n"),
+            RouteKind::ViaLinkingOrganisation => {
+                let on_behalf: Vec<String> = route
+                    .on_behalf_of
+                    .iter()
+                    .map(|s| name(app, s.as_str()))
+                    .collect();
+                t.push_str(&format!(
+                    "Route: to {recipient} as linking organisation, on behalf of {}.\n",
+                    on_behalf.join(", ")
+                ));
+            }
+        }
+    }
+    if !d.bases.is_empty() {
+        t.push_str(if d.permitted {
+            "Legal basis:\n"
+        } else {
+            "Rules that would have permitted it:\n"
+        });
+        for b in &d.bases {
+            t.push_str(&format!(
+                "  {} ({}): {}\n",
+                b.rule,
+                b.citation.as_deref().unwrap_or("-"),
+                b.explanation
+            ));
+        }
+    }
+    if !d.conditions.is_empty() {
+        t.push_str("Conditions of use:\n");
+        let book = app
+            .rulebooks()
+            .rulebooks()
+            .iter()
+            .find(|b| b.id() == d.rulebook);
+        for c in &d.conditions {
+            let text = book
+                .and_then(|b| {
+                    b.rules()
+                        .iter()
+                        .find(|r| r.kind == RuleKind::Condition && &r.policy_id == c)
+                })
+                .map(|r| r.explanation.as_str())
+                .unwrap_or("");
+            t.push_str(&format!("  {c}: {text}\n"));
+        }
+    }
+    if !d.reasons.is_empty() {
+        t.push_str("Why not:\n");
+        for r in &d.reasons {
+            match &r.rule.citation {
+                Some(c) => t.push_str(&format!(
+                    "  {} ({c}): {}\n",
+                    r.rule.rule, r.rule.explanation
+                )),
+                None => t.push_str(&format!("  {}: {}\n", r.rule.rule, r.rule.explanation)),
+            }
+            match &r.remedy {
+                Some(m) => t.push_str(&format!("    What would permit it: {}.\n", m.text)),
+                None => t.push_str("    No single change would permit it.\n"),
+            }
+        }
+    }
+    t
+}
+
+/// `schakel rulebook …`.
+pub(crate) fn rulebook(app: &App, command: RulebookCommand) -> Result<(), CliError> {
+    match command {
+        RulebookCommand::Show { at, json: as_json } => {
+            let on = date_arg("at", at.as_deref())?.unwrap_or_else(|| app.clock().today());
+            let book = app
+                .rulebooks()
+                .for_date(on)
+                .map_err(|e| CliError::user(e.to_string()))?;
+            if as_json {
+                return json(&json!({
+                    "rulebook": book.id(),
+                    "hash": book.hash(),
+                    "file": book.file(),
+                    "from": book.from().to_string(),
+                    "until": book.until().map(|d| d.to_string()),
+                    "rules": book.rules().iter().map(|r| json!({
+                        "id": r.policy_id,
+                        "rule": r.rule,
+                        "kind": r.kind.as_str(),
+                        "citation": r.citation,
+                        "explanation": r.explanation,
+                        "explanation_nl": r.explanation_nl,
+                    })).collect::<Vec<_>>(),
+                }));
+            }
+            let until = book
+                .until()
+                .map_or("until further notice".to_owned(), |d| format!("until {d}"));
+            let mut t = format!(
+                "Rulebook {} in force on {on}: from {} {until}\n{}\n{}\n",
+                book.id(),
+                book.from(),
+                book.file(),
+                book.hash()
+            );
+            for (kind, title) in [
+                (RuleKind::Basis, "Permitting rules"),
+                (RuleKind::Restriction, "Restrictions"),
+                (RuleKind::Condition, "Conditions of use"),
+                (RuleKind::Definition, "Definitions"),
+            ] {
+                t.push_str(&format!("\n{title}\n"));
+                for r in book.rules().iter().filter(|r| r.kind == kind) {
+                    let citation = r
+                        .citation
+                        .as_deref()
+                        .map(|c| format!(" — {c}"))
+                        .unwrap_or_default();
+                    t.push_str(&format!(
+                        "  {}{citation}\n    {}\n    {}\n",
+                        r.rule, r.explanation, r.explanation_nl
+                    ));
+                }
+            }
+            out(&t)
+        }
+    }
+}

@@ -94,7 +94,7 @@ fn sentences(app: &App, d: &Decision) -> String {
             .rulebooks()
             .rulebooks()
             .iter()
-            .find(|b| b.id() == d.rulebook);
+            .find(|b| b.id() == &*d.rulebook);
         for c in &d.conditions {
             let text = book
                 .and_then(|b| {
@@ -102,7 +102,7 @@ fn sentences(app: &App, d: &Decision) -> String {
                         .iter()
                         .find(|r| r.kind == RuleKind::Condition && &r.policy_id == c)
                 })
-                .map(|r| r.explanation.as_str())
+                .map(|r| &*r.explanation)
                 .unwrap_or("");
             t.push_str(&format!("  {c}: {text}\n"));
         }

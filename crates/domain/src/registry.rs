@@ -2,9 +2,11 @@
 //! domains owned by one organisation at a time.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 use std::fmt;
 
-use crate::{Date, OrgSlug, Organisation};
+use crate::{Date, OrgSlug, Organisation, Sector};
 
 /// An issue with one organisation that only shows when the whole registry is considered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,30 +93,59 @@ where
     issues
 }
 
-/// The registry in memory, for questions that span organisations (who serves whom).
+/// The registry in memory, for questions that span organisations (who serves whom), with
+/// indexes so that a decision costs a few hash look-ups whatever the registry's size.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    organisations: BTreeMap<OrgSlug, Organisation>,
-    /// Organisations that ever hold a serving designation (linking organisation, crisis team).
-    servers: Vec<OrgSlug>,
+    organisations: HashMap<OrgSlug, Organisation>,
+    /// Slugs in order.
+    order: Vec<OrgSlug>,
+    /// Organisations that ever hold a serving designation, by the sector they serve.
+    servers_by_sector: HashMap<Sector, Vec<OrgSlug>>,
+    /// Organisations that ever hold a serving designation, by the member they name.
+    servers_by_member: HashMap<OrgSlug, Vec<OrgSlug>>,
 }
 
 impl Registry {
     /// Builds the registry from its organisations.
     pub fn new(organisations: impl IntoIterator<Item = Organisation>) -> Self {
-        let organisations: BTreeMap<OrgSlug, Organisation> = organisations
-            .into_iter()
-            .map(|o| (o.slug().clone(), o))
-            .collect();
-        let servers = organisations
-            .values()
-            .filter(|o| o.designations().iter().any(|d| d.status().may_serve()))
-            .map(|o| o.slug().clone())
-            .collect();
-        Self {
-            organisations,
-            servers,
+        let mut registry = Self {
+            organisations: HashMap::default(),
+            order: Vec::new(),
+            servers_by_sector: HashMap::default(),
+            servers_by_member: HashMap::default(),
+        };
+        for org in organisations {
+            if org.designations().iter().any(|d| d.status().may_serve()) {
+                for sector in &org.serves().sectors {
+                    registry
+                        .servers_by_sector
+                        .entry(sector.clone())
+                        .or_default()
+                        .push(org.slug().clone());
+                }
+                for member in &org.serves().organisations {
+                    registry
+                        .servers_by_member
+                        .entry(member.clone())
+                        .or_default()
+                        .push(org.slug().clone());
+                }
+            }
+            registry.order.push(org.slug().clone());
+            registry.organisations.insert(org.slug().clone(), org);
         }
+        registry.order.sort();
+        registry.order.dedup();
+        for list in registry
+            .servers_by_sector
+            .values_mut()
+            .chain(registry.servers_by_member.values_mut())
+        {
+            list.sort();
+            list.dedup();
+        }
+        registry
     }
 
     /// One organisation.
@@ -124,7 +155,7 @@ impl Registry {
 
     /// Every organisation, by slug.
     pub fn iter(&self) -> impl Iterator<Item = &Organisation> {
-        self.organisations.values()
+        self.order.iter().filter_map(|s| self.organisations.get(s))
     }
 
     /// Number of organisations.
@@ -137,14 +168,24 @@ impl Registry {
         self.organisations.is_empty()
     }
 
-    /// The linking organisations and crisis teams that serve `org` on `date`, by slug.
+    /// The linking organisations and crisis teams that serve `org` on `date`, by slug,
+    /// each once.
     pub fn servers_of<'a>(
         &'a self,
         org: &'a Organisation,
         date: Date,
     ) -> impl Iterator<Item = &'a Organisation> + 'a {
-        self.servers
+        let by_member = self.servers_by_member.get(org.slug()).into_iter().flatten();
+        let by_sector = org
+            .sectors()
             .iter()
+            .filter_map(|s| self.servers_by_sector.get(s))
+            .flatten();
+        let mut candidates: Vec<&OrgSlug> = by_member.chain(by_sector).collect();
+        candidates.sort();
+        candidates.dedup();
+        candidates
+            .into_iter()
             .filter_map(|s| self.organisations.get(s))
             .filter(move |server| server.serves_on(org, date))
     }

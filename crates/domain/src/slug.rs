@@ -1,13 +1,14 @@
 //! Organisation slugs: the stable, never-reused key of an organisation.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::ValueError;
 
 /// The stable identifier of an organisation: lowercase letters, digits and single hyphens
 /// between them, at most 64 characters. Unique and never reused.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OrgSlug(String);
+pub struct OrgSlug(Arc<str>);
 
 impl OrgSlug {
     /// Longest slug accepted.
@@ -24,7 +25,7 @@ impl OrgSlug {
             && !text.ends_with('-')
             && !text.contains("--");
         if shape_ok {
-            Ok(Self(text.to_owned()))
+            Ok(Self(Arc::from(text)))
         } else {
             Err(ValueError::new(format!(
                 "`{text}` is not a slug (lowercase letters, digits and single hyphens between them, 1 to {} characters)",

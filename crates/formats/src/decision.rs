@@ -270,19 +270,19 @@ pub struct DecisionRecord {
 
 fn rule_record(r: &RuleRef) -> RuleRecord {
     RuleRecord {
-        rule: r.rule.clone(),
-        citation: r.citation.clone(),
-        explanation: r.explanation.clone(),
-        explanation_nl: r.explanation_nl.clone(),
+        rule: r.rule.to_string(),
+        citation: r.citation.as_deref().map(str::to_owned),
+        explanation: r.explanation.to_string(),
+        explanation_nl: r.explanation_nl.to_string(),
     }
 }
 
 fn reason_record(r: &Reason) -> ReasonRecord {
     ReasonRecord {
-        rule: r.rule.rule.clone(),
-        citation: r.rule.citation.clone(),
-        explanation: r.rule.explanation.clone(),
-        explanation_nl: r.rule.explanation_nl.clone(),
+        rule: r.rule.rule.to_string(),
+        citation: r.rule.citation.as_deref().map(str::to_owned),
+        explanation: r.rule.explanation.to_string(),
+        explanation_nl: r.rule.explanation_nl.to_string(),
         remedy: r.remedy.as_ref().map(|m| RemedyRecord {
             kind: m.kind.as_str().to_owned(),
             organisations: m.organisations.iter().map(ToString::to_string).collect(),
@@ -298,15 +298,15 @@ impl DecisionRecord {
             at: d.at.to_string(),
             recipient: d.recipient.to_string(),
             decision: if d.permitted { "permit" } else { "deny" }.to_owned(),
-            rulebook: d.rulebook.clone(),
-            rulebook_hash: d.rulebook_hash.clone(),
+            rulebook: d.rulebook.to_string(),
+            rulebook_hash: d.rulebook_hash.to_string(),
             route: d.route.as_ref().map(|r| RouteRecord {
                 kind: r.kind.as_str().to_owned(),
                 via: r.via.as_ref().map(ToString::to_string),
                 on_behalf_of: r.on_behalf_of.iter().map(ToString::to_string).collect(),
             }),
             bases: d.bases.iter().map(rule_record).collect(),
-            conditions: d.conditions.clone(),
+            conditions: d.conditions.iter().map(ToString::to_string).collect(),
             reasons: d.reasons.iter().map(reason_record).collect(),
         }
     }

@@ -2,6 +2,7 @@
 //! conditions, reasons and remedies (FORMATS.md "Decision request and answer").
 
 use std::fmt;
+use std::sync::Arc;
 
 use schakel_domain::{ConfidentialityMarker, Date, OrgSlug, Purpose, SourceRestriction, Tlp};
 
@@ -96,13 +97,13 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleRef {
     /// The rule's id (`W1`, `C3`, `R4`, `no_basis`…).
-    pub rule: String,
+    pub rule: Arc<str>,
     /// Its legal citation; `None` for `no_basis`.
-    pub citation: Option<String>,
+    pub citation: Option<Arc<str>>,
     /// Why, in English.
-    pub explanation: String,
+    pub explanation: Arc<str>,
     /// Why, in Dutch.
-    pub explanation_nl: String,
+    pub explanation_nl: Arc<str>,
 }
 
 /// The kind of single change that would turn a deny into a permit.
@@ -191,15 +192,15 @@ pub struct Decision {
     /// Whether providing is permitted.
     pub permitted: bool,
     /// The rulebook in force on the date.
-    pub rulebook: String,
+    pub rulebook: Arc<str>,
     /// `sha256:` hash of that rulebook's text (schema and policies).
-    pub rulebook_hash: String,
+    pub rulebook_hash: Arc<str>,
     /// The route (permits only).
     pub route: Option<Route>,
     /// Every permitting rule that applies, also on a deny.
     pub bases: Vec<RuleRef>,
     /// Conditions travelling with a permitted delivery (`secrecy`, `purpose_limitation`…).
-    pub conditions: Vec<String>,
+    pub conditions: Vec<Arc<str>>,
     /// Every restriction that fired, or `no_basis` (denies only).
     pub reasons: Vec<Reason>,
 }

@@ -81,9 +81,9 @@ impl RuleKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleInfo {
     /// The policy's `@id` (unique in the rulebook).
-    pub policy_id: String,
+    pub policy_id: Arc<str>,
     /// The rule it belongs to (`@rule`, default `@id`), as reported in decisions.
-    pub rule: String,
+    pub rule: Arc<str>,
     /// Its kind.
     pub kind: RuleKind,
     /// For bases: evaluation stage (1, 2 or 3); later stages see earlier bases.
@@ -91,11 +91,11 @@ pub struct RuleInfo {
     /// For bases: it routes via the recipient (a linking organisation) when others are concerned.
     pub via: bool,
     /// Legal citation.
-    pub citation: Option<String>,
+    pub citation: Option<Arc<str>>,
     /// Explanation in English.
-    pub explanation: String,
+    pub explanation: Arc<str>,
     /// Explanation in Dutch.
-    pub explanation_nl: String,
+    pub explanation_nl: Arc<str>,
     /// For restrictions: the remedies that may lift it, tried in order.
     pub remedies: Vec<RemedyKind>,
     /// Line of its `@id` in the file.
@@ -105,10 +105,10 @@ pub struct RuleInfo {
 impl RuleInfo {
     pub(crate) fn reference(&self) -> RuleRef {
         RuleRef {
-            rule: self.rule.clone(),
+            rule: Arc::clone(&self.rule),
             citation: self.citation.clone(),
-            explanation: self.explanation.clone(),
-            explanation_nl: self.explanation_nl.clone(),
+            explanation: Arc::clone(&self.explanation),
+            explanation_nl: Arc::clone(&self.explanation_nl),
         }
     }
 }
@@ -143,11 +143,11 @@ impl Outcome {
 
 /// A loaded, validated rulebook.
 pub struct Rulebook {
-    id: String,
+    id: Arc<str>,
     file: String,
     from: Date,
     until: Option<Date>,
-    hash: String,
+    hash: Arc<str>,
     rules: Vec<RuleInfo>,
     definitions: PolicySet,
     stages: Vec<PolicySet>,
@@ -159,7 +159,9 @@ pub struct Rulebook {
     resource: EntityUid,
     authorizer: Authorizer,
     index: HashMap<String, usize>,
-    cache: Mutex<HashMap<Facts, Arc<Outcome>>>,
+    no_basis_en: Arc<str>,
+    no_basis_nl: Arc<str>,
+    cache: Mutex<foldhash::HashMap<Facts, Arc<Outcome>>>,
 }
 
 impl std::fmt::Debug for Rulebook {
@@ -365,14 +367,14 @@ impl Rulebook {
                 .map_err(|e| at(format!("`{id}` cannot be added: {e}")))?;
             index.insert(id.clone(), rules.len());
             rules.push(RuleInfo {
-                policy_id: id,
-                rule,
+                policy_id: Arc::from(id),
+                rule: Arc::from(rule),
                 kind,
                 stage,
                 via,
-                citation,
-                explanation: explanation.to_owned(),
-                explanation_nl: explanation_nl.to_owned(),
+                citation: citation.map(Arc::from),
+                explanation: Arc::from(explanation),
+                explanation_nl: Arc::from(explanation_nl),
                 remedies,
                 line,
             });
@@ -385,11 +387,11 @@ impl Rulebook {
             ));
         }
         Ok(Self {
-            id: source.id.clone(),
+            id: Arc::from(source.id.as_str()),
             file: file.to_owned(),
             from: source.from,
             until,
-            hash: rulebook_hash(schema_text, text),
+            hash: Arc::from(rulebook_hash(schema_text, text)),
             rules,
             definitions,
             stages,
@@ -401,7 +403,15 @@ impl Rulebook {
             resource: uid(r#"Recipient::"recipient""#)?,
             authorizer: Authorizer::new(),
             index,
-            cache: Mutex::new(HashMap::new()),
+            no_basis_en: Arc::from(format!(
+                "No permitting rule of rulebook `{}` applies to this recipient for this item.",
+                source.id
+            )),
+            no_basis_nl: Arc::from(format!(
+                "Geen enkele grondslag van regelboek `{}` is van toepassing op deze ontvanger voor dit item.",
+                source.id
+            )),
+            cache: Mutex::new(foldhash::HashMap::default()),
         })
     }
 
@@ -437,7 +447,7 @@ impl Rulebook {
 
     fn engine_error(&self, reason: impl Into<String>) -> DecideError {
         DecideError::Engine {
-            rulebook: self.id.clone(),
+            rulebook: self.id.to_string(),
             reason: reason.into(),
         }
     }
@@ -516,13 +526,7 @@ impl Rulebook {
         indexes
             .iter()
             .filter_map(|i| self.rules.get(*i))
-            .map(|r| {
-                if by_rule {
-                    r.rule.as_str()
-                } else {
-                    r.policy_id.as_str()
-                }
-            })
+            .map(|r| if by_rule { &*r.rule } else { &*r.policy_id })
             .collect()
     }
 
@@ -591,16 +595,10 @@ impl Rulebook {
     /// The `no_basis` reason of this rulebook.
     pub(crate) fn no_basis(&self) -> RuleRef {
         RuleRef {
-            rule: "no_basis".into(),
+            rule: Arc::from("no_basis"),
             citation: None,
-            explanation: format!(
-                "No permitting rule of rulebook `{}` applies to this recipient for this item.",
-                self.id
-            ),
-            explanation_nl: format!(
-                "Geen enkele grondslag van regelboek `{}` is van toepassing op deze ontvanger voor dit item.",
-                self.id
-            ),
+            explanation: Arc::clone(&self.no_basis_en),
+            explanation_nl: Arc::clone(&self.no_basis_nl),
         }
     }
 
@@ -632,10 +630,10 @@ impl Rulebook {
                 },
             );
         }
-        let mut conditions: Vec<String> = Vec::new();
-        for c in self.names(&outcome.conditions, false) {
-            if !conditions.iter().any(|x| x == c) {
-                conditions.push(c.to_owned());
+        let mut conditions: Vec<Arc<str>> = Vec::new();
+        for rule in outcome.conditions.iter().filter_map(|i| self.rules.get(*i)) {
+            if !conditions.contains(&rule.policy_id) {
+                conditions.push(Arc::clone(&rule.policy_id));
             }
         }
         let route = permitted.then(|| {
@@ -657,8 +655,8 @@ impl Rulebook {
             at: request.at,
             recipient: request.recipient.clone(),
             permitted,
-            rulebook: self.id.clone(),
-            rulebook_hash: self.hash.clone(),
+            rulebook: Arc::clone(&self.id),
+            rulebook_hash: Arc::clone(&self.hash),
             route,
             bases: references(&outcome.bases),
             conditions,
@@ -761,6 +759,17 @@ impl RulebookSet {
             crate::remedy::attach(self, registry, request, &mut decision)?;
         }
         Ok(decision)
+    }
+
+    /// Whether a request would be permitted (no decision is assembled; for remedies).
+    pub(crate) fn permits_request(
+        &self,
+        registry: &Registry,
+        request: &DecisionRequest,
+    ) -> Result<bool, DecideError> {
+        let book = self.for_date(request.at)?;
+        let relation = facts::relate(registry, request, self.dates.cbw)?;
+        Ok(book.outcome(&relation.facts)?.permitted())
     }
 
     /// Decides without looking for remedies.

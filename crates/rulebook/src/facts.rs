@@ -112,13 +112,13 @@ pub struct Relation<'a> {
 
 fn known<'a>(
     registry: &'a Registry,
-    field: &str,
+    field: impl FnOnce() -> String,
     slug: &OrgSlug,
 ) -> Result<&'a Organisation, DecideError> {
     registry
         .get(slug)
         .ok_or_else(|| DecideError::UnknownOrganisation {
-            field: field.to_owned(),
+            field: field(),
             slug: slug.to_string(),
         })
 }
@@ -132,16 +132,16 @@ pub fn relate<'a>(
 ) -> Result<Relation<'a>, DecideError> {
     let date = request.at;
     let item = &request.item;
-    let recipient = known(registry, "recipient", &request.recipient)?;
+    let recipient = known(registry, || "recipient".into(), &request.recipient)?;
     let mut concerned_orgs = Vec::with_capacity(item.concerns.len());
     for (i, slug) in item.concerns.iter().enumerate() {
-        concerned_orgs.push(known(registry, &format!("item.concerns[{i}]"), slug)?);
+        concerned_orgs.push(known(registry, || format!("item.concerns[{i}]"), slug)?);
     }
     for (i, slug) in item.consent.iter().enumerate() {
-        known(registry, &format!("item.consent[{i}]"), slug)?;
+        known(registry, || format!("item.consent[{i}]"), slug)?;
     }
     for (i, slug) in item.named_recipients.iter().enumerate() {
-        known(registry, &format!("item.named_recipients[{i}]"), slug)?;
+        known(registry, || format!("item.named_recipients[{i}]"), slug)?;
     }
 
     let mut statuses = StatusSet::default();

@@ -3,7 +3,7 @@
 
 use schakel_domain::{OrgSlug, Purpose, Registry, SourceRestriction};
 
-use crate::facts::relate;
+use crate::facts::{Relation, relate};
 use crate::{DecideError, Decision, DecisionRequest, Remedy, RemedyKind, RulebookSet};
 
 /// The remedies tried for `no_basis`, in order.
@@ -26,13 +26,13 @@ fn try_remedy(
     set: &RulebookSet,
     registry: &Registry,
     request: &DecisionRequest,
+    relation: &Relation<'_>,
     kind: RemedyKind,
 ) -> Result<Option<Remedy>, DecideError> {
-    let relation = relate(registry, request, set.dates().cbw)?;
     let book = set.for_date(request.at)?;
     let recipient = request.recipient.clone();
     let permits = |changed: &DecisionRequest| -> Result<bool, DecideError> {
-        Ok(set.decide_plain(registry, changed)?.permitted)
+        set.permits_request(registry, changed)
     };
     let remedy = |organisations: Vec<OrgSlug>, text: String| {
         Some(Remedy {
@@ -178,9 +178,10 @@ pub(crate) fn attach(
     decision: &mut Decision,
 ) -> Result<(), DecideError> {
     let book = set.for_date(request.at)?;
+    let relation = relate(registry, request, set.dates().cbw)?;
     for reason in &mut decision.reasons {
         let kinds: Vec<RemedyKind> =
-            if reason.rule.rule == "no_basis" {
+            if &*reason.rule.rule == "no_basis" {
                 NO_BASIS_REMEDIES.to_vec()
             } else {
                 // Every policy of the rule contributes its remedies (R4 has several cases).
@@ -193,7 +194,7 @@ pub(crate) fn attach(
                 kinds
             };
         for kind in kinds {
-            if let Some(remedy) = try_remedy(set, registry, request, kind)? {
+            if let Some(remedy) = try_remedy(set, registry, request, &relation, kind)? {
                 reason.remedy = Some(remedy);
                 break;
             }

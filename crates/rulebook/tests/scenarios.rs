@@ -25,7 +25,7 @@ fn plain(_: &mut ItemFacts) {}
 /// A decision in one line: `permit W4 via [secrecy]` or `deny R1(secrecy_guarantee) R2`.
 fn summary(d: &Decision) -> String {
     if d.permitted {
-        let bases: Vec<&str> = d.bases.iter().map(|b| b.rule.as_str()).collect();
+        let bases: Vec<&str> = d.bases.iter().map(|b| &*b.rule).collect();
         let mut s = format!("permit {}", bases.join("+"));
         if d.route.as_ref().is_some_and(|r| r.via.is_some()) {
             s.push_str(" via");
@@ -40,7 +40,7 @@ fn summary(d: &Decision) -> String {
             .iter()
             .map(|r| match &r.remedy {
                 Some(m) => format!("{}({})", r.rule.rule, m.kind),
-                None => r.rule.rule.clone(),
+                None => r.rule.rule.to_string(),
             })
             .collect();
         format!("deny {}", reasons.join(" "))
@@ -679,7 +679,7 @@ fn decisions_name_the_rulebook_its_hash_route_and_explanations()
             item: item(Tlp::Amber, &["hospital-a", "hospital-b"], plain),
         },
     )?;
-    assert_eq!(d.rulebook, "wbni-2022");
+    assert_eq!(&*d.rulebook, "wbni-2022");
     assert!(d.rulebook_hash.starts_with("sha256:") && d.rulebook_hash.len() == 71);
     let route = d.route.ok_or("no route")?;
     assert_eq!(route.via, Some(slugs(&["zcert"]).remove(0)));
@@ -699,8 +699,8 @@ fn decisions_name_the_rulebook_its_hash_route_and_explanations()
         recipient: slugs(&["water"]).remove(0),
         item: item(Tlp::Amber, &["water"], plain),
     };
-    assert_eq!(later.decide(&registry, &r)?.rulebook, "wbni-2022");
-    assert_eq!(set.decide(&registry, &r)?.rulebook, "cbw-2026");
+    assert_eq!(&*later.decide(&registry, &r)?.rulebook, "wbni-2022");
+    assert_eq!(&*set.decide(&registry, &r)?.rulebook, "cbw-2026");
     let deny = set.decide(
         &registry,
         &DecisionRequest {

@@ -456,12 +456,12 @@ async fn rulebooks(
                     .rules()
                     .iter()
                     .map(|r| RuleView {
-                        id: r.policy_id.clone(),
-                        rule: r.rule.clone(),
+                        id: r.policy_id.to_string(),
+                        rule: r.rule.to_string(),
                         kind: r.kind.as_str().to_owned(),
-                        citation: r.citation.clone(),
-                        explanation: r.explanation.clone(),
-                        explanation_nl: r.explanation_nl.clone(),
+                        citation: r.citation.as_deref().map(str::to_owned),
+                        explanation: r.explanation.to_string(),
+                        explanation_nl: r.explanation_nl.to_string(),
                     })
                     .collect(),
             })

@@ -15,6 +15,7 @@ fn decide_error(e: DecideError) -> AppError {
             ref field,
             ref slug,
         } => AppError::field(field, format!("no organisation `{slug}` in the registry")),
+        DecideError::EndedRecipient { .. } => AppError::field("recipient", e.to_string()),
         DecideError::BeforeFirstRulebook { .. } => AppError::field("at", e.to_string()),
         DecideError::Engine { .. } => AppError::Internal(e.to_string()),
     }

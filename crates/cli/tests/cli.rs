@@ -459,6 +459,20 @@ fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
     );
     let out = env.run_stdin(
         &["decide"],
+        r#"{"at": "2026-09-01", "recipient": "oude-netbeheerder", "item": {"tlp": "AMBER", "concerns": ["oude-netbeheerder"]}}"#,
+    )?;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an ended organisation is never a candidate"
+    );
+    assert!(
+        stderr(&out).contains("`oude-netbeheerder` is ended from 2024-01-01"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run_stdin(
+        &["decide"],
         r#"{"recipient": "z-cert", "item": {"tlp": "AMBER", "purpose": "curiosity"}}"#,
     )?;
     assert_eq!(out.status.code(), Some(1));

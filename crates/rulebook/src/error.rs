@@ -35,6 +35,14 @@ pub enum DecideError {
         /// The slug.
         slug: String,
     },
+    /// The recipient is ended on the date: it holds nothing and is never a candidate.
+    #[error("`recipient`: `{slug}` is ended from {ended}; an ended organisation receives nothing")]
+    EndedRecipient {
+        /// The recipient.
+        slug: String,
+        /// Its first day ended.
+        ended: String,
+    },
     /// The date lies before the first rulebook.
     #[error(
         "`at`: {date} lies before {first}, when the first rulebook (the Wbni) took effect; there is no rulebook for it"

@@ -133,6 +133,12 @@ pub fn relate<'a>(
     let date = request.at;
     let item = &request.item;
     let recipient = known(registry, || "recipient".into(), &request.recipient)?;
+    if let Some(ended) = recipient.ended().filter(|_| recipient.is_ended_on(date)) {
+        return Err(DecideError::EndedRecipient {
+            slug: recipient.slug().to_string(),
+            ended: ended.to_string(),
+        });
+    }
     let mut concerned_orgs = Vec::with_capacity(item.concerns.len());
     for (i, slug) in item.concerns.iter().enumerate() {
         concerned_orgs.push(known(registry, || format!("item.concerns[{i}]"), slug)?);
@@ -166,12 +172,14 @@ pub fn relate<'a>(
         && concerned_orgs
             .iter()
             .all(|o| o.sectors().iter().any(|s| recipient.oversees().contains(s)));
-    let former_target_group = recipient.designations().iter().any(|d| {
-        matches!(
-            d.status(),
-            Status::VitalProvider | Status::CentralGovernment
-        ) && d.from() < cbw_start
-    });
+    // An ended organisation holds nothing, its former designations included.
+    let former_target_group = !recipient.is_ended_on(date)
+        && recipient.designations().iter().any(|d| {
+            matches!(
+                d.status(),
+                Status::VitalProvider | Status::CentralGovernment
+            ) && d.from() < cbw_start
+        });
     let facts = Facts {
         statuses,
         eu: recipient.jurisdiction().is_eu_on(date),

@@ -150,13 +150,6 @@ fn scenarios() -> Result<(), Box<dyn std::error::Error>> {
             item(Clear, &[], |i| i.personal_data = true),
             "deny no_basis",
         ),
-        case(
-            "an ended organisation holds nothing",
-            WBNI22,
-            "gone",
-            item(Amber, &["gone"], plain),
-            "deny no_basis",
-        ),
         // Special case (W5) and its boundary.
         case(
             "unserved provider, not serious",
@@ -659,6 +652,18 @@ fn requests_that_cannot_be_decided_are_errors_not_denies() -> Result<(), Box<dyn
         set.decide(&registry, &request(WBNI22, "nobody", &[])),
         Err(DecideError::UnknownOrganisation { field, .. }) if field == "recipient"
     ));
+    // An ended organisation is never a candidate: deciding for it is an error, before and
+    // after the Cbw (where it would otherwise be the former target group or a concerned party).
+    for at in ["2024-01-01", CBW] {
+        assert!(matches!(
+            set.decide(&registry, &request(at, "gone", &["gone"])),
+            Err(DecideError::EndedRecipient { .. })
+        ));
+    }
+    assert!(
+        set.decide(&registry, &request("2023-12-31", "gone", &["gone"]))?
+            .permitted
+    );
     assert!(matches!(
         set.decide(&registry, &request(WBNI22, "water", &["water", "ghost"])),
         Err(DecideError::UnknownOrganisation { field, .. }) if field == "item.concerns[1]"

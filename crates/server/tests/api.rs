@@ -193,6 +193,10 @@ async fn openapi_document_is_3_1_and_describes_the_routes() -> TestResult {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
     assert!(doc["paths"]["/api/v1/organisations/{slug}"]["delete"].is_object());
+    assert!(doc["paths"]["/api/v1/decisions"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/rulebooks"]["get"].is_object());
+    assert!(doc["components"]["schemas"]["DecisionRequestRecord"].is_object());
+    assert!(doc["components"]["schemas"]["DecisionRecord"].is_object());
     assert!(doc["components"]["schemas"]["OrganisationRecord"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     Ok(())

@@ -100,25 +100,14 @@ fn revival(before: &Organisation, after: &Organisation, today: Date) -> Option<S
     })
 }
 
-fn issues_to_errors(
-    issues: Vec<RegistryIssue>,
-    index_of: &BTreeMap<String, usize>,
-    single: bool,
-) -> Vec<EntryError> {
-    issues
-        .into_iter()
-        .filter(|i| single || index_of.contains_key(i.slug.as_str()))
-        .map(|i| EntryError {
-            index: if single {
-                None
-            } else {
-                index_of.get(i.slug.as_str()).copied()
-            },
-            slug: Some(i.slug.to_string()),
-            field: i.field,
-            reason: i.reason,
-        })
-        .collect()
+/// An issue found across the registry, as an error of the entry at `index` (if any).
+fn entry_error(issue: RegistryIssue, index: Option<usize>) -> EntryError {
+    EntryError {
+        index,
+        slug: Some(issue.slug.to_string()),
+        field: issue.field,
+        reason: issue.reason,
+    }
 }
 
 impl OwnerAnswer {
@@ -216,11 +205,16 @@ impl App {
                 }
             }
         }
-        errors.extend(issues_to_errors(
-            check_registry(merged.values(), today),
-            &index_of,
-            false,
-        ));
+        // Issues of organisations not in the file cannot arise from it: they were checked
+        // when they were written.
+        errors.extend(
+            check_registry(merged.values(), today)
+                .into_iter()
+                .filter_map(|i| {
+                    let index = index_of.get(i.slug.as_str()).copied()?;
+                    Some(entry_error(i, Some(index)))
+                }),
+        );
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.index);
             return Err(AppError::invalid(
@@ -406,15 +400,11 @@ impl App {
             .map(|o| (o.slug().to_string(), o))
             .collect();
         registry.insert(org.slug().to_string(), org.clone());
-        let only: BTreeMap<String, usize> = [(org.slug().to_string(), 0)].into();
-        let errors = issues_to_errors(
-            check_registry(registry.values(), today)
-                .into_iter()
-                .filter(|i| i.slug == *org.slug())
-                .collect(),
-            &only,
-            true,
-        );
+        let errors: Vec<EntryError> = check_registry(registry.values(), today)
+            .into_iter()
+            .filter(|i| i.slug == *org.slug())
+            .map(|i| entry_error(i, None))
+            .collect();
         if !errors.is_empty() {
             return Err(AppError::invalid(
                 format!("{} problem(s) in the organisation", errors.len()),

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use schakel_app::App;
-use schakel_domain::Principal;
+use schakel_domain::{OrgSlug, Principal, Registry};
 use schakel_formats::decision::DecisionRecord;
 use schakel_rulebook::{Decision, RouteKind, RuleKind};
 use serde_json::json;
@@ -27,24 +27,21 @@ pub(crate) fn decide(
     if as_json {
         json(&DecisionRecord::from_decision(&decision))
     } else {
-        out(&sentences(app, &decision))
+        out(&sentences(app, &decision)?)
     }
 }
 
-fn name(app: &App, slug: &str) -> String {
-    app.registry()
-        .ok()
-        .and_then(|r| {
-            schakel_domain::OrgSlug::parse(slug)
-                .ok()
-                .and_then(|s| r.get(&s).map(|o| format!("{} ({slug})", o.name())))
-        })
-        .unwrap_or_else(|| slug.to_owned())
+/// `Name (slug)` from the registry, or the slug alone.
+fn name(registry: &Registry, slug: &OrgSlug) -> String {
+    registry
+        .get(slug)
+        .map_or_else(|| slug.to_string(), |o| format!("{} ({slug})", o.name()))
 }
 
 /// The decision as a duty officer reads it.
-fn sentences(app: &App, d: &Decision) -> String {
-    let recipient = name(app, d.recipient.as_str());
+fn sentences(app: &App, d: &Decision) -> Result<String, CliError> {
+    let registry = app.registry()?;
+    let recipient = name(&registry, &d.recipient);
     let mut t = if d.permitted {
         format!(
             "PERMIT: the centre may provide this item to {recipient} on {}.\n",
@@ -64,7 +61,7 @@ fn sentences(app: &App, d: &Decision) -> String {
                 let on_behalf: Vec<String> = route
                     .on_behalf_of
                     .iter()
-                    .map(|s| name(app, s.as_str()))
+                    .map(|s| name(&registry, s))
                     .collect();
                 t.push_str(&format!(
                     "Route: to {recipient} as linking organisation, on behalf of {}.\n",
@@ -123,7 +120,7 @@ fn sentences(app: &App, d: &Decision) -> String {
             }
         }
     }
-    t
+    Ok(t)
 }
 
 /// `schakel rulebook …`.
@@ -146,6 +143,7 @@ pub(crate) fn rulebook(app: &App, command: RulebookCommand) -> Result<(), CliErr
                         "id": r.policy_id,
                         "rule": r.rule,
                         "kind": r.kind.as_str(),
+                        "line": r.line,
                         "citation": r.citation,
                         "explanation": r.explanation,
                         "explanation_nl": r.explanation_nl,
@@ -176,8 +174,13 @@ pub(crate) fn rulebook(app: &App, command: RulebookCommand) -> Result<(), CliErr
                         .map(|c| format!(" — {c}"))
                         .unwrap_or_default();
                     t.push_str(&format!(
-                        "  {}{citation}\n    {}\n    {}\n",
-                        r.rule, r.explanation, r.explanation_nl
+                        "  {}{citation}{}\n    {}\n    {}\n",
+                        r.rule,
+                        r.line
+                            .map(|l| format!(" ({}:{l})", book.file()))
+                            .unwrap_or_default(),
+                        r.explanation,
+                        r.explanation_nl
                     ));
                 }
             }

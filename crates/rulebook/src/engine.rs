@@ -5,8 +5,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Effect, Entities, EntityUid, PolicyId,
-    PolicySet, Request, Schema, ValidationMode, Validator,
+    Authorizer, Context, Effect, Entities, EntityUid, PolicyId, PolicySet, Request, Schema,
+    ValidationMode, Validator,
 };
 use schakel_domain::{Date, Registry};
 use sha2::{Digest, Sha256};
@@ -86,8 +86,6 @@ pub struct RuleInfo {
     pub rule: Arc<str>,
     /// Its kind.
     pub kind: RuleKind,
-    /// For bases: evaluation stage (1, 2 or 3); later stages see earlier bases.
-    pub stage: u8,
     /// For bases: it routes via the recipient (a linking organisation) when others are concerned.
     pub via: bool,
     /// Legal citation.
@@ -370,7 +368,6 @@ impl Rulebook {
                 policy_id: Arc::from(id),
                 rule: Arc::from(rule),
                 kind,
-                stage,
                 via,
                 citation: citation.map(Arc::from),
                 explanation: Arc::from(explanation),
@@ -510,11 +507,9 @@ impl Rulebook {
         if let Some(e) = response.diagnostics().errors().next() {
             return Err(self.engine_error(e.to_string()));
         }
-        let fired = match response.decision() {
-            // A set of permits allows with every satisfied permit as reason; a set of
-            // forbids denies with every satisfied forbid as reason.
-            CedarDecision::Allow | CedarDecision::Deny => response.diagnostics().reason(),
-        };
+        // A set of permits allows with every satisfied permit as reason; a set of forbids
+        // denies with every satisfied forbid as reason.
+        let fired = response.diagnostics().reason();
         let mut indexes: Vec<usize> = fired
             .filter_map(|id| self.index.get(AsRef::<str>::as_ref(id)).copied())
             .collect();
@@ -754,9 +749,12 @@ impl RulebookSet {
         registry: &Registry,
         request: &DecisionRequest,
     ) -> Result<Decision, DecideError> {
-        let mut decision = self.decide_plain(registry, request)?;
+        let book = self.for_date(request.at)?;
+        let relation = facts::relate(registry, request, self.dates.cbw)?;
+        let outcome = book.outcome(&relation.facts)?;
+        let mut decision = book.assemble(request, &relation, &outcome);
         if !decision.permitted {
-            crate::remedy::attach(self, registry, request, &mut decision)?;
+            crate::remedy::attach(self, registry, request, &relation, &outcome, &mut decision)?;
         }
         Ok(decision)
     }
@@ -770,26 +768,5 @@ impl RulebookSet {
         let book = self.for_date(request.at)?;
         let relation = facts::relate(registry, request, self.dates.cbw)?;
         Ok(book.outcome(&relation.facts)?.permitted())
-    }
-
-    /// Decides without looking for remedies.
-    pub(crate) fn decide_plain(
-        &self,
-        registry: &Registry,
-        request: &DecisionRequest,
-    ) -> Result<Decision, DecideError> {
-        let book = self.for_date(request.at)?;
-        let relation = facts::relate(registry, request, self.dates.cbw)?;
-        let outcome = book.outcome(&relation.facts)?;
-        Ok(book.assemble(request, &relation, &outcome))
-    }
-
-    /// The facts of a request (for tests and the rulebook check).
-    pub fn facts(
-        &self,
-        registry: &Registry,
-        request: &DecisionRequest,
-    ) -> Result<Facts, DecideError> {
-        Ok(facts::relate(registry, request, self.dates.cbw)?.facts)
     }
 }

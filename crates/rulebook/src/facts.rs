@@ -34,15 +34,6 @@ impl StatusSet {
     pub fn iter(self) -> impl Iterator<Item = Status> {
         Status::ALL.into_iter().filter(move |s| self.contains(*s))
     }
-
-    /// From a list.
-    pub fn of(statuses: &[Status]) -> Self {
-        let mut set = Self::default();
-        for s in statuses {
-            set.insert(*s);
-        }
-        set
-    }
 }
 
 /// Everything a rulebook may look at, for one recipient, one item and one date. Field names

@@ -3,7 +3,8 @@
 
 use schakel_domain::{OrgSlug, Purpose, Registry, SourceRestriction};
 
-use crate::facts::{Relation, relate};
+use crate::engine::Outcome;
+use crate::facts::Relation;
 use crate::{DecideError, Decision, DecisionRequest, Remedy, RemedyKind, RulebookSet};
 
 /// The remedies tried for `no_basis`, in order.
@@ -170,31 +171,29 @@ fn try_remedy(
     })
 }
 
-/// Attaches a remedy to every reason of a deny where one change would permit.
+/// Attaches a remedy to every reason of a deny where one change would permit. The
+/// reasons are those `assemble` made from `outcome`: `no_basis` first when no basis
+/// applied, then one per restriction that fired, in the same order.
 pub(crate) fn attach(
     set: &RulebookSet,
     registry: &Registry,
     request: &DecisionRequest,
+    relation: &Relation<'_>,
+    outcome: &Outcome,
     decision: &mut Decision,
 ) -> Result<(), DecideError> {
     let book = set.for_date(request.at)?;
-    let relation = relate(registry, request, set.dates().cbw)?;
-    for reason in &mut decision.reasons {
-        let kinds: Vec<RemedyKind> =
-            if &*reason.rule.rule == "no_basis" {
-                NO_BASIS_REMEDIES.to_vec()
-            } else {
-                // Every policy of the rule contributes its remedies (R4 has several cases).
-                let mut kinds = Vec::new();
-                for rule in book.rules().iter().filter(|r| {
-                    r.rule == reason.rule.rule && r.explanation == reason.rule.explanation
-                }) {
-                    kinds.extend(rule.remedies.iter().copied());
-                }
-                kinds
-            };
+    let no_basis = outcome.bases.is_empty().then_some(None);
+    let sources = no_basis
+        .into_iter()
+        .chain(outcome.reasons.iter().map(|i| Some(*i)));
+    for (reason, source) in decision.reasons.iter_mut().zip(sources) {
+        let kinds: &[RemedyKind] = match source {
+            None => NO_BASIS_REMEDIES,
+            Some(i) => book.rules().get(i).map_or(&[], |r| r.remedies.as_slice()),
+        };
         for kind in kinds {
-            if let Some(remedy) = try_remedy(set, registry, request, &relation, kind)? {
+            if let Some(remedy) = try_remedy(set, registry, request, relation, *kind)? {
                 reason.remedy = Some(remedy);
                 break;
             }

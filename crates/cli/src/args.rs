@@ -205,6 +205,18 @@ pub(crate) struct TokenCreate {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum RulebookCommand {
+    /// Validates every rulebook, then evaluates each over every combination of facts and
+    /// reports rules that never fire and items no recipient may receive. Reads only the
+    /// rulebook files (`--rulebooks DIR` to check an amendment before it goes live).
+    Check {
+        /// Exit with status 1 when a rule never fires, a basis never permits or a
+        /// restriction never decides a case on its own.
+        #[arg(long)]
+        strict: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The rules in force on a date, with citations and explanations.
     Show {
         /// The date (YYYY-MM-DD, default today).

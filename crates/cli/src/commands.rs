@@ -101,6 +101,11 @@ fn operator() -> Principal {
 
 /// Runs a command.
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
+    if let Command::Rulebook(command) = cli.command {
+        let settings = Settings::load(cli.config.as_deref())?;
+        let rulebooks = settings.rulebooks(cli.rulebooks.as_deref())?;
+        return crate::rulebook::rulebook(&rulebooks, Clock::system().today(), command);
+    }
     let app = open_app(&cli)?;
     let me = operator();
     match cli.command {
@@ -115,7 +120,9 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
             file,
             json: as_json,
         } => crate::decide::decide(&app, &me, file.as_deref(), as_json),
-        Command::Rulebook(command) => crate::decide::rulebook(&app, command),
+        Command::Rulebook(command) => {
+            crate::rulebook::rulebook(app.rulebooks(), app.clock().today(), command)
+        }
         Command::Demo { json: as_json } => {
             let report = app.load_demo(&me)?;
             print_import(&report, as_json)

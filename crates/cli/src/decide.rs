@@ -1,4 +1,4 @@
-//! `schakel decide` and `schakel rulebook`: decisions in plain sentences for a duty officer,
+//! `schakel decide`: decisions in plain sentences for a duty officer,
 //! JSON for programs.
 
 use std::path::Path;
@@ -7,10 +7,8 @@ use schakel_app::App;
 use schakel_domain::{OrgSlug, Principal, Registry};
 use schakel_formats::decision::DecisionRecord;
 use schakel_rulebook::{Decision, RouteKind, RuleKind};
-use serde_json::json;
 
-use crate::args::RulebookCommand;
-use crate::commands::{CliError, date_arg, read_input};
+use crate::commands::{CliError, read_input};
 use crate::output::{json, out};
 
 /// Decides a request from a file or standard input.
@@ -121,70 +119,4 @@ fn sentences(app: &App, d: &Decision) -> Result<String, CliError> {
         }
     }
     Ok(t)
-}
-
-/// `schakel rulebook …`.
-pub(crate) fn rulebook(app: &App, command: RulebookCommand) -> Result<(), CliError> {
-    match command {
-        RulebookCommand::Show { at, json: as_json } => {
-            let on = date_arg("at", at.as_deref())?.unwrap_or_else(|| app.clock().today());
-            let book = app
-                .rulebooks()
-                .for_date(on)
-                .map_err(|e| CliError::user(e.to_string()))?;
-            if as_json {
-                return json(&json!({
-                    "rulebook": book.id(),
-                    "hash": book.hash(),
-                    "file": book.file(),
-                    "from": book.from().to_string(),
-                    "until": book.until().map(|d| d.to_string()),
-                    "rules": book.rules().iter().map(|r| json!({
-                        "id": r.policy_id,
-                        "rule": r.rule,
-                        "kind": r.kind.as_str(),
-                        "line": r.line,
-                        "citation": r.citation,
-                        "explanation": r.explanation,
-                        "explanation_nl": r.explanation_nl,
-                    })).collect::<Vec<_>>(),
-                }));
-            }
-            let until = book
-                .until()
-                .map_or("until further notice".to_owned(), |d| format!("until {d}"));
-            let mut t = format!(
-                "Rulebook {} in force on {on}: from {} {until}\n{}\n{}\n",
-                book.id(),
-                book.from(),
-                book.file(),
-                book.hash()
-            );
-            for (kind, title) in [
-                (RuleKind::Basis, "Permitting rules"),
-                (RuleKind::Restriction, "Restrictions"),
-                (RuleKind::Condition, "Conditions of use"),
-                (RuleKind::Definition, "Definitions"),
-            ] {
-                t.push_str(&format!("\n{title}\n"));
-                for r in book.rules().iter().filter(|r| r.kind == kind) {
-                    let citation = r
-                        .citation
-                        .as_deref()
-                        .map(|c| format!(" — {c}"))
-                        .unwrap_or_default();
-                    t.push_str(&format!(
-                        "  {}{citation}{}\n    {}\n    {}\n",
-                        r.rule,
-                        r.line
-                            .map(|l| format!(" ({}:{l})", book.file()))
-                            .unwrap_or_default(),
-                        r.explanation,
-                        r.explanation_nl
-                    ));
-                }
-            }
-            out(&t)
-        }
-    }
 }

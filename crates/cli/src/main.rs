@@ -5,6 +5,7 @@ mod commands;
 mod config;
 mod decide;
 mod output;
+mod rulebook;
 
 use std::process::ExitCode;
 

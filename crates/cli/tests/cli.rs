@@ -29,6 +29,22 @@ impl Env {
         Ok(path)
     }
 
+    /// A copy of the shipped rulebooks to amend, in `rulebooks/`.
+    fn rulebooks(&self) -> Result<PathBuf, std::io::Error> {
+        let dir = self.dir.path().join("rulebooks");
+        std::fs::create_dir(&dir)?;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rulebooks");
+        for name in [
+            "schema.cedarschema",
+            "wbni-2018.cedar",
+            "wbni-2022.cedar",
+            "cbw-2026.cedar",
+        ] {
+            std::fs::copy(root.join(name), dir.join(name))?;
+        }
+        Ok(dir)
+    }
+
     fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_schakel"));
         c.env("SCHAKEL_DB", self.db())
@@ -498,17 +514,7 @@ fn rulebooks_show_and_a_bad_rulebook_stops_start_up_with_file_and_line() -> Test
     assert_eq!(out.status.code(), Some(1));
 
     // A directory of amended rulebooks: a misspelt fact stops every command.
-    let dir = env.dir.path().join("rulebooks");
-    std::fs::create_dir(&dir)?;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rulebooks");
-    for name in [
-        "schema.cedarschema",
-        "wbni-2018.cedar",
-        "wbni-2022.cedar",
-        "cbw-2026.cedar",
-    ] {
-        std::fs::copy(root.join(name), dir.join(name))?;
-    }
+    let dir = env.rulebooks()?;
     let dir_arg = dir.to_str().ok_or("path")?;
     let out = env.run(&["--rulebooks", dir_arg, "rulebook", "show"])?;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -539,5 +545,69 @@ fn rulebooks_show_and_a_bad_rulebook_stops_start_up_with_file_and_line() -> Test
     let after = hash(&env)?;
     assert_ne!(before, after);
     assert!(after.as_str().is_some_and(|h| h.starts_with("sha256:")));
+    Ok(())
+}
+
+#[test]
+fn rulebook_check_reports_to_a_legal_officer_and_fails_strictly_on_a_dead_rule() -> TestResult {
+    let env = Env::new()?;
+    let out = env.run(&["rulebook", "check"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "Rulebook wbni-2018",
+        "Rulebook cbw-2026",
+        "Items no recipient may receive:",
+        "source_restriction = no_onward_sharing",
+        "R4-no-onward-sharing denies every recipient that has a basis.",
+        "linking_organisation = crisis_team",
+        "3 rulebooks valid; every rule fires",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    // Checking reads the rulebooks only: no database is created or written.
+    assert!(!env.db().exists());
+
+    // An amendment with a basis that can never apply: reported, and `--strict` fails.
+    let dir = env.rulebooks()?;
+    let dir_arg = dir.to_str().ok_or("path")?;
+    let cbw = std::fs::read_to_string(dir.join("cbw-2026.cedar"))?;
+    let amended = format!(
+        "{cbw}\n@id(\"X-dead\")\n@kind(\"basis\")\n@citation(\"none\")\n@explanation(\"x\")\n@explanation_nl(\"x\")\npermit (principal, action, resource)\nwhen {{ context.item.tlp == \"RED\" && context.item.tlp == \"CLEAR\" }};\n"
+    );
+    std::fs::write(dir.join("cbw-2026.cedar"), &amended)?;
+    let line = amended[..amended.find("@id(\"X-dead\")").ok_or("id")?]
+        .matches('\n')
+        .count()
+        + 1;
+    let out = env.run(&[
+        "--rulebooks",
+        dir_arg,
+        "rulebook",
+        "check",
+        "--strict",
+        "--json",
+    ])?;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--strict: 1 finding"),
+        "{}",
+        stderr(&out)
+    );
+    let report: Value = serde_json::from_str(&stdout(&out))?;
+    assert_eq!(report["findings"], 1);
+    let cbw = &report["rulebooks"][2];
+    assert_eq!(cbw["rulebook"], "cbw-2026");
+    assert_eq!(cbw["never_fire"], serde_json::json!(["X-dead"]));
+    let dead = cbw["rules"]
+        .as_array()
+        .and_then(|rules| rules.iter().find(|r| r["id"] == "X-dead"))
+        .ok_or("X-dead")?;
+    assert_eq!(dead["line"], line);
+    assert_eq!(dead["fires"], 0);
+    assert_eq!(
+        cbw["unshareable"][0]["pattern"]["source_restriction"],
+        serde_json::json!(["no_onward_sharing"])
+    );
     Ok(())
 }

@@ -12,12 +12,14 @@
 //!
 //! This crate does no IO: rulebook texts come in as strings, the registry as values.
 
+mod check;
 mod decision;
 mod engine;
 mod error;
 pub mod facts;
 mod remedy;
 
+pub use check::{CheckError, CheckReport, FactClasses, FactValues, RuleCount, Unshareable, check};
 pub use decision::{
     Decision, DecisionRequest, ItemFacts, Reason, Remedy, RemedyKind, Route, RouteKind, RuleRef,
 };

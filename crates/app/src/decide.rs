@@ -2,14 +2,13 @@
 
 use schakel_domain::{Principal, Registry};
 use schakel_formats::decision::parse_decision_request;
-use schakel_formats::registry::EntryError;
 use schakel_rulebook::{DecideError, Decision, DecisionRequest};
 use schakel_store::NewAuditEntry;
 
 use crate::access::require_staff;
 use crate::{App, AppError};
 
-fn decide_error(e: DecideError) -> AppError {
+pub(crate) fn decide_error(e: DecideError) -> AppError {
     match e {
         DecideError::UnknownOrganisation {
             ref field,
@@ -44,21 +43,8 @@ impl App {
         request: serde_json::Value,
     ) -> Result<Decision, AppError> {
         require_staff(principal)?;
-        let request = parse_decision_request(request, self.clock.now()).map_err(|issues| {
-            let problems: Vec<EntryError> = issues
-                .into_iter()
-                .map(|i| EntryError {
-                    index: None,
-                    slug: None,
-                    field: i.field,
-                    reason: i.reason,
-                })
-                .collect();
-            AppError::invalid(
-                format!("{} problem(s) in the decision request", problems.len()),
-                problems,
-            )
-        })?;
+        let request = parse_decision_request(request, self.clock.now())
+            .map_err(|issues| AppError::from_issues("decision request", issues))?;
         self.decide(principal, &request)
     }
 

@@ -50,6 +50,23 @@ impl AppError {
         }
     }
 
+    /// An invalid-input error from the field issues of parsing a document (`what`).
+    pub fn from_issues(what: &str, issues: Vec<schakel_domain::FieldIssue>) -> Self {
+        let problems: Vec<EntryError> = issues
+            .into_iter()
+            .map(|i| EntryError {
+                index: None,
+                slug: None,
+                field: i.field,
+                reason: i.reason,
+            })
+            .collect();
+        AppError::invalid(
+            format!("{} problem(s) in the {what}", problems.len()),
+            problems,
+        )
+    }
+
     /// An invalid-input error listing problems.
     pub fn invalid(message: impl Into<String>, problems: Vec<EntryError>) -> Self {
         let mut message = message.into();

@@ -50,7 +50,7 @@ pub struct IssuedToken {
     pub record: TokenRecord,
 }
 
-fn random_hex(bytes: usize) -> Result<String, AppError> {
+pub(crate) fn random_hex(bytes: usize) -> Result<String, AppError> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| {
         AppError::Conflict(format!("the operating system's random source failed: {e}"))

@@ -61,6 +61,15 @@ pub(crate) enum Command {
     /// The sharing rulebooks.
     #[command(subcommand)]
     Rulebook(RulebookCommand),
+    /// Items: write, plan, approve (four eyes) and send.
+    #[command(subcommand)]
+    Item(ItemCommand),
+    /// The outbox of deliveries.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Webhook signing secrets.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Load the demo constituency (running it again changes nothing).
     Demo {
         /// Print JSON.
@@ -222,6 +231,111 @@ pub(crate) enum RulebookCommand {
         /// The date (YYYY-MM-DD, default today).
         #[arg(long, value_name = "DATE")]
         at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ItemCommand {
+    /// Create an item (FORMATS.md "Item") from FILE, or standard input with `-` or no FILE.
+    Create {
+        /// The item (`-` or absent: standard input).
+        file: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one item.
+    Show {
+        /// The item's id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List items, newest first.
+    List {
+        /// Only this status (draft, awaiting_approval, approved, sent, retracted).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this TLP.
+        #[arg(long)]
+        tlp: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who would receive it today, by which route and channels, and who not and why.
+    Plan {
+        /// The item's id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve today's plan (four eyes: not by the item's creator).
+    Approve {
+        /// The item's id.
+        id: String,
+        /// The plan hash you looked at; nothing is approved if the plan changed.
+        #[arg(long, value_name = "HASH")]
+        plan_hash: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send: plan again, check it against the approved (or given) plan, enqueue deliveries.
+    Send {
+        /// The item's id.
+        id: String,
+        /// The plan hash you looked at; nothing is sent if the plan changed.
+        #[arg(long, value_name = "HASH")]
+        plan_hash: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OutboxCommand {
+    /// List deliveries, oldest first.
+    List {
+        /// Only this item's.
+        #[arg(long)]
+        item: Option<String>,
+        /// Only this recipient's.
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Only this state (pending, delivered, held, dead).
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// Make a new signing secret for an organisation's webhooks; it is printed once.
+    Secret {
+        /// The organisation's slug.
+        slug: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,

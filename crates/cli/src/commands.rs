@@ -123,6 +123,9 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Rulebook(command) => {
             crate::rulebook::rulebook(app.rulebooks(), app.clock().today(), command)
         }
+        Command::Item(command) => crate::items::item(&app, &me, command),
+        Command::Outbox(command) => crate::items::outbox(&app, &me, command),
+        Command::Webhook(command) => crate::items::webhook(&app, &me, command),
         Command::Demo { json: as_json } => {
             let report = app.load_demo(&me)?;
             print_import(&report, as_json)

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod config;
 mod decide;
+mod items;
 mod output;
 mod rulebook;
 

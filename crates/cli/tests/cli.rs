@@ -611,3 +611,59 @@ fn rulebook_check_reports_to_a_legal_officer_and_fails_strictly_on_a_dead_rule()
     );
     Ok(())
 }
+
+#[test]
+fn an_item_is_planned_approved_by_another_person_and_sent_from_the_terminal() -> TestResult {
+    let env = Env::new()?;
+    assert!(env.run(&["demo"])?.status.success());
+    let item = r#"{"kind": "vulnerability", "title": "RCE in the patient portal", "tlp": "AMBER",
+                   "concerns": ["hospital-south"], "sectors": ["health"]}"#;
+    let created = env.run_stdin(&["item", "create", "--json"], item)?;
+    assert!(created.status.success(), "{}", stderr(&created));
+    let created: Value = serde_json::from_str(&stdout(&created))?;
+    let id = created["id"].as_str().ok_or("id")?.to_owned();
+
+    let plan = stdout(&env.run(&["item", "plan", &id])?);
+    assert!(
+        plan.contains("z-cert — via linking organisation, for hospital-south; basis C3"),
+        "{plan}"
+    );
+    assert!(plan.contains("four eyes"), "{plan}");
+    // The same person cannot approve; sending first is refused with the way forward.
+    let out = env.run(&["item", "send", &id])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("schakel item approve"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["item", "approve", &id])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("four eyes"), "{}", stderr(&out));
+    let out = env
+        .command()
+        .env("USER", "second-officer")
+        .args(["item", "approve", &id])
+        .output()?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("by cli:second-officer"),
+        "{}",
+        stdout(&out)
+    );
+    let out = env.run(&["item", "send", &id])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("4 deliveries to 2 recipients"),
+        "{}",
+        stdout(&out)
+    );
+    let outbox = env.json(&["outbox", "list", "--item", &id, "--json"])?;
+    assert_eq!(outbox["total"], 4);
+    let listed = env.json(&["item", "list", "--status", "sent", "--json"])?;
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+    let out = env.run(&["item", "list", "--status", "posted"])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--status"), "{}", stderr(&out));
+    Ok(())
+}

@@ -102,6 +102,96 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What an item is (FORMATS.md "Item").
+    ItemKind {
+        /// A threat.
+        Threat = "threat",
+        /// A vulnerability.
+        Vulnerability = "vulnerability",
+        /// An incident.
+        Incident = "incident",
+        /// Indicators of compromise.
+        Indicators = "indicators",
+        /// An advisory.
+        Advisory = "advisory",
+        /// An escalation to the overseeing ministry (with the written advice).
+        Escalation = "escalation",
+    }
+}
+
+vocabulary! {
+    /// Where an item stands.
+    ItemStatus {
+        /// Written, not sent.
+        Draft = "draft",
+        /// Needs a second person's approval of its plan before it can be sent.
+        AwaitingApproval = "awaiting_approval",
+        /// A second person approved its current plan.
+        Approved = "approved",
+        /// Sent: deliveries are in the outbox.
+        Sent = "sent",
+        /// Withdrawn after sending; the recipients were told.
+        Retracted = "retracted",
+    }
+}
+
+vocabulary! {
+    /// How a delivery reaches its recipient.
+    Channel {
+        /// The recipient's inbox (`GET /api/v1/inbox`).
+        Inbox = "inbox",
+        /// Email (PGP/MIME).
+        Email = "email",
+        /// A signed webhook.
+        Webhook = "webhook",
+    }
+}
+
+vocabulary! {
+    /// Where a delivery stands.
+    DeliveryState {
+        /// Waiting for (another) attempt.
+        Pending = "pending",
+        /// Arrived.
+        Delivered = "delivered",
+        /// Stopped: its decision changed, or it has no usable channel; never dropped.
+        Held = "held",
+        /// Gave up after the last attempt; `outbox requeue` tries again.
+        Dead = "dead",
+    }
+}
+
+/// A CVE identifier, `CVE-YYYY-NNNN` with four or more digits after the year.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cve(String);
+
+impl Cve {
+    /// Parses `CVE-2026-12345` (upper case, as MITRE writes them).
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        let bad = || ValueError::new(format!("`{text}` is not a CVE id (CVE-YYYY-NNNN)"));
+        let rest = text.strip_prefix("CVE-").ok_or_else(bad)?;
+        let (year, number) = rest.split_once('-').ok_or_else(bad)?;
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if year.len() == 4 && digits(year) && number.len() >= 4 && digits(number) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Cve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +207,21 @@ mod tests {
         );
         assert!("prevent".parse::<Purpose>().is_err());
         assert_eq!(ConfidentialityMarker::ALL.len(), 3);
+        assert_eq!("escalation".parse::<ItemKind>(), Ok(ItemKind::Escalation));
+    }
+
+    #[test]
+    fn cve_ids() {
+        assert!(Cve::parse("CVE-2026-12345").is_ok());
+        assert!(Cve::parse("CVE-2021-4428").is_ok());
+        for bad in [
+            "cve-2026-1234",
+            "CVE-26-1234",
+            "CVE-2026-123",
+            "CVE-2026-12a4",
+            "2026-1234",
+        ] {
+            assert!(Cve::parse(bad).is_err(), "{bad}");
+        }
     }
 }

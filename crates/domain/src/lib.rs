@@ -22,7 +22,10 @@ pub use access::{Principal, Role};
 pub use contact::{Contact, EmailAddress, PgpPublicKey, WebhookUrl};
 pub use designation::{Designation, SecrecyGuarantee, Status};
 pub use error::{FieldIssue, ValueError};
-pub use item::{ConfidentialityMarker, Purpose, SourceRestriction, Tlp};
+pub use item::{
+    Channel, ConfidentialityMarker, Cve, DeliveryState, ItemKind, ItemStatus, Purpose,
+    SourceRestriction, Tlp,
+};
 pub use jurisdiction::Jurisdiction;
 pub use network::{Asn, DomainName, IpPrefix};
 pub use organisation::{Organisation, OrganisationDraft, Serves};

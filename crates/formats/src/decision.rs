@@ -179,13 +179,7 @@ pub fn parse_decision_request(
     value: serde_json::Value,
     now: Timestamp,
 ) -> Result<DecisionRequest, Vec<FieldIssue>> {
-    let record: DecisionRequestRecord = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        vec![FieldIssue::new(
-            if path == "." { String::new() } else { path },
-            e.into_inner().to_string(),
-        )]
-    })?;
+    let record: DecisionRequestRecord = crate::from_json(value)?;
     record.to_request(now)
 }
 
@@ -213,6 +207,17 @@ pub struct RouteRecord {
     pub via: Option<String>,
     /// The organisations it receives for.
     pub on_behalf_of: Vec<String>,
+}
+
+impl RouteRecord {
+    /// The record of a route.
+    pub fn from_route(r: &schakel_rulebook::Route) -> Self {
+        Self {
+            kind: r.kind.as_str().to_owned(),
+            via: r.via.as_ref().map(ToString::to_string),
+            on_behalf_of: r.on_behalf_of.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 /// A remedy.
@@ -268,7 +273,7 @@ pub struct DecisionRecord {
     pub reasons: Vec<ReasonRecord>,
 }
 
-fn rule_record(r: &RuleRef) -> RuleRecord {
+pub(crate) fn rule_record(r: &RuleRef) -> RuleRecord {
     RuleRecord {
         rule: r.rule.to_string(),
         citation: r.citation.as_deref().map(str::to_owned),
@@ -277,7 +282,7 @@ fn rule_record(r: &RuleRef) -> RuleRecord {
     }
 }
 
-fn reason_record(r: &Reason) -> ReasonRecord {
+pub(crate) fn reason_record(r: &Reason) -> ReasonRecord {
     ReasonRecord {
         rule: r.rule.rule.to_string(),
         citation: r.rule.citation.as_deref().map(str::to_owned),
@@ -300,11 +305,7 @@ impl DecisionRecord {
             decision: if d.permitted { "permit" } else { "deny" }.to_owned(),
             rulebook: d.rulebook.to_string(),
             rulebook_hash: d.rulebook_hash.to_string(),
-            route: d.route.as_ref().map(|r| RouteRecord {
-                kind: r.kind.as_str().to_owned(),
-                via: r.via.as_ref().map(ToString::to_string),
-                on_behalf_of: r.on_behalf_of.iter().map(ToString::to_string).collect(),
-            }),
+            route: d.route.as_ref().map(RouteRecord::from_route),
             bases: d.bases.iter().map(rule_record).collect(),
             conditions: d.conditions.iter().map(ToString::to_string).collect(),
             reasons: d.reasons.iter().map(reason_record).collect(),

@@ -8,5 +8,19 @@
 
 pub mod answers;
 pub mod decision;
+pub mod item;
 mod nullable;
 pub mod registry;
+
+/// Deserialises a record, reporting a problem with the path of the field at fault.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, Vec<schakel_domain::FieldIssue>> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        vec![schakel_domain::FieldIssue::new(
+            if path == "." { String::new() } else { path },
+            e.into_inner().to_string(),
+        )]
+    })
+}

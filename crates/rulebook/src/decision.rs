@@ -204,3 +204,56 @@ pub struct Decision {
     /// Every restriction that fired, or `no_basis` (denies only).
     pub reasons: Vec<Reason>,
 }
+
+/// Proof that the rulebook permitted providing an item to a recipient on a date. Only the
+/// rulebook makes one ([`crate::RulebookSet::verdict`]): its field is private and it has no
+/// public constructor, so whatever is built from a `Permit` — a delivery — was permitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permit {
+    decision: Decision,
+}
+
+impl Permit {
+    /// A permit for a permitted decision; a deny stays a deny.
+    pub(crate) fn verdict(decision: Decision) -> Verdict {
+        if decision.permitted {
+            Verdict::Permit(Self { decision })
+        } else {
+            Verdict::Deny(decision)
+        }
+    }
+
+    /// The permitting decision (bases, route, conditions, rulebook and its hash).
+    pub fn decision(&self) -> &Decision {
+        &self.decision
+    }
+
+    /// The recipient.
+    pub fn recipient(&self) -> &OrgSlug {
+        &self.decision.recipient
+    }
+
+    /// The route: a permit always has one.
+    pub fn route(&self) -> Option<&Route> {
+        self.decision.route.as_ref()
+    }
+}
+
+/// A decision as something to act on: a [`Permit`], or the deny with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Providing is permitted.
+    Permit(Permit),
+    /// Providing is not permitted.
+    Deny(Decision),
+}
+
+impl Verdict {
+    /// The decision behind it.
+    pub fn decision(&self) -> &Decision {
+        match self {
+            Verdict::Permit(p) => p.decision(),
+            Verdict::Deny(d) => d,
+        }
+    }
+}

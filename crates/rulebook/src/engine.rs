@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::facts::{self, Facts, Relation};
 use crate::{
-    DecideError, Decision, DecisionRequest, Reason, RemedyKind, Route, RouteKind, RuleRef,
-    RulebookError,
+    DecideError, Decision, DecisionRequest, Permit, Reason, RemedyKind, Route, RouteKind, RuleRef,
+    RulebookError, Verdict,
 };
 
 /// The dates rulebooks take effect. The Cbw's start is a setting; the Wbni ends the day
@@ -757,6 +757,16 @@ impl RulebookSet {
             crate::remedy::attach(self, registry, request, &relation, &outcome, &mut decision)?;
         }
         Ok(decision)
+    }
+
+    /// Decides a request and hands back a [`Permit`] when it is permitted: the only way a
+    /// `Permit` comes into being.
+    pub fn verdict(
+        &self,
+        registry: &Registry,
+        request: &DecisionRequest,
+    ) -> Result<Verdict, DecideError> {
+        Ok(Permit::verdict(self.decide(registry, request)?))
     }
 
     /// Whether a request would be permitted (no decision is assembled; for remedies).

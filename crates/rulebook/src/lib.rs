@@ -21,7 +21,8 @@ mod remedy;
 
 pub use check::{CheckError, CheckReport, FactClasses, FactValues, RuleCount, Unshareable, check};
 pub use decision::{
-    Decision, DecisionRequest, ItemFacts, Reason, Remedy, RemedyKind, Route, RouteKind, RuleRef,
+    Decision, DecisionRequest, ItemFacts, Permit, Reason, Remedy, RemedyKind, Route, RouteKind,
+    RuleRef, Verdict,
 };
 pub use engine::{EffectiveDates, RuleInfo, RuleKind, Rulebook, RulebookSet, RulebookSource};
 pub use error::{DecideError, RulebookError};

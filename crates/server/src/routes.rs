@@ -53,6 +53,8 @@ Every route but /healthz needs `Authorization: Bearer <token>`; every error is a
     tags(
         (name = "registry", description = "The constituency registry"),
         (name = "rulebook", description = "Sharing decisions and the rulebooks behind them"),
+        (name = "distribution", description = "Items, their plans, four-eyes approval, sending and the outbox"),
+        (name = "inbox", description = "A recipient organisation's inbox: what was delivered to it, acknowledgements, forwarding confirmations"),
         (name = "meta", description = "Health, identity and this document")
     ),
     components(schemas(Problem))
@@ -91,6 +93,7 @@ pub(crate) fn router(app: App) -> Router {
         .routes(routes!(decide))
         .routes(routes!(rulebooks))
         .routes(routes!(openapi_document))
+        .merge(crate::items::routes())
         .split_for_parts();
     // /healthz is the one route without authentication.
     if let Some(item) = openapi.paths.paths.get_mut("/healthz")
@@ -121,7 +124,7 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// A JSON body, read as a JSON value; the use case parses it into a record.
-struct JsonBody(serde_json::Value);
+pub(crate) struct JsonBody(pub(crate) serde_json::Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
@@ -146,7 +149,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 }
 
 /// Reads query parameters, rejecting any not in `allowed` (a typo must not be ignored).
-fn query_params(
+pub(crate) fn query_params(
     raw: HashMap<String, String>,
     allowed: &[&str],
 ) -> Result<HashMap<String, String>, ApiError> {
@@ -166,7 +169,7 @@ fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<Dat
         .transpose()
 }
 
-fn number_param(
+pub(crate) fn number_param(
     params: &HashMap<String, String>,
     name: &str,
     default: u64,

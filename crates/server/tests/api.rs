@@ -195,6 +195,21 @@ async fn openapi_document_is_3_1_and_describes_the_routes() -> TestResult {
     assert!(doc["paths"]["/api/v1/organisations/{slug}"]["delete"].is_object());
     assert!(doc["paths"]["/api/v1/decisions"]["post"].is_object());
     assert!(doc["paths"]["/api/v1/rulebooks"]["get"].is_object());
+    for (path, method) in [
+        ("/api/v1/items", "post"),
+        ("/api/v1/items/{id}/plan", "get"),
+        ("/api/v1/items/{id}/approve", "post"),
+        ("/api/v1/items/{id}/send", "post"),
+        ("/api/v1/outbox", "get"),
+        ("/api/v1/inbox", "get"),
+        ("/api/v1/inbox/{id}/ack", "post"),
+        ("/api/v1/inbox/{id}/forwarded", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "missing {method} {path}"
+        );
+    }
     assert!(doc["components"]["schemas"]["DecisionRequestRecord"].is_object());
     assert!(doc["components"]["schemas"]["DecisionRecord"].is_object());
     assert!(doc["components"]["schemas"]["OrganisationRecord"].is_object());
@@ -600,5 +615,139 @@ async fn decisions_answer_with_basis_route_and_remedy_and_reject_bad_requests() 
     assert_eq!(books[1]["until"], "2026-08-14");
     let (status, ct, problem) = s.get("/api/v1/rulebooks", &s.z_cert).await?;
     assert_problem(status, &ct, &problem, StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_item_goes_from_analyst_through_four_eyes_to_the_right_inbox_only() -> TestResult {
+    let s = spawn_server().await?;
+    let item = json!({
+        "kind": "vulnerability",
+        "title": "Remote code execution in the patient portal appliance",
+        "tlp": "AMBER",
+        "concerns": ["hospital-south"],
+        "sectors": ["health"],
+        "source": "a researcher, in confidence"
+    });
+    // A recipient cannot create items.
+    let (status, ct, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/items",
+            Some(&s.z_cert),
+            Some(item.clone()),
+        )
+        .await?;
+    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    // A bad item names the field.
+    let (status, ct, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/items",
+            Some(&s.analyst),
+            Some(json!({"kind": "rumour", "title": "x", "tlp": "AMBER"})),
+        )
+        .await?;
+    assert_problem(status, &ct, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.to_string().contains("kind"), "{body}");
+
+    let (status, _, created) = s
+        .call(Method::POST, "/api/v1/items", Some(&s.analyst), Some(item))
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().ok_or("id")?.to_owned();
+    assert_eq!(created["needs_approval"], true);
+
+    let (status, _, plan) = s
+        .get(&format!("/api/v1/items/{id}/plan"), &s.analyst)
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(plan["permits"][1]["recipient"], "z-cert", "{plan:#}");
+    assert_eq!(
+        plan["permits"][1]["route"]["on_behalf_of"],
+        json!(["hospital-south"])
+    );
+    let hash = plan["plan_hash"].as_str().ok_or("hash")?.to_owned();
+
+    // Sending before approval: 409, nothing sent. The creator cannot approve.
+    let send = format!("/api/v1/items/{id}/send");
+    let approve = format!("/api/v1/items/{id}/approve");
+    let (status, ct, body) = s.call(Method::POST, &send, Some(&s.analyst), None).await?;
+    assert_problem(status, &ct, &body, StatusCode::CONFLICT);
+    let (status, ct, body) = s
+        .call(Method::POST, &approve, Some(&s.analyst), None)
+        .await?;
+    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    // The legal officer approves exactly the plan seen.
+    let (status, _, approved) = s
+        .call(
+            Method::POST,
+            &approve,
+            Some(&s.legal),
+            Some(json!({"plan_hash": hash})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    let (status, _, sent) = s
+        .call(Method::POST, &send, Some(&s.analyst), Some(json!({})))
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent["plan"]["plan_hash"], hash.as_str());
+
+    // Z-CERT's inbox holds this one delivery, for hospital-south, without the source.
+    let (status, _, inbox) = s.get("/api/v1/inbox", &s.z_cert).await?;
+    assert_eq!(status, StatusCode::OK, "{inbox}");
+    assert_eq!(inbox["total"], 1);
+    let entry = &inbox["items"][0];
+    assert_eq!(entry["item"], id.as_str());
+    assert_eq!(entry["on_behalf_of"], json!(["hospital-south"]));
+    assert!(!inbox.to_string().contains("in confidence"));
+    let delivery = entry["id"].as_str().ok_or("delivery id")?.to_owned();
+    let (status, _, acked) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/inbox/{delivery}/ack"),
+            Some(&s.z_cert),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{acked}");
+    assert!(acked["acknowledged_at"].is_string());
+    let forwarded = format!("/api/v1/inbox/{delivery}/forwarded");
+    let (status, ct, body) = s
+        .call(
+            Method::POST,
+            &forwarded,
+            Some(&s.z_cert),
+            Some(json!({"member": "ziekenhuis-noord"})),
+        )
+        .await?;
+    assert_problem(status, &ct, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _, body) = s
+        .call(
+            Method::POST,
+            &forwarded,
+            Some(&s.z_cert),
+            Some(json!({"member": "hospital-south"})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["forwarded"][0]["member"], "hospital-south");
+
+    // Staff have no inbox; a recipient has no outbox and cannot see items.
+    let (status, ct, body) = s.get("/api/v1/inbox", &s.analyst).await?;
+    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    let (status, ct, body) = s.get("/api/v1/outbox", &s.z_cert).await?;
+    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    let (status, ct, body) = s.get(&format!("/api/v1/items/{id}"), &s.z_cert).await?;
+    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    // The outbox lists the deliveries; unknown parameters are refused.
+    let (status, _, outbox) = s
+        .get(&format!("/api/v1/outbox?item={id}"), &s.analyst)
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(outbox["total"], 4, "{outbox:#}");
+    let (status, ct, body) = s.get("/api/v1/outbox?colour=red", &s.analyst).await?;
+    assert_problem(status, &ct, &body, StatusCode::BAD_REQUEST);
     Ok(())
 }

@@ -6,7 +6,9 @@
 //! audit chain: every appended entry is hashed together with the previous entry's hash.
 
 mod audit;
+mod distribution;
 mod sqlite;
+mod sqlite_distribution;
 
 use std::net::IpAddr;
 
@@ -14,6 +16,10 @@ use jiff::Timestamp;
 use schakel_domain::{Date, IpPrefix, OrgSlug, Organisation, Role, Status};
 
 pub use audit::{AuditEntry, GENESIS_HASH, NewAuditEntry, entry_hash};
+pub use distribution::{
+    ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
+    ItemVersionRow, NewDelivery,
+};
 pub use sqlite::SqliteStore;
 
 /// Failures of the storage layer.
@@ -148,6 +154,52 @@ pub trait Tx {
     fn tokens(&mut self) -> Result<Vec<TokenRecord>, StoreError>;
     /// Marks a token revoked.
     fn revoke_token(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Creates or updates an item's row.
+    fn put_item(&mut self, item: &ItemRow) -> Result<(), StoreError>;
+    /// Stores a version of an item (versions are never changed).
+    fn insert_item_version(&mut self, version: &ItemVersionRow) -> Result<(), StoreError>;
+    /// One item.
+    fn item(&mut self, id: &str) -> Result<Option<ItemRow>, StoreError>;
+    /// One version of an item.
+    fn item_version(
+        &mut self,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<ItemVersionRow>, StoreError>;
+    /// A filtered page of items, newest first, and how many matched in all.
+    fn find_items(&mut self, query: &ItemQuery) -> Result<(Vec<ItemRow>, u64), StoreError>;
+    /// Records an approval (recording the same one twice changes nothing).
+    fn insert_approval(&mut self, approval: &ApprovalRow) -> Result<(), StoreError>;
+    /// Every approval of an item, oldest first.
+    fn approvals(&mut self, item_id: &str) -> Result<Vec<ApprovalRow>, StoreError>;
+
+    /// Enqueues a delivery (only ever from a permit).
+    fn insert_delivery(&mut self, delivery: &NewDelivery<'_>) -> Result<(), StoreError>;
+    /// One delivery.
+    fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
+    /// A filtered page of deliveries, oldest first, and how many matched in all.
+    fn find_deliveries(
+        &mut self,
+        query: &DeliveryQuery,
+    ) -> Result<(Vec<DeliveryRow>, u64), StoreError>;
+    /// Changes a delivery's state; false when there is no such delivery.
+    fn update_delivery(&mut self, id: &str, update: &DeliveryUpdate) -> Result<bool, StoreError>;
+    /// Marks a delivery acknowledged; false when it already was (or does not exist).
+    fn acknowledge(&mut self, id: &str, at: Timestamp, by: &str) -> Result<bool, StoreError>;
+    /// Records a forwarding confirmation; false when it was already recorded.
+    fn insert_forwarding(&mut self, forwarding: &ForwardingRow) -> Result<bool, StoreError>;
+    /// The forwarding confirmations of a delivery.
+    fn forwardings(&mut self, delivery_id: &str) -> Result<Vec<ForwardingRow>, StoreError>;
+    /// An organisation's webhook signing secret.
+    fn webhook_secret(&mut self, slug: &OrgSlug) -> Result<Option<String>, StoreError>;
+    /// Sets an organisation's webhook signing secret.
+    fn put_webhook_secret(
+        &mut self,
+        slug: &OrgSlug,
+        secret: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// Makes the transaction's changes durable.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -15,13 +15,18 @@ use schakel_domain::{
 };
 
 use crate::audit::timestamp_text;
+use crate::sqlite_distribution as dist;
 use crate::{
-    AuditEntry, GENESIS_HASH, NewAuditEntry, OrganisationPage, OrganisationQuery, PrefixMatch,
-    Store, StoreError, TokenRecord, Tx, entry_hash,
+    ApprovalRow, AuditEntry, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow,
+    GENESIS_HASH, ItemQuery, ItemRow, ItemVersionRow, NewAuditEntry, NewDelivery, OrganisationPage,
+    OrganisationQuery, PrefixMatch, Store, StoreError, TokenRecord, Tx, entry_hash,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_registry.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_registry.sql"),
+    include_str!("../migrations/sqlite/0002_distribution.sql"),
+];
 
 const READERS: usize = 4;
 
@@ -761,6 +766,82 @@ impl Tx for SqliteTx<'_> {
             )?
             .execute(params![id, timestamp_text(at)])?;
         Ok(())
+    }
+
+    fn put_item(&mut self, item: &ItemRow) -> Result<(), StoreError> {
+        dist::put_item(&self.conn, item)
+    }
+
+    fn insert_item_version(&mut self, version: &ItemVersionRow) -> Result<(), StoreError> {
+        dist::insert_item_version(&self.conn, version)
+    }
+
+    fn item(&mut self, id: &str) -> Result<Option<ItemRow>, StoreError> {
+        dist::item(&self.conn, id)
+    }
+
+    fn item_version(
+        &mut self,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<ItemVersionRow>, StoreError> {
+        dist::item_version(&self.conn, id, version)
+    }
+
+    fn find_items(&mut self, query: &ItemQuery) -> Result<(Vec<ItemRow>, u64), StoreError> {
+        dist::find_items(&self.conn, query)
+    }
+
+    fn insert_approval(&mut self, approval: &ApprovalRow) -> Result<(), StoreError> {
+        dist::insert_approval(&self.conn, approval)
+    }
+
+    fn approvals(&mut self, item_id: &str) -> Result<Vec<ApprovalRow>, StoreError> {
+        dist::approvals(&self.conn, item_id)
+    }
+
+    fn insert_delivery(&mut self, delivery: &NewDelivery<'_>) -> Result<(), StoreError> {
+        dist::insert_delivery(&self.conn, delivery)
+    }
+
+    fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        dist::delivery(&self.conn, id)
+    }
+
+    fn find_deliveries(
+        &mut self,
+        query: &DeliveryQuery,
+    ) -> Result<(Vec<DeliveryRow>, u64), StoreError> {
+        dist::find_deliveries(&self.conn, query)
+    }
+
+    fn update_delivery(&mut self, id: &str, update: &DeliveryUpdate) -> Result<bool, StoreError> {
+        dist::update_delivery(&self.conn, id, update)
+    }
+
+    fn acknowledge(&mut self, id: &str, at: Timestamp, by: &str) -> Result<bool, StoreError> {
+        dist::acknowledge(&self.conn, id, at, by)
+    }
+
+    fn insert_forwarding(&mut self, forwarding: &ForwardingRow) -> Result<bool, StoreError> {
+        dist::insert_forwarding(&self.conn, forwarding)
+    }
+
+    fn forwardings(&mut self, delivery_id: &str) -> Result<Vec<ForwardingRow>, StoreError> {
+        dist::forwardings(&self.conn, delivery_id)
+    }
+
+    fn webhook_secret(&mut self, slug: &OrgSlug) -> Result<Option<String>, StoreError> {
+        dist::webhook_secret(&self.conn, slug)
+    }
+
+    fn put_webhook_secret(
+        &mut self,
+        slug: &OrgSlug,
+        secret: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        dist::put_webhook_secret(&self.conn, slug, secret, at)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {

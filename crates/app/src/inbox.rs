@@ -1,0 +1,236 @@
+//! The recipient's side: its inbox (exactly what was delivered to its organisation),
+//! acknowledgements and forwarding confirmations; and the outbox for staff.
+
+use schakel_domain::{Channel, OrgSlug, Principal};
+use schakel_formats::item::{ForwardedRecord, InboxEntryRecord, ItemRecord};
+use schakel_store::{DeliveryQuery, DeliveryRow, ForwardingRow, NewAuditEntry, Tx};
+use serde_json::json;
+
+use crate::access::{require_admin, require_recipient, require_staff};
+use crate::registry::{not_found, parse_slug};
+use crate::tokens::random_hex;
+use crate::{App, AppError};
+
+/// A page of deliveries.
+#[derive(Debug, Clone)]
+pub struct DeliveryPage {
+    /// This page, oldest first.
+    pub deliveries: Vec<DeliveryRow>,
+    /// Matches over all pages.
+    pub total: u64,
+}
+
+/// The strings of a JSON array (empty when absent).
+fn strings(value: Option<&serde_json::Value>) -> Vec<String> {
+    value
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn on_behalf_of(d: &DeliveryRow) -> Vec<String> {
+    strings(d.decision.get("route").and_then(|r| r.get("on_behalf_of")))
+}
+
+fn inbox_entry(tx: &mut dyn Tx, d: &DeliveryRow) -> Result<InboxEntryRecord, AppError> {
+    let version = tx
+        .item_version(&d.item_id, d.version)?
+        .ok_or_else(|| AppError::Internal(format!("delivery {} has no item version", d.id)))?;
+    let item: ItemRecord = serde_json::from_value(version.content)
+        .map_err(|e| AppError::Internal(format!("item {} is stored unreadably: {e}", d.item_id)))?;
+    let forwarded = tx
+        .forwardings(&d.id)?
+        .into_iter()
+        .map(|f| ForwardedRecord {
+            member: f.member.to_string(),
+            confirmed_at: f.confirmed_at.to_string(),
+        })
+        .collect();
+    Ok(InboxEntryRecord {
+        id: d.id.clone(),
+        item: d.item_id.clone(),
+        version: d.version,
+        kind: item.kind,
+        title: item.title,
+        body: item.body,
+        tlp: item.tlp,
+        cves: item.cves,
+        indicators: item.indicators,
+        sectors: item.sectors,
+        concerns_you: item.concerns.iter().any(|c| c == d.recipient.as_str()),
+        on_behalf_of: on_behalf_of(d),
+        bases: d
+            .decision
+            .get("bases")
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default(),
+        conditions: strings(d.decision.get("conditions")),
+        delivered_at: d.delivered_at.map(|t| t.to_string()),
+        acknowledged_at: d.acknowledged_at.map(|t| t.to_string()),
+        forwarded,
+    })
+}
+
+/// The recipient's own inbox delivery `id`, or not found (never "forbidden", which would
+/// reveal that someone else's exists).
+fn own_delivery(tx: &mut dyn Tx, org: &OrgSlug, id: &str) -> Result<DeliveryRow, AppError> {
+    tx.delivery(id)?
+        .filter(|d| &d.recipient == org && d.channel == Channel::Inbox)
+        .ok_or_else(|| AppError::NotFound(format!("no delivery `{id}` in your inbox")))
+}
+
+impl App {
+    /// What was delivered to the caller's organisation, newest last. Recipient tokens only.
+    pub fn inbox(
+        &self,
+        principal: &Principal,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<InboxEntryRecord>, u64), AppError> {
+        let org = require_recipient(principal)?;
+        let mut tx = self.store.read()?;
+        let (rows, total) = tx.find_deliveries(&DeliveryQuery {
+            recipient: Some(org.clone()),
+            channel: Some(Channel::Inbox),
+            state: Some(schakel_domain::DeliveryState::Delivered),
+            offset,
+            limit,
+            ..DeliveryQuery::default()
+        })?;
+        let entries = rows
+            .iter()
+            .map(|d| inbox_entry(&mut *tx, d))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((entries, total))
+    }
+
+    /// Acknowledges receipt of a delivery in the caller's inbox (again: no change).
+    pub fn acknowledge(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<InboxEntryRecord, AppError> {
+        let org = require_recipient(principal)?;
+        let mut tx = self.store.write()?;
+        own_delivery(&mut *tx, org, id)?;
+        let now = self.clock.now();
+        if tx.acknowledge(id, now, &principal.name)? {
+            tx.append_audit(NewAuditEntry {
+                at: now,
+                actor: principal.actor(),
+                action: "delivery.acknowledge".into(),
+                subject: format!("delivery:{id}"),
+                before: None,
+                after: Some(json!({"recipient": org.as_str()})),
+            })?;
+        }
+        let d = own_delivery(&mut *tx, org, id)?;
+        let entry = inbox_entry(&mut *tx, &d)?;
+        tx.commit()?;
+        Ok(entry)
+    }
+
+    /// Confirms that the caller (a linking organisation) passed a delivery on to `member`,
+    /// one of the organisations it received it for.
+    pub fn confirm_forwarded(
+        &self,
+        principal: &Principal,
+        id: &str,
+        member: &str,
+    ) -> Result<InboxEntryRecord, AppError> {
+        let org = require_recipient(principal)?;
+        let member = OrgSlug::parse(member).map_err(|e| AppError::field("member", e.0))?;
+        let mut tx = self.store.write()?;
+        let d = own_delivery(&mut *tx, org, id)?;
+        let members = on_behalf_of(&d);
+        if !members.iter().any(|m| m == member.as_str()) {
+            return Err(AppError::field(
+                "member",
+                format!(
+                    "you did not receive this for `{member}`; you received it for: {}",
+                    if members.is_empty() {
+                        "nobody (it was for yourself)".to_owned()
+                    } else {
+                        members.join(", ")
+                    }
+                ),
+            ));
+        }
+        let now = self.clock.now();
+        let recorded = tx.insert_forwarding(&ForwardingRow {
+            delivery_id: id.to_owned(),
+            member: member.clone(),
+            confirmed_at: now,
+            confirmed_by: principal.name.clone(),
+        })?;
+        if recorded {
+            tx.append_audit(NewAuditEntry {
+                at: now,
+                actor: principal.actor(),
+                action: "delivery.forwarded".into(),
+                subject: format!("delivery:{id}"),
+                before: None,
+                after: Some(json!({"recipient": org.as_str(), "member": member.as_str()})),
+            })?;
+        }
+        let entry = inbox_entry(&mut *tx, &d)?;
+        tx.commit()?;
+        Ok(entry)
+    }
+
+    /// The outbox: deliveries, filtered. Staff only.
+    pub fn outbox(
+        &self,
+        principal: &Principal,
+        query: &DeliveryQuery,
+    ) -> Result<DeliveryPage, AppError> {
+        require_staff(principal)?;
+        let mut tx = self.store.read()?;
+        let (deliveries, total) = tx.find_deliveries(query)?;
+        Ok(DeliveryPage { deliveries, total })
+    }
+
+    /// Makes a new webhook signing secret for an organisation and returns it; it is shown
+    /// this once. Administrators only.
+    pub fn new_webhook_secret(
+        &self,
+        principal: &Principal,
+        slug: &str,
+    ) -> Result<String, AppError> {
+        require_admin(principal)?;
+        let slug = parse_slug(slug)?;
+        let mut tx = self.store.write()?;
+        if tx.organisation(&slug)?.is_none() {
+            return Err(not_found(&slug));
+        }
+        let secret = format!("whsec_{}", random_hex(32)?);
+        let now = self.clock.now();
+        tx.put_webhook_secret(&slug, &secret, now)?;
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "webhook.secret".into(),
+            subject: format!("organisation:{slug}"),
+            before: None,
+            after: Some(json!({"rotated": true})),
+        })?;
+        tx.commit()?;
+        Ok(secret)
+    }
+}
+
+impl App {
+    /// The whole audit log, oldest first. Legal officers and administrators.
+    pub fn audit_log(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<schakel_store::AuditEntry>, AppError> {
+        crate::access::require_legal(principal)?;
+        Ok(self.store.read()?.audit_log()?)
+    }
+}

@@ -1,0 +1,500 @@
+//! Items: create, show, list, plan, approve (four eyes) and send. Sending re-plans, and
+//! only the rulebook's permits become deliveries, in the same transaction as their audit
+//! entries.
+
+use std::collections::BTreeSet;
+
+use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Registry, Role};
+use schakel_formats::decision::DecisionRecord;
+use schakel_formats::item::{ItemAnswer, ItemRecord, ParsedItem, parse_item};
+use schakel_formats::registry::EntryError;
+use schakel_store::{
+    ApprovalRow, ItemQuery, ItemRow, ItemVersionRow, NewAuditEntry, NewDelivery, Tx,
+};
+use serde_json::json;
+
+use crate::access::{require_analyst, require_approver, require_staff};
+use crate::plan::{Plan, PlanInput, make_plan, needs_approval};
+use crate::tokens::random_hex;
+use crate::{App, AppError};
+
+/// An item with its current version parsed.
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    /// The stored row.
+    pub row: ItemRow,
+    /// The current version.
+    pub item: ParsedItem,
+    /// Every approval recorded.
+    pub approvals: Vec<ApprovalRow>,
+}
+
+impl ItemView {
+    /// Whether sending needs four eyes.
+    pub fn needs_approval(&self) -> bool {
+        needs_approval(&self.item.facts)
+    }
+
+    /// The item as answered.
+    pub fn answer(&self) -> ItemAnswer {
+        ItemAnswer {
+            id: self.row.id.clone(),
+            version: self.row.version,
+            status: self.row.status.as_str().to_owned(),
+            needs_approval: self.needs_approval(),
+            created_by: self.row.created_by.clone(),
+            created_at: self.row.created_at.to_string(),
+            updated_at: self.row.updated_at.to_string(),
+            item: ItemRecord::from_item(&self.item),
+        }
+    }
+}
+
+/// What sending did.
+#[derive(Debug, Clone)]
+pub struct SendReport {
+    /// The plan sent.
+    pub plan: Plan,
+    /// The deliveries enqueued: (delivery id, recipient, channel, state).
+    pub deliveries: Vec<(String, OrgSlug, Channel, DeliveryState)>,
+}
+
+/// A page of items.
+#[derive(Debug, Clone)]
+pub struct ItemPage {
+    /// This page, newest first.
+    pub items: Vec<ItemRow>,
+    /// Matches over all pages.
+    pub total: u64,
+}
+
+/// Every organisation an item names must exist; consent is only given by concerned ones.
+fn check_names(item: &ParsedItem, registry: &Registry) -> Result<(), AppError> {
+    let f = &item.facts;
+    let mut problems = Vec::new();
+    let mut unknown = |field: &str, list: &[OrgSlug]| {
+        for (i, slug) in list.iter().enumerate() {
+            if registry.get(slug).is_none() {
+                problems.push(EntryError {
+                    index: None,
+                    slug: None,
+                    field: format!("{field}[{i}]"),
+                    reason: format!("no organisation `{slug}` in the registry"),
+                });
+            }
+        }
+    };
+    unknown("concerns", &f.concerns);
+    unknown("consent", &f.consent);
+    unknown("named_recipients", &f.named_recipients);
+    for (i, slug) in f.consent.iter().enumerate() {
+        if !f.concerns.contains(slug) {
+            problems.push(EntryError {
+                index: None,
+                slug: None,
+                field: format!("consent[{i}]"),
+                reason: format!("`{slug}` is not among the organisations the item concerns"),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            format!("{} problem(s) in the item", problems.len()),
+            problems,
+        ))
+    }
+}
+
+fn item_not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("no item `{id}`"))
+}
+
+/// Loads an item and its current version.
+pub(crate) fn load_item(
+    tx: &mut dyn Tx,
+    vocabulary: &schakel_domain::SectorVocabulary,
+    id: &str,
+) -> Result<ItemView, AppError> {
+    let row = tx.item(id)?.ok_or_else(|| item_not_found(id))?;
+    let version = tx
+        .item_version(id, row.version)?
+        .ok_or_else(|| AppError::Internal(format!("item {id} has no version {}", row.version)))?;
+    let record: ItemRecord = serde_json::from_value(version.content)
+        .map_err(|e| AppError::Internal(format!("item {id} is stored unreadably: {e}")))?;
+    let item = record.parse(vocabulary).map_err(|issues| {
+        AppError::Internal(format!(
+            "item {id} version {} no longer parses: {}",
+            row.version,
+            issues
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })?;
+    let approvals = tx.approvals(id)?;
+    Ok(ItemView {
+        row,
+        item,
+        approvals,
+    })
+}
+
+impl App {
+    /// Creates an item from JSON (FORMATS.md "Item"); every organisation it names must
+    /// exist. Analysts only.
+    pub fn create_item(
+        &self,
+        principal: &Principal,
+        value: serde_json::Value,
+    ) -> Result<ItemView, AppError> {
+        require_analyst(principal)?;
+        let item =
+            parse_item(value, &self.vocabulary).map_err(|i| AppError::from_issues("item", i))?;
+        let mut tx = self.store.write()?;
+        let registry = Registry::new(tx.organisations()?);
+        check_names(&item, &registry)?;
+        let now = self.clock.now();
+        let id = format!("itm_{}", random_hex(8)?);
+        let row = ItemRow {
+            id: id.clone(),
+            version: 1,
+            status: ItemStatus::Draft,
+            kind: item.kind,
+            title: item.title.clone(),
+            tlp: item.facts.tlp,
+            created_at: now,
+            created_by: principal.name.clone(),
+            updated_at: now,
+        };
+        let record = ItemRecord::from_item(&item);
+        let content = serde_json::to_value(&record)
+            .map_err(|e| AppError::Internal(format!("cannot write the item: {e}")))?;
+        tx.put_item(&row)?;
+        tx.insert_item_version(&ItemVersionRow {
+            item_id: id.clone(),
+            version: 1,
+            content,
+            created_at: now,
+            created_by: principal.name.clone(),
+        })?;
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "item.create".into(),
+            subject: format!("item:{id}"),
+            before: None,
+            after: Some(json!({
+                "version": 1,
+                "kind": item.kind.as_str(),
+                "tlp": item.facts.tlp.as_str(),
+                "concerns": item.facts.concerns.iter().map(OrgSlug::as_str).collect::<Vec<_>>(),
+            })),
+        })?;
+        tx.commit()?;
+        Ok(ItemView {
+            row,
+            item,
+            approvals: vec![],
+        })
+    }
+
+    /// One item. Staff only.
+    pub fn item(&self, principal: &Principal, id: &str) -> Result<ItemView, AppError> {
+        require_staff(principal)?;
+        let mut tx = self.store.read()?;
+        load_item(&mut *tx, &self.vocabulary, id)
+    }
+
+    /// Items, newest first. Staff only.
+    pub fn items(&self, principal: &Principal, query: &ItemQuery) -> Result<ItemPage, AppError> {
+        require_staff(principal)?;
+        let mut tx = self.store.read()?;
+        let (items, total) = tx.find_items(query)?;
+        Ok(ItemPage { items, total })
+    }
+
+    /// The plan for an item's current version today. Staff only.
+    pub fn plan(&self, principal: &Principal, id: &str) -> Result<Plan, AppError> {
+        require_staff(principal)?;
+        let mut tx = self.store.read()?;
+        let view = load_item(&mut *tx, &self.vocabulary, id)?;
+        self.plan_in(&mut *tx, &view)
+    }
+
+    fn plan_in(&self, tx: &mut dyn Tx, view: &ItemView) -> Result<Plan, AppError> {
+        let registry = Registry::new(tx.organisations()?);
+        let now = self.clock.now();
+        let with_token: BTreeSet<OrgSlug> = tx
+            .tokens()?
+            .into_iter()
+            .filter(|t| {
+                t.role == Role::Recipient
+                    && t.revoked_at.is_none()
+                    && t.expires_at.is_none_or(|e| e > now)
+            })
+            .filter_map(|t| t.organisation)
+            .collect();
+        let mut with_webhook_secret = BTreeSet::new();
+        for org in registry.iter() {
+            if org.contacts().iter().any(|c| c.webhook_url.is_some())
+                && tx.webhook_secret(org.slug())?.is_some()
+            {
+                with_webhook_secret.insert(org.slug().clone());
+            }
+        }
+        make_plan(
+            &self.rulebooks,
+            &registry,
+            &PlanInput {
+                item_id: &view.row.id,
+                version: view.row.version,
+                facts: &view.item.facts,
+                sectors: &view.item.sectors,
+                at: self.clock.today(),
+                with_token: &with_token,
+                with_webhook_secret: &with_webhook_secret,
+            },
+        )
+    }
+
+    /// Approves the current plan of an item (four eyes): the approver is a person other
+    /// than the creator; `expected` (the hash the approver saw) must match today's plan.
+    pub fn approve_item(
+        &self,
+        principal: &Principal,
+        id: &str,
+        expected: Option<&str>,
+    ) -> Result<(Plan, ApprovalRow), AppError> {
+        require_approver(principal)?;
+        let mut tx = self.store.write()?;
+        let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
+        if view.row.created_by == principal.name {
+            return Err(AppError::Forbidden(format!(
+                "four eyes: `{}` created this item and cannot approve it; another analyst or legal officer must",
+                principal.name
+            )));
+        }
+        if matches!(view.row.status, ItemStatus::Sent | ItemStatus::Retracted) {
+            return Err(AppError::Conflict(format!(
+                "item {id} is {}; correct it to make a new version",
+                view.row.status
+            )));
+        }
+        let plan = self.plan_in(&mut *tx, &view)?;
+        if let Some(expected) = expected.filter(|e| *e != plan.hash) {
+            return Err(AppError::Conflict(format!(
+                "the plan changed since you saw it ({expected}); it is now {}: look at it again",
+                plan.hash
+            )));
+        }
+        let now = self.clock.now();
+        let approval = ApprovalRow {
+            item_id: id.to_owned(),
+            version: view.row.version,
+            plan_hash: plan.hash.clone(),
+            approved_by: principal.name.clone(),
+            approved_at: now,
+        };
+        tx.insert_approval(&approval)?;
+        let before = view.row.status;
+        view.row.status = ItemStatus::Approved;
+        view.row.updated_at = now;
+        tx.put_item(&view.row)?;
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "item.approve".into(),
+            subject: format!("item:{id}"),
+            before: Some(json!({"status": before.as_str()})),
+            after: Some(json!({
+                "status": ItemStatus::Approved.as_str(),
+                "version": view.row.version,
+                "plan_hash": plan.hash,
+                "plan": plan_summary(&plan),
+            })),
+        })?;
+        tx.commit()?;
+        Ok((plan, approval))
+    }
+
+    /// Sends an item: plans again; when approval is needed the plan must be the one
+    /// approved, otherwise the one the sender saw (`expected`, when given). If it differs,
+    /// nothing is sent and an approved item returns for approval. Every permit becomes
+    /// deliveries (inbox, and email and webhook where usable), with audit entries, in one
+    /// transaction.
+    pub fn send_item(
+        &self,
+        principal: &Principal,
+        id: &str,
+        expected: Option<&str>,
+    ) -> Result<SendReport, AppError> {
+        require_analyst(principal)?;
+        let mut tx = self.store.write()?;
+        let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
+        match view.row.status {
+            ItemStatus::Sent => {
+                return Err(AppError::Conflict(format!(
+                    "item {id} was already sent; `item correct` makes a new version to send"
+                )));
+            }
+            ItemStatus::Retracted => {
+                return Err(AppError::Conflict(format!("item {id} was retracted")));
+            }
+            _ => {}
+        }
+        let plan = self.plan_in(&mut *tx, &view)?;
+        let now = self.clock.now();
+        if plan.needs_approval {
+            let approved: Vec<&ApprovalRow> = view
+                .approvals
+                .iter()
+                .filter(|a| a.version == view.row.version)
+                .collect();
+            if !approved.iter().any(|a| a.plan_hash == plan.hash) {
+                let was = view.row.status;
+                if was != ItemStatus::AwaitingApproval {
+                    view.row.status = ItemStatus::AwaitingApproval;
+                    view.row.updated_at = now;
+                    tx.put_item(&view.row)?;
+                    tx.append_audit(NewAuditEntry {
+                        at: now,
+                        actor: principal.actor(),
+                        action: "item.await_approval".into(),
+                        subject: format!("item:{id}"),
+                        before: Some(json!({"status": was.as_str()})),
+                        after: Some(json!({
+                            "status": ItemStatus::AwaitingApproval.as_str(),
+                            "plan_hash": plan.hash,
+                            "approved_hashes": approved.iter().map(|a| a.plan_hash.as_str()).collect::<Vec<_>>(),
+                        })),
+                    })?;
+                    tx.commit()?;
+                }
+                return Err(AppError::Conflict(if approved.is_empty() {
+                    format!(
+                        "item {id} needs a second person's approval before sending (four eyes): `schakel item approve {id}` by an analyst or legal officer other than {}",
+                        view.row.created_by
+                    )
+                } else {
+                    format!(
+                        "the plan ({}) differs from the approved one; nothing was sent and the item returns for approval",
+                        plan.hash
+                    )
+                }));
+            }
+        } else if let Some(expected) = expected.filter(|e| *e != plan.hash) {
+            return Err(AppError::Conflict(format!(
+                "the plan changed since it was shown ({expected}); it is now {}; nothing was sent",
+                plan.hash
+            )));
+        }
+
+        let mut deliveries = Vec::new();
+        for planned in &plan.permits {
+            let decision =
+                serde_json::to_value(DecisionRecord::from_decision(planned.permit.decision()))
+                    .map_err(|e| AppError::Internal(format!("cannot write a decision: {e}")))?;
+            for channel in &planned.channels {
+                // The inbox always keeps a copy (read once a token exists); email and
+                // webhooks only where usable.
+                let state = match channel.channel {
+                    Channel::Inbox => DeliveryState::Delivered,
+                    _ if channel.usable => DeliveryState::Pending,
+                    _ => continue,
+                };
+                let delivery = NewDelivery {
+                    permit: &planned.permit,
+                    id: format!("dlv_{}", random_hex(10)?),
+                    item_id: id.to_owned(),
+                    version: view.row.version,
+                    channel: channel.channel,
+                    address: channel.address.clone(),
+                    plan_hash: plan.hash.clone(),
+                    decision: decision.clone(),
+                    state,
+                    next_attempt_at: (state == DeliveryState::Pending).then_some(now),
+                    note: channel.note.clone(),
+                    created_at: now,
+                };
+                tx.insert_delivery(&delivery)?;
+                tx.append_audit(NewAuditEntry {
+                    at: now,
+                    actor: principal.actor(),
+                    action: "delivery.enqueue".into(),
+                    subject: format!("delivery:{}", delivery.id),
+                    before: None,
+                    after: Some(json!({
+                        "item": id,
+                        "version": view.row.version,
+                        "recipient": planned.permit.recipient().as_str(),
+                        "channel": channel.channel.as_str(),
+                        "state": state.as_str(),
+                        "plan_hash": plan.hash,
+                        "rulebook": planned.permit.decision().rulebook.as_ref(),
+                        "rulebook_hash": planned.permit.decision().rulebook_hash.as_ref(),
+                        "bases": planned.permit.decision().bases.iter().map(|b| b.rule.as_ref()).collect::<Vec<_>>(),
+                    })),
+                })?;
+                deliveries.push((
+                    delivery.id,
+                    planned.permit.recipient().clone(),
+                    channel.channel,
+                    state,
+                ));
+            }
+        }
+        let before = view.row.status;
+        view.row.status = ItemStatus::Sent;
+        view.row.updated_at = now;
+        tx.put_item(&view.row)?;
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "item.send".into(),
+            subject: format!("item:{id}"),
+            before: Some(json!({"status": before.as_str()})),
+            after: Some(json!({
+                "status": ItemStatus::Sent.as_str(),
+                "version": view.row.version,
+                "plan_hash": plan.hash,
+                "at": plan.at.to_string(),
+                "rulebook": plan.rulebook,
+                "plan": plan_summary(&plan),
+            })),
+        })?;
+        tx.commit()?;
+        Ok(SendReport { plan, deliveries })
+    }
+}
+
+/// A plan as recorded in the audit log: references only (slugs and rule ids).
+fn plan_summary(plan: &Plan) -> serde_json::Value {
+    let permits: Vec<serde_json::Value> = plan
+        .permits
+        .iter()
+        .map(|p| {
+            let d = p.permit.decision();
+            json!({
+                "recipient": d.recipient.as_str(),
+                "bases": d.bases.iter().map(|b| b.rule.as_ref()).collect::<Vec<_>>(),
+                "route": d.route.as_ref().map(|r| r.kind.as_str()),
+                "on_behalf_of": d.route.as_ref().map(|r| r.on_behalf_of.iter().map(OrgSlug::as_str).collect::<Vec<_>>()),
+                "conditions": d.conditions.iter().map(AsRef::as_ref).collect::<Vec<&str>>(),
+            })
+        })
+        .collect();
+    let denies: Vec<serde_json::Value> = plan
+        .denies
+        .iter()
+        .map(|d| {
+            json!({
+                "recipient": d.recipient.as_str(),
+                "reasons": d.reasons.iter().map(|r| r.rule.rule.as_ref()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({"permits": permits, "denies": denies})
+}

@@ -1,0 +1,361 @@
+//! The distribution planner (RULEBOOK.md "Routing"): who should receive an item, each
+//! candidate through the rulebook, and the channels each permit will travel by.
+
+use std::collections::BTreeSet;
+
+use schakel_domain::{Date, OrgSlug, Organisation, Registry, Status, Tlp};
+use schakel_formats::item::{ChannelRecord, PlanDenyRecord, PlanPermitRecord, PlanRecord};
+use schakel_rulebook::{Decision, DecisionRequest, ItemFacts, Permit, RulebookSet, Verdict};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::AppError;
+use crate::decide::decide_error;
+
+/// A channel a permit will travel by, or could not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelPlan {
+    /// The channel.
+    pub channel: schakel_domain::Channel,
+    /// Email address or webhook URL.
+    pub address: Option<String>,
+    /// Email: encrypted to the contact's key.
+    pub encrypted: Option<bool>,
+    /// Whether it will be used.
+    pub usable: bool,
+    /// Why not, or what to know.
+    pub note: Option<String>,
+}
+
+impl ChannelPlan {
+    fn record(&self) -> ChannelRecord {
+        ChannelRecord {
+            channel: self.channel.as_str().to_owned(),
+            address: self.address.clone(),
+            encrypted: self.encrypted,
+            usable: self.usable,
+            note: self.note.clone(),
+        }
+    }
+}
+
+/// A permitted recipient and its channels.
+#[derive(Debug, Clone)]
+pub struct PlannedPermit {
+    /// The rulebook's permit.
+    pub permit: Permit,
+    /// The channels.
+    pub channels: Vec<ChannelPlan>,
+}
+
+impl PlannedPermit {
+    /// Whether some channel will carry it.
+    pub fn reachable(&self) -> bool {
+        self.channels.iter().any(|c| c.usable)
+    }
+}
+
+/// A plan for one version of an item on one date.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The item.
+    pub item_id: String,
+    /// Its version.
+    pub version: u32,
+    /// The legal date decided on.
+    pub at: Date,
+    /// The rulebook in force.
+    pub rulebook: String,
+    /// The plan hash (see [`plan_hash`]).
+    pub hash: String,
+    /// Whether sending needs a second person's approval.
+    pub needs_approval: bool,
+    /// Permitted recipients, by slug.
+    pub permits: Vec<PlannedPermit>,
+    /// Denied candidates, by slug.
+    pub denies: Vec<Decision>,
+}
+
+impl Plan {
+    /// The plan as answered.
+    pub fn record(&self) -> PlanRecord {
+        PlanRecord {
+            item: self.item_id.clone(),
+            version: self.version,
+            at: self.at.to_string(),
+            rulebook: self.rulebook.clone(),
+            plan_hash: self.hash.clone(),
+            needs_approval: self.needs_approval,
+            permits: self
+                .permits
+                .iter()
+                .map(|p| {
+                    PlanPermitRecord::from_permit(
+                        &p.permit,
+                        p.channels.iter().map(ChannelPlan::record).collect(),
+                    )
+                })
+                .collect(),
+            denies: self
+                .denies
+                .iter()
+                .map(PlanDenyRecord::from_decision)
+                .collect(),
+        }
+    }
+}
+
+/// Four eyes: confidential items, items traceable to an organisation that did not consent,
+/// and TLP:RED need a second person's approval before sending.
+pub fn needs_approval(facts: &ItemFacts) -> bool {
+    let traceable_without_consent = facts.concerns.iter().any(|c| !facts.consent.contains(c));
+    facts.confidential
+        || facts.tlp == Tlp::Red
+        || traceable_without_consent
+        || (!facts.confidentiality_markers.is_empty() && !facts.concerns.is_empty())
+}
+
+/// Whether the organisation holds a designation that gives it its own relation with the
+/// centre (anything but "other provider").
+fn designated(org: &Organisation, date: Date) -> bool {
+    org.statuses_on(date)
+        .into_iter()
+        .any(|s| s != Status::OtherProvider)
+}
+
+/// The candidates of RULEBOOK.md "Routing", in a stable order (by slug), each once:
+/// - for each concerned organisation X: X itself when it is designated or nobody serves
+///   it, and every linking organisation or crisis team serving X;
+/// - for an item that concerns nobody: every designated organisation in the affected
+///   sectors (all sectors when none is given) and those serving them;
+/// - every recipient the analyst named.
+///
+/// Organisations ended on the date are never candidates.
+pub fn candidates<'a>(
+    registry: &'a Registry,
+    facts: &ItemFacts,
+    sectors: &[schakel_domain::Sector],
+    date: Date,
+) -> Vec<OrgSlug> {
+    let mut out: BTreeSet<&OrgSlug> = BTreeSet::new();
+    let mut add_with_servers = |org: &'a Organisation, with_self: bool| {
+        let mut served = false;
+        for server in registry.servers_of(org, date) {
+            if !server.is_ended_on(date) {
+                out.insert(server.slug());
+                served = true;
+            }
+        }
+        if with_self || !served {
+            out.insert(org.slug());
+        }
+    };
+    for slug in &facts.concerns {
+        if let Some(org) = registry.get(slug).filter(|o| !o.is_ended_on(date)) {
+            add_with_servers(org, designated(org, date));
+        }
+    }
+    if facts.concerns.is_empty() {
+        for org in registry.iter().filter(|o| !o.is_ended_on(date)) {
+            let affected = sectors.is_empty() || org.sectors().iter().any(|s| sectors.contains(s));
+            if affected && designated(org, date) {
+                add_with_servers(org, true);
+            }
+        }
+    }
+    let mut candidates: BTreeSet<OrgSlug> = out.into_iter().cloned().collect();
+    for slug in &facts.named_recipients {
+        if registry.get(slug).is_some_and(|o| !o.is_ended_on(date)) {
+            candidates.insert(slug.clone());
+        }
+    }
+    candidates.into_iter().collect()
+}
+
+/// The channels a permit travels by. TLP:RED, AMBER+STRICT and deliveries confidential
+/// for their recipient never go by unencrypted email; TLP:AMBER and stricter are encrypted
+/// when a key is on file. Webhooks need a signing secret; the inbox needs a recipient token
+/// to be read.
+pub fn channels(
+    org: &Organisation,
+    permit: &Permit,
+    tlp: Tlp,
+    has_token: bool,
+    has_webhook_secret: bool,
+) -> Vec<ChannelPlan> {
+    use schakel_domain::Channel;
+    let confidential = permit
+        .decision()
+        .conditions
+        .iter()
+        .any(|c| &**c == "secrecy");
+    let must_encrypt = matches!(tlp, Tlp::Red | Tlp::AmberStrict) || confidential;
+    let encrypt_if_possible = !matches!(tlp, Tlp::Clear | Tlp::Green);
+    let mut out = vec![ChannelPlan {
+        channel: Channel::Inbox,
+        address: None,
+        encrypted: None,
+        usable: has_token,
+        note: (!has_token).then(|| {
+            "no recipient token: the inbox keeps it until the organisation has one".to_owned()
+        }),
+    }];
+    for contact in org.contacts() {
+        let key = contact.pgp_key.is_some();
+        let (usable, note) = if must_encrypt && !key {
+            (
+                false,
+                Some(format!(
+                    "no OpenPGP key on file: {} is never sent by unencrypted email",
+                    if confidential {
+                        "information confidential for this recipient".to_owned()
+                    } else {
+                        format!("TLP:{tlp}")
+                    }
+                )),
+            )
+        } else {
+            (true, None)
+        };
+        out.push(ChannelPlan {
+            channel: Channel::Email,
+            address: Some(contact.email.as_str().to_owned()),
+            encrypted: Some(key && encrypt_if_possible),
+            usable,
+            note,
+        });
+        if let Some(url) = &contact.webhook_url {
+            out.push(ChannelPlan {
+                channel: Channel::Webhook,
+                address: Some(url.as_str().to_owned()),
+                encrypted: None,
+                usable: has_webhook_secret,
+                note: (!has_webhook_secret).then(|| {
+                    format!(
+                        "no signing secret: run `schakel webhook secret {}` and give it to them",
+                        org.slug()
+                    )
+                }),
+            });
+        }
+    }
+    out
+}
+
+/// The plan hash: SHA-256 over every recipient's decision, bases, reasons, route,
+/// conditions and channels, in slug order — not the date or the rulebook hash, so a plan
+/// stays the same across days and amendments that change no decision.
+pub fn plan_hash(permits: &[PlannedPermit], denies: &[Decision]) -> String {
+    let rules = |refs: &[schakel_rulebook::RuleRef]| -> Vec<String> {
+        refs.iter().map(|r| r.rule.to_string()).collect()
+    };
+    let mut entries: Vec<(String, serde_json::Value)> = Vec::new();
+    for p in permits {
+        let d = p.permit.decision();
+        entries.push((
+            d.recipient.to_string(),
+            json!({
+                "recipient": d.recipient.as_str(),
+                "decision": "permit",
+                "bases": rules(&d.bases),
+                "route": d.route.as_ref().map(|r| json!({
+                    "kind": r.kind.as_str(),
+                    "via": r.via.as_ref().map(OrgSlug::as_str),
+                    "on_behalf_of": r.on_behalf_of.iter().map(OrgSlug::as_str).collect::<Vec<_>>(),
+                })),
+                "conditions": d.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                "channels": p.channels.iter().map(|c| json!([c.channel.as_str(), c.address, c.encrypted, c.usable])).collect::<Vec<_>>(),
+            }),
+        ));
+    }
+    for d in denies {
+        entries.push((
+            d.recipient.to_string(),
+            json!({
+                "recipient": d.recipient.as_str(),
+                "decision": "deny",
+                "bases": rules(&d.bases),
+                "reasons": d.reasons.iter().map(|r| json!([
+                    r.rule.rule.as_ref(),
+                    r.remedy.as_ref().map(|m| m.kind.as_str()),
+                ])).collect::<Vec<_>>(),
+            }),
+        ));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hasher = Sha256::new();
+    for (_, entry) in &entries {
+        hasher.update(entry.to_string().as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// What the planner needs to know besides the registry and the rulebooks.
+pub struct PlanInput<'a> {
+    /// The item.
+    pub item_id: &'a str,
+    /// Its version.
+    pub version: u32,
+    /// Its facts.
+    pub facts: &'a ItemFacts,
+    /// Its affected sectors.
+    pub sectors: &'a [schakel_domain::Sector],
+    /// The date.
+    pub at: Date,
+    /// Organisations with an active recipient token.
+    pub with_token: &'a BTreeSet<OrgSlug>,
+    /// Organisations with a webhook signing secret.
+    pub with_webhook_secret: &'a BTreeSet<OrgSlug>,
+}
+
+/// Plans an item: every candidate decided, permits with channels, denies with reasons and
+/// remedies.
+pub fn make_plan(
+    rulebooks: &RulebookSet,
+    registry: &Registry,
+    input: &PlanInput<'_>,
+) -> Result<Plan, AppError> {
+    let book = rulebooks.for_date(input.at).map_err(decide_error)?;
+    let mut permits = Vec::new();
+    let mut denies = Vec::new();
+    for recipient in candidates(registry, input.facts, input.sectors, input.at) {
+        let request = DecisionRequest {
+            at: input.at,
+            recipient,
+            item: input.facts.clone(),
+        };
+        match rulebooks
+            .verdict(registry, &request)
+            .map_err(decide_error)?
+        {
+            Verdict::Permit(permit) => {
+                let Some(org) = registry.get(permit.recipient()) else {
+                    continue;
+                };
+                let channels = channels(
+                    org,
+                    &permit,
+                    input.facts.tlp,
+                    input.with_token.contains(org.slug()),
+                    input.with_webhook_secret.contains(org.slug()),
+                );
+                permits.push(PlannedPermit { permit, channels });
+            }
+            Verdict::Deny(decision) => denies.push(decision),
+        }
+    }
+    let hash = plan_hash(&permits, &denies);
+    Ok(Plan {
+        item_id: input.item_id.to_owned(),
+        version: input.version,
+        at: input.at,
+        rulebook: book.id().to_owned(),
+        hash,
+        needs_approval: needs_approval(input.facts),
+        permits,
+        denies,
+    })
+}

@@ -1,0 +1,379 @@
+//! Items, plans, four-eyes approval, sending and the inbox, against a real SQLite file and
+//! the demo constituency.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use schakel_app::{App, AppError, Clock, TokenKind, TokenRequest};
+use schakel_domain::{Channel, DeliveryState, ItemStatus, Principal, Role, SectorVocabulary};
+use schakel_rulebook::{EffectiveDates, RulebookSet};
+use schakel_store::{DeliveryQuery, SqliteStore};
+use serde_json::{Value, json};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+struct TestApp {
+    app: App,
+    admin: Principal,
+    _dir: tempfile::TempDir,
+}
+
+fn demo_app() -> Result<TestApp, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(&dir.path().join("t.db"), SectorVocabulary::default())?;
+    let app = App::new(
+        Arc::new(store),
+        SectorVocabulary::default(),
+        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
+        Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
+    );
+    let admin = App::local_admin("tester");
+    app.load_demo(&admin)?;
+    Ok(TestApp {
+        app,
+        admin,
+        _dir: dir,
+    })
+}
+
+fn person(name: &str, role: Role) -> Principal {
+    Principal {
+        token_id: format!("tok_{name}"),
+        name: name.into(),
+        role,
+        organisation: None,
+    }
+}
+
+fn recipient(t: &TestApp, slug: &str) -> Result<Principal, Box<dyn std::error::Error>> {
+    let issued = t.app.create_token(
+        &t.admin,
+        TokenRequest {
+            kind: TokenKind::Recipient {
+                organisation: slug.into(),
+                label: None,
+            },
+            expires: None,
+        },
+    )?;
+    Ok(t.app.authenticate(&issued.secret)?)
+}
+
+fn vulnerability(extra: Value) -> Value {
+    let mut item = json!({
+        "kind": "vulnerability",
+        "title": "Remote code execution in the patient portal appliance",
+        "body": "Patch to 4.2.1 now.",
+        "tlp": "AMBER",
+        "concerns": ["hospital-south"],
+        "cves": ["CVE-2026-12345"],
+        "sectors": ["health"],
+        "serious": true,
+        "source": "a researcher, in confidence"
+    });
+    if let (Some(item), Some(extra)) = (item.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            item.insert(k.clone(), v.clone());
+        }
+    }
+    item
+}
+
+fn problems(e: &AppError) -> Vec<String> {
+    match e {
+        AppError::Invalid { problems, .. } => problems.iter().map(ToString::to_string).collect(),
+        other => vec![format!("not invalid: {other}")],
+    }
+}
+
+#[test]
+fn a_bad_item_is_refused_naming_every_field() -> TestResult {
+    let t = demo_app()?;
+    let alice = person("alice", Role::Analyst);
+    let err = t
+        .app
+        .create_item(
+            &alice,
+            vulnerability(json!({
+                "tlp": "PURPLE",
+                "concerns": ["no-such-org"],
+                "consent": ["z-cert"],
+                "cves": ["CVE-26-1"],
+                "title": " ",
+            })),
+        )
+        .err()
+        .ok_or("accepted")?;
+    let found = problems(&err).join("\n");
+    for field in ["tlp", "cves[0]", "title"] {
+        assert!(found.contains(&format!("`{field}`")), "{field}: {found}");
+    }
+    // Names are checked once the item parses.
+    let err = t
+        .app
+        .create_item(
+            &alice,
+            vulnerability(json!({"concerns": ["no-such-org"], "consent": ["z-cert"]})),
+        )
+        .err()
+        .ok_or("accepted")?;
+    let found = problems(&err).join("\n");
+    assert!(
+        found.contains("`concerns[0]`") && found.contains("no-such-org"),
+        "{found}"
+    );
+    assert!(found.contains("`consent[0]`"), "{found}");
+    // A recipient cannot create items; a legal officer neither.
+    let hospital = recipient(&t, "hospital-south")?;
+    assert!(matches!(
+        t.app.create_item(&hospital, vulnerability(json!({}))),
+        Err(AppError::Forbidden(_))
+    ));
+    assert!(matches!(
+        t.app
+            .create_item(&person("lena", Role::Legal), vulnerability(json!({}))),
+        Err(AppError::Forbidden(_))
+    ));
+    Ok(())
+}
+
+#[test]
+fn the_plan_routes_through_the_linking_organisation_and_shows_denies_with_remedies() -> TestResult {
+    let t = demo_app()?;
+    let alice = person("alice", Role::Analyst);
+    let view = t.app.create_item(&alice, vulnerability(json!({})))?;
+    let plan = t.app.plan(&alice, &view.row.id)?.record();
+    let permitted: Vec<&str> = plan.permits.iter().map(|p| p.recipient.as_str()).collect();
+    assert_eq!(permitted, ["hospital-south", "z-cert"], "{plan:?}");
+    let zcert = &plan.permits[1];
+    let route = zcert.route.as_ref().ok_or("route")?;
+    assert_eq!(route.kind, "via_linking_organisation");
+    assert_eq!(route.on_behalf_of, ["hospital-south"]);
+    assert_eq!(zcert.bases[0].rule, "C3");
+    assert!(
+        plan.needs_approval,
+        "traceable to hospital-south without consent"
+    );
+
+    // A political party served by a linking organisation: the party itself is not a
+    // candidate, the linking organisation is; a confidential item is denied to it without
+    // a secrecy guarantee, with the remedy.
+    let party = t.app.create_item(
+        &alice,
+        vulnerability(json!({
+            "concerns": ["partij-voor-de-dijk"],
+            "sectors": ["political_parties"],
+            "confidential": true,
+            "tlp": "RED",
+            "named_recipients": ["partijen-schakel"],
+        })),
+    )?;
+    let plan = t.app.plan(&alice, &party.row.id)?.record();
+    let all: Vec<&str> = plan
+        .permits
+        .iter()
+        .map(|p| p.recipient.as_str())
+        .chain(plan.denies.iter().map(|d| d.recipient.as_str()))
+        .collect();
+    assert!(!all.contains(&"partij-voor-de-dijk"), "{all:?}");
+    assert!(all.contains(&"partijen-schakel"), "{all:?}");
+    // TLP:RED never goes by unencrypted email: a contact without a key is shown unused.
+    for p in &plan.permits {
+        for c in p.channels.iter().filter(|c| c.channel == "email") {
+            assert!(c.usable == (c.encrypted == Some(true)), "{c:?}");
+        }
+    }
+    for d in &plan.denies {
+        assert!(!d.reasons.is_empty(), "{d:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn four_eyes_then_send_enqueues_only_permits_and_the_inbox_shows_only_ones_own() -> TestResult {
+    let t = demo_app()?;
+    let alice = person("alice", Role::Analyst);
+    let bob = person("bob", Role::Analyst);
+    let hospital = recipient(&t, "hospital-south")?;
+    let zcert = recipient(&t, "z-cert")?;
+    let view = t.app.create_item(&alice, vulnerability(json!({})))?;
+    let id = view.row.id.clone();
+
+    // Sending without approval sends nothing and puts the item up for approval.
+    let err = t.app.send_item(&alice, &id, None).err().ok_or("sent")?;
+    assert!(matches!(err, AppError::Conflict(_)), "{err}");
+    assert_eq!(
+        t.app.item(&alice, &id)?.row.status,
+        ItemStatus::AwaitingApproval
+    );
+    // The creator cannot approve; a recipient cannot either.
+    assert!(matches!(
+        t.app.approve_item(&alice, &id, None),
+        Err(AppError::Forbidden(_))
+    ));
+    assert!(matches!(
+        t.app.approve_item(&hospital, &id, None),
+        Err(AppError::Forbidden(_))
+    ));
+    // An approval of a plan that is not today's is refused.
+    assert!(matches!(
+        t.app.approve_item(&bob, &id, Some("sha256:old")),
+        Err(AppError::Conflict(_))
+    ));
+    let (plan, approval) = t.app.approve_item(&bob, &id, None)?;
+    assert_eq!(approval.approved_by, "bob");
+
+    let report = t.app.send_item(&alice, &id, None)?;
+    assert_eq!(report.plan.hash, plan.hash);
+    assert_eq!(t.app.item(&alice, &id)?.row.status, ItemStatus::Sent);
+    // One inbox copy per permitted recipient, email where a contact exists; nothing else.
+    let outbox = t.app.outbox(
+        &alice,
+        &DeliveryQuery {
+            item_id: Some(id.clone()),
+            limit: 100,
+            ..DeliveryQuery::default()
+        },
+    )?;
+    let mut seen: Vec<(String, Channel, DeliveryState)> = outbox
+        .deliveries
+        .iter()
+        .map(|d| (d.recipient.to_string(), d.channel, d.state))
+        .collect();
+    seen.sort_by(|a, b| (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str())));
+    assert_eq!(
+        seen,
+        [
+            (
+                "hospital-south".into(),
+                Channel::Email,
+                DeliveryState::Pending
+            ),
+            (
+                "hospital-south".into(),
+                Channel::Inbox,
+                DeliveryState::Delivered
+            ),
+            ("z-cert".into(), Channel::Email, DeliveryState::Pending),
+            ("z-cert".into(), Channel::Inbox, DeliveryState::Delivered),
+        ]
+    );
+    // Sending twice is refused.
+    assert!(matches!(
+        t.app.send_item(&alice, &id, None),
+        Err(AppError::Conflict(_))
+    ));
+
+    // Each recipient sees exactly its own delivery, without the centre's source.
+    let (mine, total) = t.app.inbox(&hospital, 0, 50)?;
+    assert_eq!(total, 1);
+    assert!(mine[0].concerns_you && mine[0].on_behalf_of.is_empty());
+    let (theirs, _) = t.app.inbox(&zcert, 0, 50)?;
+    assert_eq!(theirs.len(), 1);
+    assert!(!theirs[0].concerns_you);
+    assert_eq!(theirs[0].on_behalf_of, ["hospital-south"]);
+    let shown = serde_json::to_string(&theirs[0])?;
+    assert!(
+        !shown.contains("in confidence"),
+        "the source leaked: {shown}"
+    );
+    // Another organisation's delivery is "not found", never acknowledged.
+    assert!(matches!(
+        t.app.acknowledge(&hospital, &theirs[0].id),
+        Err(AppError::NotFound(_))
+    ));
+    let acked = t.app.acknowledge(&zcert, &theirs[0].id)?;
+    assert!(acked.acknowledged_at.is_some());
+    // Forwarding: only for a member it received the item for.
+    assert!(matches!(
+        t.app
+            .confirm_forwarded(&zcert, &theirs[0].id, "ziekenhuis-noord"),
+        Err(AppError::Invalid { .. })
+    ));
+    let forwarded = t
+        .app
+        .confirm_forwarded(&zcert, &theirs[0].id, "hospital-south")?;
+    assert_eq!(forwarded.forwarded.len(), 1);
+    assert_eq!(forwarded.forwarded[0].member, "hospital-south");
+    // Staff have no inbox.
+    assert!(matches!(
+        t.app.inbox(&alice, 0, 10),
+        Err(AppError::Forbidden(_))
+    ));
+
+    // The audit log holds the approval, the plan sent, every delivery and the receipts.
+    let log: Vec<String> = t
+        .app
+        .audit_log(&t.admin)?
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    for action in [
+        "item.create",
+        "item.await_approval",
+        "item.approve",
+        "item.send",
+        "delivery.enqueue",
+        "delivery.acknowledge",
+        "delivery.forwarded",
+    ] {
+        assert!(log.iter().any(|a| a == action), "{action}: {log:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn an_approved_plan_that_changed_is_not_sent_and_returns_for_approval() -> TestResult {
+    let t = demo_app()?;
+    let alice = person("alice", Role::Analyst);
+    let bob = person("bob", Role::Analyst);
+    let view = t.app.create_item(&alice, vulnerability(json!({})))?;
+    let id = view.row.id.clone();
+    t.app.approve_item(&bob, &id, None)?;
+    // Hospital South gets a recipient token: its inbox channel becomes usable, so the plan
+    // (which covers channels) changes.
+    recipient(&t, "hospital-south")?;
+    let err = t.app.send_item(&alice, &id, None).err().ok_or("sent")?;
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("differs from the approved")),
+        "{err}"
+    );
+    assert_eq!(
+        t.app.item(&alice, &id)?.row.status,
+        ItemStatus::AwaitingApproval
+    );
+    let outbox = t.app.outbox(
+        &alice,
+        &DeliveryQuery {
+            item_id: Some(id.clone()),
+            limit: 10,
+            ..DeliveryQuery::default()
+        },
+    )?;
+    assert_eq!(outbox.total, 0, "nothing was sent");
+    // Approving today's plan lets it go.
+    t.app.approve_item(&bob, &id, None)?;
+    t.app.send_item(&alice, &id, None)?;
+    Ok(())
+}
+
+#[test]
+fn an_item_needing_no_approval_is_sent_against_the_plan_shown() -> TestResult {
+    let t = demo_app()?;
+    let alice = person("alice", Role::Analyst);
+    let view = t.app.create_item(
+        &alice,
+        json!({"kind": "advisory", "title": "Patch your VPN appliances", "tlp": "CLEAR", "sectors": ["health"]}),
+    )?;
+    assert!(!view.needs_approval());
+    let plan = t.app.plan(&alice, &view.row.id)?;
+    assert!(!plan.permits.is_empty());
+    assert!(matches!(
+        t.app
+            .send_item(&alice, &view.row.id, Some("sha256:something-else")),
+        Err(AppError::Conflict(_))
+    ));
+    let report = t.app.send_item(&alice, &view.row.id, Some(&plan.hash))?;
+    assert_eq!(report.plan.permits.len(), plan.permits.len());
+    Ok(())
+}

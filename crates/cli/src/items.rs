@@ -1,0 +1,346 @@
+//! `schakel item …`, `schakel outbox …`, `schakel webhook …`: distribution from the
+//! terminal, in sentences for a duty officer or JSON for programs.
+
+use std::path::Path;
+
+use schakel_app::{App, Plan};
+use schakel_domain::{
+    Channel, DeliveryState, ItemKind, ItemStatus, OrgSlug, Principal, Tlp, ValueError,
+};
+use schakel_formats::item::ItemAnswer;
+use schakel_store::{DeliveryQuery, ItemQuery};
+use serde_json::json;
+
+use crate::args::{ItemCommand, OutboxCommand, WebhookCommand};
+use crate::commands::{CliError, read_input};
+use crate::output::{json, local_time, out, table};
+
+fn option<T: std::str::FromStr<Err = ValueError>>(
+    name: &str,
+    value: Option<String>,
+) -> Result<Option<T>, CliError> {
+    value
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|e| CliError::user(format!("--{name}: {e}")))
+        })
+        .transpose()
+}
+
+fn item_text(a: &ItemAnswer) -> String {
+    let mut t = format!(
+        "{} (version {}, {}): {}\n  {} · TLP:{} · created by {} at {}\n",
+        a.id,
+        a.version,
+        a.status,
+        a.item.title,
+        a.item.kind,
+        a.item.tlp,
+        a.created_by,
+        a.created_at
+    );
+    if !a.item.concerns.is_empty() {
+        t.push_str(&format!("  concerns: {}\n", a.item.concerns.join(", ")));
+    }
+    if a.needs_approval {
+        t.push_str("  needs a second person's approval before sending (four eyes)\n");
+    }
+    t
+}
+
+fn plan_text(plan: &Plan) -> String {
+    let r = plan.record();
+    let mut t = format!(
+        "Plan for {} version {} on {} under {} ({})\n",
+        r.item, r.version, r.at, r.rulebook, r.plan_hash
+    );
+    if r.needs_approval {
+        t.push_str("Sending needs a second person's approval of this plan (four eyes).\n");
+    }
+    t.push_str(&format!("\nPermitted ({}):\n", r.permits.len()));
+    for p in &r.permits {
+        let route = match &p.route {
+            Some(route) if !route.on_behalf_of.is_empty() => {
+                format!(
+                    "via linking organisation, for {}",
+                    route.on_behalf_of.join(", ")
+                )
+            }
+            _ => "direct".to_owned(),
+        };
+        let bases: Vec<&str> = p.bases.iter().map(|b| b.rule.as_str()).collect();
+        t.push_str(&format!(
+            "  {} — {route}; basis {}{}\n",
+            p.recipient,
+            bases.join(", "),
+            if p.conditions.is_empty() {
+                String::new()
+            } else {
+                format!("; conditions: {}", p.conditions.join(", "))
+            }
+        ));
+        for c in &p.channels {
+            let address = c
+                .address
+                .as_deref()
+                .map(|a| format!(" {a}"))
+                .unwrap_or_default();
+            let encrypted = match c.encrypted {
+                Some(true) => " (encrypted)",
+                Some(false) => " (not encrypted)",
+                None => "",
+            };
+            let usable = if c.usable { "" } else { " — NOT USED" };
+            let note = c
+                .note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            t.push_str(&format!(
+                "      {}{address}{encrypted}{usable}{note}\n",
+                c.channel
+            ));
+        }
+        if !p.reachable {
+            t.push_str("      ! no usable channel: the delivery waits in the inbox until the organisation has a token or a contact\n");
+        }
+    }
+    t.push_str(&format!("\nDenied ({}):\n", r.denies.len()));
+    for d in &r.denies {
+        t.push_str(&format!("  {}\n", d.recipient));
+        for reason in &d.reasons {
+            t.push_str(&format!("      {}: {}\n", reason.rule, reason.explanation));
+            if let Some(remedy) = &reason.remedy {
+                t.push_str(&format!("        remedy: {}\n", remedy.text));
+            }
+        }
+    }
+    t
+}
+
+/// `schakel item …`.
+pub(crate) fn item(app: &App, me: &Principal, command: ItemCommand) -> Result<(), CliError> {
+    match command {
+        ItemCommand::Create {
+            file,
+            json: as_json,
+        } => {
+            let bytes = read_input(file.as_deref().unwrap_or(Path::new("-")))?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| CliError::user(format!("the item is not valid JSON: {e}")))?;
+            let view = app.create_item(me, value)?;
+            if as_json {
+                json(&view.answer())
+            } else {
+                out(&format!("Created {}", item_text(&view.answer())))
+            }
+        }
+        ItemCommand::Show { id, json: as_json } => {
+            let view = app.item(me, &id)?;
+            if as_json {
+                json(&view.answer())
+            } else {
+                out(&item_text(&view.answer()))
+            }
+        }
+        ItemCommand::List {
+            status,
+            kind,
+            tlp,
+            limit,
+            offset,
+            json: as_json,
+        } => {
+            let query = ItemQuery {
+                status: option::<ItemStatus>("status", status)?,
+                kind: option::<ItemKind>("kind", kind)?,
+                tlp: option::<Tlp>("tlp", tlp)?,
+                offset,
+                limit: limit.clamp(1, 10_000),
+            };
+            let page = app.items(me, &query)?;
+            if as_json {
+                return json(&json!({
+                    "items": page.items.iter().map(|i| json!({
+                        "id": i.id,
+                        "version": i.version,
+                        "status": i.status.as_str(),
+                        "kind": i.kind.as_str(),
+                        "title": i.title,
+                        "tlp": i.tlp.as_str(),
+                        "created_by": i.created_by,
+                        "created_at": i.created_at.to_string(),
+                    })).collect::<Vec<_>>(),
+                    "total": page.total,
+                }));
+            }
+            let rows: Vec<Vec<String>> = page
+                .items
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.id.clone(),
+                        i.status.as_str().to_owned(),
+                        format!("TLP:{}", i.tlp),
+                        i.kind.as_str().to_owned(),
+                        local_time(i.created_at),
+                        i.title.clone(),
+                    ]
+                })
+                .collect();
+            out(&format!(
+                "{}{} of {} items\n",
+                table(&["ID", "STATUS", "TLP", "KIND", "CREATED", "TITLE"], &rows),
+                rows.len(),
+                page.total
+            ))
+        }
+        ItemCommand::Plan { id, json: as_json } => {
+            let plan = app.plan(me, &id)?;
+            if as_json {
+                json(&plan.record())
+            } else {
+                out(&plan_text(&plan))
+            }
+        }
+        ItemCommand::Approve {
+            id,
+            plan_hash,
+            json: as_json,
+        } => {
+            let (plan, approval) = app.approve_item(me, &id, plan_hash.as_deref())?;
+            if as_json {
+                json(&plan.record())
+            } else {
+                out(&format!(
+                    "Approved plan {} of {} version {} (by {}).\n",
+                    approval.plan_hash, id, approval.version, approval.approved_by
+                ))
+            }
+        }
+        ItemCommand::Send {
+            id,
+            plan_hash,
+            json: as_json,
+        } => {
+            let report = app.send_item(me, &id, plan_hash.as_deref())?;
+            if as_json {
+                return json(&json!({
+                    "plan": report.plan.record(),
+                    "deliveries": report.deliveries.iter().map(|(id, recipient, channel, state)| json!({
+                        "id": id,
+                        "recipient": recipient.as_str(),
+                        "channel": channel.as_str(),
+                        "state": state.as_str(),
+                    })).collect::<Vec<_>>(),
+                }));
+            }
+            let count = |c: Channel| report.deliveries.iter().filter(|d| d.2 == c).count();
+            out(&format!(
+                "Sent {id}: {} deliveries to {} recipients (inbox {}, email {}, webhook {}); {} candidates denied.\n",
+                report.deliveries.len(),
+                report.plan.permits.len(),
+                count(Channel::Inbox),
+                count(Channel::Email),
+                count(Channel::Webhook),
+                report.plan.denies.len()
+            ))
+        }
+    }
+}
+
+/// `schakel outbox …`.
+pub(crate) fn outbox(app: &App, me: &Principal, command: OutboxCommand) -> Result<(), CliError> {
+    match command {
+        OutboxCommand::List {
+            item,
+            recipient,
+            state,
+            limit,
+            json: as_json,
+        } => {
+            let query = DeliveryQuery {
+                item_id: item,
+                recipient: recipient
+                    .map(|r| OrgSlug::parse(&r))
+                    .transpose()
+                    .map_err(|e| CliError::user(format!("--recipient: {e}")))?,
+                state: option::<DeliveryState>("state", state)?,
+                limit: limit.clamp(1, 100_000),
+                ..DeliveryQuery::default()
+            };
+            let page = app.outbox(me, &query)?;
+            if as_json {
+                return json(&json!({
+                    "items": page.deliveries.iter().map(|d| json!({
+                        "id": d.id,
+                        "item": d.item_id,
+                        "version": d.version,
+                        "recipient": d.recipient.as_str(),
+                        "channel": d.channel.as_str(),
+                        "address": d.address,
+                        "state": d.state.as_str(),
+                        "attempts": d.attempts,
+                        "next_attempt_at": d.next_attempt_at.map(|t| t.to_string()),
+                        "last_error": d.last_error,
+                        "created_at": d.created_at.to_string(),
+                        "delivered_at": d.delivered_at.map(|t| t.to_string()),
+                        "acknowledged_at": d.acknowledged_at.map(|t| t.to_string()),
+                    })).collect::<Vec<_>>(),
+                    "total": page.total,
+                }));
+            }
+            let rows: Vec<Vec<String>> = page
+                .deliveries
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.id.clone(),
+                        d.item_id.clone(),
+                        d.recipient.to_string(),
+                        d.channel.as_str().to_owned(),
+                        d.state.as_str().to_owned(),
+                        d.attempts.to_string(),
+                        d.last_error.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            out(&format!(
+                "{}{} of {} deliveries\n",
+                table(
+                    &[
+                        "ID",
+                        "ITEM",
+                        "RECIPIENT",
+                        "CHANNEL",
+                        "STATE",
+                        "ATTEMPTS",
+                        "NOTE"
+                    ],
+                    &rows
+                ),
+                rows.len(),
+                page.total
+            ))
+        }
+    }
+}
+
+/// `schakel webhook …`.
+pub(crate) fn webhook(app: &App, me: &Principal, command: WebhookCommand) -> Result<(), CliError> {
+    match command {
+        WebhookCommand::Secret {
+            slug,
+            json: as_json,
+        } => {
+            let secret = app.new_webhook_secret(me, &slug)?;
+            if as_json {
+                json(&json!({"organisation": slug, "secret": secret}))
+            } else {
+                out(&format!(
+                    "{secret}\nGive this to {slug} once, over a channel you trust: it verifies the `webhook-signature` of every webhook schakel sends it. It is not shown again.\n"
+                ))
+            }
+        }
+    }
+}

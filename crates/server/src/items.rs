@@ -1,0 +1,458 @@
+//! Distribution routes: items, plans, approval, sending, the outbox (staff) and the inbox
+//! (recipients).
+
+#![allow(
+    unused_qualifications,
+    reason = "utoipa's path macro expands to qualified paths"
+)]
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use schakel_app::App;
+use schakel_domain::{Channel, DeliveryState, ItemKind, ItemStatus, OrgSlug, Tlp};
+use schakel_formats::item::{InboxEntryRecord, ItemAnswer, ItemRecord, PlanRecord};
+use schakel_store::{DeliveryQuery, ItemQuery};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::routes::{JsonBody, blocking, number_param, query_params};
+use crate::{ApiError, Problem};
+
+pub(crate) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_items, create_item))
+        .routes(routes!(get_item))
+        .routes(routes!(item_plan))
+        .routes(routes!(approve_item))
+        .routes(routes!(send_item))
+        .routes(routes!(outbox))
+        .routes(routes!(inbox))
+        .routes(routes!(acknowledge))
+        .routes(routes!(forwarded))
+}
+
+/// A page of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ItemList {
+    /// This page, newest first.
+    pub items: Vec<ItemSummary>,
+    /// Page number, from 1.
+    pub page: u64,
+    /// Page size.
+    pub per_page: u64,
+    /// Matches over all pages.
+    pub total: u64,
+}
+
+/// An item in a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ItemSummary {
+    /// `itm_…`.
+    pub id: String,
+    /// Current version.
+    pub version: u32,
+    /// Where it stands.
+    pub status: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its title.
+    pub title: String,
+    /// Its TLP.
+    pub tlp: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+}
+
+/// What sending did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SendAnswer {
+    /// The plan that was sent.
+    pub plan: PlanRecord,
+    /// The deliveries enqueued.
+    pub deliveries: Vec<DeliverySummary>,
+}
+
+/// A delivery in an answer or listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeliverySummary {
+    /// `dlv_…`: the stable id every attempt carries.
+    pub id: String,
+    /// The item.
+    pub item: String,
+    /// The recipient.
+    pub recipient: String,
+    /// `inbox`, `email` or `webhook`.
+    pub channel: String,
+    /// Email address or webhook URL.
+    pub address: Option<String>,
+    /// `pending`, `delivered`, `held` or `dead`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last failure, or why it is held.
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: String,
+    /// When it arrived.
+    pub delivered_at: Option<String>,
+    /// When the recipient acknowledged it.
+    pub acknowledged_at: Option<String>,
+}
+
+impl DeliverySummary {
+    fn of(d: &schakel_store::DeliveryRow) -> Self {
+        Self {
+            id: d.id.clone(),
+            item: d.item_id.clone(),
+            recipient: d.recipient.to_string(),
+            channel: d.channel.as_str().to_owned(),
+            address: d.address.clone(),
+            state: d.state.as_str().to_owned(),
+            attempts: d.attempts,
+            last_error: d.last_error.clone(),
+            created_at: d.created_at.to_string(),
+            delivered_at: d.delivered_at.map(|t| t.to_string()),
+            acknowledged_at: d.acknowledged_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// A page of deliveries.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeliveryList {
+    /// This page, oldest first.
+    pub items: Vec<DeliverySummary>,
+    /// Page number, from 1.
+    pub page: u64,
+    /// Page size.
+    pub per_page: u64,
+    /// Matches over all pages.
+    pub total: u64,
+}
+
+/// The inbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InboxList {
+    /// This page, oldest first.
+    pub items: Vec<InboxEntryRecord>,
+    /// Page number, from 1.
+    pub page: u64,
+    /// Page size.
+    pub per_page: u64,
+    /// Matches over all pages.
+    pub total: u64,
+}
+
+/// The plan hash the caller saw (optional).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlanHashBody {
+    /// The `plan_hash` of the plan looked at; when it differs from today's, nothing
+    /// happens.
+    pub plan_hash: Option<String>,
+}
+
+/// A forwarding confirmation.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForwardedBody {
+    /// The member the item was passed on to.
+    pub member: String,
+}
+
+fn parsed<T: std::str::FromStr<Err = schakel_domain::ValueError>>(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
+    params
+        .get(name)
+        .map(|v| v.parse::<T>().map_err(|e| ApiError::bad_field(name, e.0)))
+        .transpose()
+}
+
+fn paging(params: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
+    Ok((
+        number_param(params, "page", 1, u64::from(u32::MAX))?,
+        number_param(params, "per_page", 50, 1000)?,
+    ))
+}
+
+/// An optional JSON body: none at all, or JSON.
+pub(crate) struct OptionalJson(Option<serde_json::Value>);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0")
+            || (!req.headers().contains_key(header::CONTENT_TYPE)
+                && !req.headers().contains_key(header::TRANSFER_ENCODING));
+        if empty {
+            return Ok(OptionalJson(None));
+        }
+        let JsonBody(value) = JsonBody::from_request(req, state).await?;
+        Ok(OptionalJson(Some(value)))
+    }
+}
+
+/// The plan hash of an optional body: absent or `{}` means none.
+fn plan_hash(body: OptionalJson) -> Result<Option<String>, ApiError> {
+    match body.0 {
+        None => Ok(None),
+        Some(value) => serde_path_to_error::deserialize::<_, PlanHashBody>(value)
+            .map(|b| b.plan_hash)
+            .map_err(|e| ApiError::bad_field(&e.path().to_string(), e.into_inner().to_string())),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/items", tag = "distribution",
+    params(("status" = Option<String>, Query, description = "draft, awaiting_approval, approved, sent or retracted"),
+           ("kind" = Option<String>, Query), ("tlp" = Option<String>, Query),
+           ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
+    responses((status = 200, body = ItemList),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn list_items(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Json<ItemList>, ApiError> {
+    let params = query_params(raw, &["status", "kind", "tlp", "page", "per_page"])?;
+    let (page, per_page) = paging(&params)?;
+    let query = ItemQuery {
+        status: parsed::<ItemStatus>(&params, "status")?,
+        kind: parsed::<ItemKind>(&params, "kind")?,
+        tlp: parsed::<Tlp>(&params, "tlp")?,
+        offset: (page - 1).saturating_mul(per_page),
+        limit: per_page,
+    };
+    let found = blocking(&app, move |app| app.items(&p, &query)).await?;
+    Ok(Json(ItemList {
+        items: found
+            .items
+            .iter()
+            .map(|i| ItemSummary {
+                id: i.id.clone(),
+                version: i.version,
+                status: i.status.as_str().to_owned(),
+                kind: i.kind.as_str().to_owned(),
+                title: i.title.clone(),
+                tlp: i.tlp.as_str().to_owned(),
+                created_by: i.created_by.clone(),
+                created_at: i.created_at.to_string(),
+            })
+            .collect(),
+        page,
+        per_page,
+        total: found.total,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/items", tag = "distribution", request_body = ItemRecord,
+    responses((status = 201, body = ItemAnswer),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_item(
+    State(app): State<App>,
+    Caller(p): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let view = blocking(&app, move |app| app.create_item(&p, body)).await?;
+    let location = format!("/api/v1/items/{}", view.row.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(view.answer()),
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "distribution",
+    params(("id" = String, Path, description = "The item's id")),
+    responses((status = 200, body = ItemAnswer),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_item(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ItemAnswer>, ApiError> {
+    let view = blocking(&app, move |app| app.item(&p, &id)).await?;
+    Ok(Json(view.answer()))
+}
+
+#[utoipa::path(get, path = "/api/v1/items/{id}/plan", tag = "distribution",
+    params(("id" = String, Path, description = "The item's id")),
+    responses((status = 200, description = "Every candidate decided: permits with channels, denies with reasons and remedies", body = PlanRecord),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn item_plan(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PlanRecord>, ApiError> {
+    let plan = blocking(&app, move |app| app.plan(&p, &id)).await?;
+    Ok(Json(plan.record()))
+}
+
+#[utoipa::path(post, path = "/api/v1/items/{id}/approve", tag = "distribution",
+    params(("id" = String, Path, description = "The item's id")),
+    request_body(content = PlanHashBody, description = "Optional: the plan hash approved"),
+    responses((status = 200, description = "The plan approved", body = PlanRecord),
+              (status = 403, description = "The creator cannot approve (four eyes)", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The plan changed", body = Problem, content_type = "application/problem+json")))]
+async fn approve_item(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: OptionalJson,
+) -> Result<Json<PlanRecord>, ApiError> {
+    let expected = plan_hash(body)?;
+    let (plan, _) = blocking(&app, move |app| {
+        app.approve_item(&p, &id, expected.as_deref())
+    })
+    .await?;
+    Ok(Json(plan.record()))
+}
+
+#[utoipa::path(post, path = "/api/v1/items/{id}/send", tag = "distribution",
+    params(("id" = String, Path, description = "The item's id")),
+    request_body(content = PlanHashBody, description = "Optional: the plan hash shown when sending was ordered"),
+    responses((status = 200, body = SendAnswer),
+              (status = 409, description = "Needs approval, or the plan differs from the one approved or shown: nothing was sent", body = Problem, content_type = "application/problem+json")))]
+async fn send_item(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: OptionalJson,
+) -> Result<Json<SendAnswer>, ApiError> {
+    let expected = plan_hash(body)?;
+    let report = blocking(&app, move |app| app.send_item(&p, &id, expected.as_deref())).await?;
+    let deliveries = report
+        .deliveries
+        .iter()
+        .map(|(id, recipient, channel, state)| DeliverySummary {
+            id: id.clone(),
+            item: report.plan.item_id.clone(),
+            recipient: recipient.to_string(),
+            channel: channel.as_str().to_owned(),
+            address: None,
+            state: state.as_str().to_owned(),
+            attempts: 0,
+            last_error: None,
+            created_at: String::new(),
+            delivered_at: None,
+            acknowledged_at: None,
+        })
+        .collect();
+    Ok(Json(SendAnswer {
+        plan: report.plan.record(),
+        deliveries,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "distribution",
+    params(("item" = Option<String>, Query), ("recipient" = Option<String>, Query),
+           ("channel" = Option<String>, Query), ("state" = Option<String>, Query),
+           ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
+    responses((status = 200, body = DeliveryList),
+              (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn outbox(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Json<DeliveryList>, ApiError> {
+    let params = query_params(
+        raw,
+        &["item", "recipient", "channel", "state", "page", "per_page"],
+    )?;
+    let (page, per_page) = paging(&params)?;
+    let recipient = params
+        .get("recipient")
+        .map(|s| OrgSlug::parse(s).map_err(|e| ApiError::bad_field("recipient", e.0)))
+        .transpose()?;
+    let query = DeliveryQuery {
+        item_id: params.get("item").cloned(),
+        recipient,
+        channel: parsed::<Channel>(&params, "channel")?,
+        state: parsed::<DeliveryState>(&params, "state")?,
+        due_by: None,
+        offset: (page - 1).saturating_mul(per_page),
+        limit: per_page,
+    };
+    let found = blocking(&app, move |app| app.outbox(&p, &query)).await?;
+    Ok(Json(DeliveryList {
+        items: found.deliveries.iter().map(DeliverySummary::of).collect(),
+        page,
+        per_page,
+        total: found.total,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/inbox", tag = "inbox",
+    params(("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
+    responses((status = 200, description = "Exactly what was delivered to the caller's organisation", body = InboxList),
+              (status = 403, description = "Not a recipient token", body = Problem, content_type = "application/problem+json")))]
+async fn inbox(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Json<InboxList>, ApiError> {
+    let params = query_params(raw, &["page", "per_page"])?;
+    let (page, per_page) = paging(&params)?;
+    let offset = (page - 1).saturating_mul(per_page);
+    let (items, total) = blocking(&app, move |app| app.inbox(&p, offset, per_page)).await?;
+    Ok(Json(InboxList {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/inbox/{id}/ack", tag = "inbox",
+    params(("id" = String, Path, description = "The delivery's id")),
+    responses((status = 200, body = InboxEntryRecord),
+              (status = 404, description = "Not in your inbox", body = Problem, content_type = "application/problem+json")))]
+async fn acknowledge(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<InboxEntryRecord>, ApiError> {
+    Ok(Json(
+        blocking(&app, move |app| app.acknowledge(&p, &id)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/inbox/{id}/forwarded", tag = "inbox",
+    params(("id" = String, Path, description = "The delivery's id")),
+    request_body = ForwardedBody,
+    responses((status = 200, body = InboxEntryRecord),
+              (status = 404, description = "Not in your inbox", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Not a member you received it for", body = Problem, content_type = "application/problem+json")))]
+async fn forwarded(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<InboxEntryRecord>, ApiError> {
+    let body: ForwardedBody = serde_path_to_error::deserialize(body)
+        .map_err(|e| ApiError::bad_field(&e.path().to_string(), e.into_inner().to_string()))?;
+    Ok(Json(
+        blocking(&app, move |app| {
+            app.confirm_forwarded(&p, &id, &body.member)
+        })
+        .await?,
+    ))
+}

@@ -1,0 +1,466 @@
+//! The SQLite side of distribution: items, approvals, deliveries, forwardings, webhook
+//! secrets. Called by the `Tx` implementation in `sqlite.rs`.
+
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+use schakel_domain::OrgSlug;
+
+use crate::audit::timestamp_text;
+use crate::{
+    ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
+    ItemVersionRow, NewDelivery, StoreError,
+};
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn ts(text: &str) -> Result<Timestamp, StoreError> {
+    text.parse()
+        .map_err(|e| corrupt(format!("timestamp `{text}`: {e}")))
+}
+
+fn opt_ts(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
+    text.as_deref().map(ts).transpose()
+}
+
+fn parse<T: FromStr>(what: &str, text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| corrupt(format!("{what} `{text}`: {e}")))
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn version(n: i64) -> Result<u32, StoreError> {
+    u32::try_from(n).map_err(|_| corrupt(format!("version {n}")))
+}
+
+const ITEM_COLUMNS: &str =
+    "id, version, status, kind, title, tlp, created_at, created_by, updated_at";
+
+type ItemTuple = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+fn item_tuple(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemTuple> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn item_from(t: ItemTuple) -> Result<ItemRow, StoreError> {
+    Ok(ItemRow {
+        id: t.0,
+        version: version(t.1)?,
+        status: parse("item status", &t.2)?,
+        kind: parse("item kind", &t.3)?,
+        title: t.4,
+        tlp: parse("TLP", &t.5)?,
+        created_at: ts(&t.6)?,
+        created_by: t.7,
+        updated_at: ts(&t.8)?,
+    })
+}
+
+pub(crate) fn put_item(conn: &Connection, item: &ItemRow) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO items ({ITEM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET version = excluded.version, status = excluded.status,
+           kind = excluded.kind, title = excluded.title, tlp = excluded.tlp,
+           updated_at = excluded.updated_at"
+    ))?
+    .execute(params![
+        item.id,
+        i64::from(item.version),
+        item.status.as_str(),
+        item.kind.as_str(),
+        item.title,
+        item.tlp.as_str(),
+        timestamp_text(item.created_at),
+        item.created_by,
+        timestamp_text(item.updated_at),
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn insert_item_version(conn: &Connection, v: &ItemVersionRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO item_versions (item_id, version, content, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        v.item_id,
+        i64::from(v.version),
+        v.content.to_string(),
+        timestamp_text(v.created_at),
+        v.created_by,
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn item(conn: &Connection, id: &str) -> Result<Option<ItemRow>, StoreError> {
+    conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"))?
+        .query_row(params![id], item_tuple)
+        .optional()?
+        .map(item_from)
+        .transpose()
+}
+
+pub(crate) fn item_version(
+    conn: &Connection,
+    id: &str,
+    v: u32,
+) -> Result<Option<ItemVersionRow>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT content, created_at, created_by FROM item_versions
+             WHERE item_id = ?1 AND version = ?2",
+        )?
+        .query_row(params![id, i64::from(v)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(content, at, by)| {
+        Ok(ItemVersionRow {
+            item_id: id.to_owned(),
+            version: v,
+            content: serde_json::from_str(&content)
+                .map_err(|e| corrupt(format!("item {id} version {v}: {e}")))?,
+            created_at: ts(&at)?,
+            created_by: by,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) fn find_items(
+    conn: &Connection,
+    q: &ItemQuery,
+) -> Result<(Vec<ItemRow>, u64), StoreError> {
+    let filter =
+        "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR tlp = ?3)";
+    let status = q.status.map(|s| s.as_str());
+    let kind = q.kind.map(|s| s.as_str());
+    let tlp = q.tlp.map(|s| s.as_str());
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM items WHERE {filter}"))?
+        .query_row(params![status, kind, tlp], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ITEM_COLUMNS} FROM items WHERE {filter}
+         ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+    ))?;
+    let rows = stmt.query_map(
+        params![status, kind, tlp, count(q.limit), count(q.offset)],
+        item_tuple,
+    )?;
+    let items = rows.map(|r| item_from(r?)).collect::<Result<Vec<_>, _>>()?;
+    Ok((items, u64::try_from(total).unwrap_or(0)))
+}
+
+pub(crate) fn insert_approval(conn: &Connection, a: &ApprovalRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO approvals (item_id, version, plan_hash, approved_by, approved_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        a.item_id,
+        i64::from(a.version),
+        a.plan_hash,
+        a.approved_by,
+        timestamp_text(a.approved_at),
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn approvals(conn: &Connection, item_id: &str) -> Result<Vec<ApprovalRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, plan_hash, approved_by, approved_at FROM approvals
+         WHERE item_id = ?1 ORDER BY approved_at",
+    )?;
+    let rows = stmt.query_map(params![item_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (v, hash, by, at) = r?;
+        Ok(ApprovalRow {
+            item_id: item_id.to_owned(),
+            version: version(v)?,
+            plan_hash: hash,
+            approved_by: by,
+            approved_at: ts(&at)?,
+        })
+    })
+    .collect()
+}
+
+const DELIVERY_COLUMNS: &str = "id, item_id, version, recipient, channel, address, plan_hash, decision, state, attempts, next_attempt_at, last_error, created_at, delivered_at, acknowledged_at, acknowledged_by";
+
+pub(crate) fn insert_delivery(conn: &Connection, d: &NewDelivery<'_>) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO deliveries ({DELIVERY_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?12, ?13, NULL, NULL)"
+    ))?
+    .execute(params![
+        d.id,
+        d.item_id,
+        i64::from(d.version),
+        d.permit.recipient().as_str(),
+        d.channel.as_str(),
+        d.address,
+        d.plan_hash,
+        d.decision.to_string(),
+        d.state.as_str(),
+        d.next_attempt_at.map(timestamp_text),
+        d.note,
+        timestamp_text(d.created_at),
+        (d.state == schakel_domain::DeliveryState::Delivered).then(|| timestamp_text(d.created_at)),
+    ])?;
+    Ok(())
+}
+
+struct RawDelivery {
+    text: [Option<String>; 16],
+    attempts: i64,
+    version: i64,
+}
+
+fn delivery_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDelivery> {
+    let mut text: [Option<String>; 16] = Default::default();
+    for (i, slot) in text.iter_mut().enumerate() {
+        if i != 2 && i != 9 {
+            *slot = r.get(i)?;
+        }
+    }
+    Ok(RawDelivery {
+        text,
+        attempts: r.get(9)?,
+        version: r.get(2)?,
+    })
+}
+
+fn delivery_from(raw: RawDelivery) -> Result<DeliveryRow, StoreError> {
+    let [
+        id,
+        item_id,
+        _,
+        recipient,
+        channel,
+        address,
+        plan_hash,
+        decision,
+        state,
+        _,
+        next_attempt_at,
+        last_error,
+        created_at,
+        delivered_at,
+        acknowledged_at,
+        acknowledged_by,
+    ] = raw.text;
+    let need = |v: Option<String>, what: &str| {
+        v.ok_or_else(|| corrupt(format!("delivery without {what}")))
+    };
+    let id = need(id, "id")?;
+    let decision = need(decision, "decision")?;
+    Ok(DeliveryRow {
+        item_id: need(item_id, "item")?,
+        version: version(raw.version)?,
+        recipient: OrgSlug::parse(&need(recipient, "recipient")?)
+            .map_err(|e| corrupt(format!("delivery {id}: {e}")))?,
+        channel: parse("channel", &need(channel, "channel")?)?,
+        address,
+        plan_hash: need(plan_hash, "plan hash")?,
+        decision: serde_json::from_str(&decision)
+            .map_err(|e| corrupt(format!("delivery {id}: {e}")))?,
+        state: parse("delivery state", &need(state, "state")?)?,
+        attempts: u32::try_from(raw.attempts).unwrap_or(u32::MAX),
+        next_attempt_at: opt_ts(next_attempt_at)?,
+        last_error,
+        created_at: ts(&need(created_at, "created_at")?)?,
+        delivered_at: opt_ts(delivered_at)?,
+        acknowledged_at: opt_ts(acknowledged_at)?,
+        acknowledged_by,
+        id,
+    })
+}
+
+pub(crate) fn delivery(conn: &Connection, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"
+    ))?
+    .query_row(params![id], delivery_raw)
+    .optional()?
+    .map(delivery_from)
+    .transpose()
+}
+
+pub(crate) fn find_deliveries(
+    conn: &Connection,
+    q: &DeliveryQuery,
+) -> Result<(Vec<DeliveryRow>, u64), StoreError> {
+    let filter = "(?1 IS NULL OR item_id = ?1) AND (?2 IS NULL OR recipient = ?2)
+        AND (?3 IS NULL OR channel = ?3) AND (?4 IS NULL OR state = ?4)
+        AND (?5 IS NULL OR (state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?5)))";
+    let item = q.item_id.as_deref();
+    let recipient = q.recipient.as_ref().map(OrgSlug::as_str);
+    let channel = q.channel.map(|c| c.as_str());
+    let state = q.state.map(|s| s.as_str());
+    let due = q.due_by.map(timestamp_text);
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM deliveries WHERE {filter}"))?
+        .query_row(params![item, recipient, channel, state, due], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {filter}
+         ORDER BY created_at, id LIMIT ?6 OFFSET ?7"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            item,
+            recipient,
+            channel,
+            state,
+            due,
+            count(q.limit),
+            count(q.offset)
+        ],
+        delivery_raw,
+    )?;
+    let found = rows
+        .map(|r| delivery_from(r?))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((found, u64::try_from(total).unwrap_or(0)))
+}
+
+pub(crate) fn update_delivery(
+    conn: &Connection,
+    id: &str,
+    u: &DeliveryUpdate,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4,
+             last_error = ?5, delivered_at = ?6 WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            u.state.as_str(),
+            i64::from(u.attempts),
+            u.next_attempt_at.map(timestamp_text),
+            u.last_error,
+            u.delivered_at.map(timestamp_text),
+        ])?;
+    Ok(n == 1)
+}
+
+pub(crate) fn acknowledge(
+    conn: &Connection,
+    id: &str,
+    at: Timestamp,
+    by: &str,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE deliveries SET acknowledged_at = ?2, acknowledged_by = ?3
+             WHERE id = ?1 AND acknowledged_at IS NULL",
+        )?
+        .execute(params![id, timestamp_text(at), by])?;
+    Ok(n == 1)
+}
+
+pub(crate) fn insert_forwarding(conn: &Connection, f: &ForwardingRow) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO forwardings (delivery_id, member, confirmed_at, confirmed_by)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            f.delivery_id,
+            f.member.as_str(),
+            timestamp_text(f.confirmed_at),
+            f.confirmed_by,
+        ])?;
+    Ok(n == 1)
+}
+
+pub(crate) fn forwardings(
+    conn: &Connection,
+    delivery_id: &str,
+) -> Result<Vec<ForwardingRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT member, confirmed_at, confirmed_by FROM forwardings
+         WHERE delivery_id = ?1 ORDER BY confirmed_at, member",
+    )?;
+    let rows = stmt.query_map(params![delivery_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (member, at, by) = r?;
+        Ok(ForwardingRow {
+            delivery_id: delivery_id.to_owned(),
+            member: OrgSlug::parse(&member).map_err(|e| corrupt(e.0))?,
+            confirmed_at: ts(&at)?,
+            confirmed_by: by,
+        })
+    })
+    .collect()
+}
+
+pub(crate) fn webhook_secret(
+    conn: &Connection,
+    slug: &OrgSlug,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT secret FROM webhook_secrets WHERE slug = ?1")?
+        .query_row(params![slug.as_str()], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn put_webhook_secret(
+    conn: &Connection,
+    slug: &OrgSlug,
+    secret: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO webhook_secrets (slug, secret, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(slug) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at",
+    )?
+    .execute(params![slug.as_str(), secret, timestamp_text(at)])?;
+    Ok(())
+}

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::access::{require_admin, require_recipient, require_staff};
 use crate::registry::{not_found, parse_slug};
-use crate::tokens::random_hex;
 use crate::{App, AppError};
 
 /// A page of deliveries.
@@ -37,6 +36,15 @@ fn on_behalf_of(d: &DeliveryRow) -> Vec<String> {
 }
 
 fn inbox_entry(tx: &mut dyn Tx, d: &DeliveryRow) -> Result<InboxEntryRecord, AppError> {
+    entry_record(tx, d)
+}
+
+/// What the recipient of a delivery receives, as JSON (for couriers).
+pub(crate) fn entry_for(tx: &mut dyn Tx, d: &DeliveryRow) -> Result<serde_json::Value, AppError> {
+    serde_json::to_value(entry_record(tx, d)?).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+fn entry_record(tx: &mut dyn Tx, d: &DeliveryRow) -> Result<InboxEntryRecord, AppError> {
     let version = tx
         .item_version(&d.item_id, d.version)?
         .ok_or_else(|| AppError::Internal(format!("delivery {} has no item version", d.id)))?;
@@ -208,7 +216,7 @@ impl App {
         if tx.organisation(&slug)?.is_none() {
             return Err(not_found(&slug));
         }
-        let secret = format!("whsec_{}", random_hex(32)?);
+        let secret = new_secret()?;
         let now = self.clock.now();
         tx.put_webhook_secret(&slug, &secret, now)?;
         tx.append_audit(NewAuditEntry {
@@ -233,4 +241,17 @@ impl App {
         crate::access::require_legal(principal)?;
         Ok(self.store.read()?.audit_log()?)
     }
+}
+
+/// A Standard Webhooks secret: `whsec_` and 32 random bytes in base64.
+fn new_secret() -> Result<String, AppError> {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        AppError::Conflict(format!("the operating system's random source failed: {e}"))
+    })?;
+    Ok(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
 }

@@ -7,6 +7,7 @@
 
 mod access;
 mod decide;
+mod deliver;
 mod demo;
 mod error;
 mod history;
@@ -23,6 +24,9 @@ use schakel_domain::{Date, Principal, Role, SectorVocabulary, legal_date};
 use schakel_rulebook::RulebookSet;
 use schakel_store::Store;
 
+pub use deliver::{
+    Courier, CourierError, DeliveryRun, FIRST_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF, Outgoing, backoff,
+};
 pub use demo::DEMO_REGISTRY;
 pub use error::AppError;
 pub use history::{FieldChange, HistoryEntry};
@@ -41,6 +45,11 @@ impl Clock {
     /// The system clock.
     pub fn system() -> Self {
         Self(Arc::new(Timestamp::now))
+    }
+
+    /// A clock that asks `now` (tests that let time pass).
+    pub fn from_fn(now: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
     }
 
     /// A clock stopped at `at`.

@@ -70,6 +70,19 @@ pub(crate) enum Command {
     /// Webhook signing secrets.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Deliver what is due in the outbox (webhooks; email follows), deciding each again
+    /// just before it goes out.
+    Deliver {
+        /// One pass, then exit (the server runs passes continuously).
+        #[arg(long)]
+        once: bool,
+        /// At most this many deliveries.
+        #[arg(long, default_value_t = 1000)]
+        limit: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load the demo constituency (running it again changes nothing).
     Demo {
         /// Print JSON.
@@ -310,6 +323,15 @@ pub(crate) enum ItemCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum OutboxCommand {
+    /// Put a dead or held delivery back in the queue, due now (after fixing a contact or
+    /// approving the item again).
+    Requeue {
+        /// The delivery's id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List deliveries, oldest first.
     List {
         /// Only this item's.

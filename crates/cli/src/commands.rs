@@ -126,6 +126,11 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Item(command) => crate::items::item(&app, &me, command),
         Command::Outbox(command) => crate::items::outbox(&app, &me, command),
         Command::Webhook(command) => crate::items::webhook(&app, &me, command),
+        Command::Deliver {
+            once,
+            limit,
+            json: as_json,
+        } => crate::items::deliver(&app, &me, once, limit, as_json),
         Command::Demo { json: as_json } => {
             let report = app.load_demo(&me)?;
             print_import(&report, as_json)

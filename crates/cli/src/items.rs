@@ -252,6 +252,14 @@ pub(crate) fn item(app: &App, me: &Principal, command: ItemCommand) -> Result<()
 /// `schakel outbox …`.
 pub(crate) fn outbox(app: &App, me: &Principal, command: OutboxCommand) -> Result<(), CliError> {
     match command {
+        OutboxCommand::Requeue { id, json: as_json } => {
+            let d = app.requeue(me, &id)?;
+            if as_json {
+                json(&json!({"id": d.id, "state": d.state.as_str()}))
+            } else {
+                out(&format!("{} is pending again, due now.\n", d.id))
+            }
+        }
         OutboxCommand::List {
             item,
             recipient,
@@ -343,4 +351,38 @@ pub(crate) fn webhook(app: &App, me: &Principal, command: WebhookCommand) -> Res
             }
         }
     }
+}
+
+/// `schakel deliver --once`.
+pub(crate) fn deliver(
+    app: &App,
+    me: &Principal,
+    once: bool,
+    limit: u64,
+    as_json: bool,
+) -> Result<(), CliError> {
+    if !once {
+        return Err(CliError::user(
+            "`schakel deliver` runs one pass with `--once`; `schakel serve` delivers continuously",
+        ));
+    }
+    let webhooks = schakel_delivery::WebhookCourier::default();
+    let run = app.deliver_once(me, &[&webhooks], limit.max(1))?;
+    if as_json {
+        return json(&json!({
+            "delivered": run.delivered,
+            "retried": run.retried,
+            "dead": run.dead,
+            "held": run.held,
+            "skipped": run.skipped,
+        }));
+    }
+    out(&format!(
+        "delivered {}, to retry {}, dead {}, held {}, waiting for a courier {}\n",
+        run.delivered.len(),
+        run.retried.len(),
+        run.dead.len(),
+        run.held.len(),
+        run.skipped.len()
+    ))
 }

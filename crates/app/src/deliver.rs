@@ -1,0 +1,376 @@
+//! The delivery worker: takes due deliveries from the outbox, decides each again just before
+//! it goes out, hands it to the courier of its channel, and records the outcome. A
+//! delivery whose decision changed is held (never dropped) and its item returns for
+//! approval; a failed attempt is retried with exponential backoff and jitter, and after
+//! [`MAX_ATTEMPTS`] the delivery is dead until requeued.
+//!
+//! Delivery is at-least-once: a courier is called outside any transaction, so a crash
+//! between a successful hand-over and its recording sends it again, with the same id.
+
+use jiff::{SignedDuration, Timestamp};
+use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Registry};
+use schakel_formats::decision::DecisionRecord;
+use schakel_formats::item::ItemRecord;
+use schakel_rulebook::{DecisionRequest, Verdict};
+use schakel_store::{DeliveryQuery, DeliveryRow, DeliveryUpdate, NewAuditEntry};
+use serde_json::json;
+
+use crate::access::require_analyst;
+use crate::decide::decide_error;
+use crate::{App, AppError};
+
+/// Attempts before a delivery is dead.
+pub const MAX_ATTEMPTS: u32 = 8;
+/// The first retry's delay; each further retry doubles it (up to [`MAX_BACKOFF`]).
+pub const FIRST_BACKOFF: SignedDuration = SignedDuration::from_secs(30);
+/// The longest delay between attempts.
+pub const MAX_BACKOFF: SignedDuration = SignedDuration::from_secs(6 * 3600);
+
+/// One delivery handed to a courier.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The stable id (webhook `webhook-id`, email `Message-ID`).
+    pub id: String,
+    /// The channel.
+    pub channel: Channel,
+    /// Email address or webhook URL.
+    pub address: String,
+    /// The recipient.
+    pub recipient: OrgSlug,
+    /// What the recipient receives (the inbox entry of FORMATS.md's item, for this
+    /// recipient), as JSON.
+    pub payload: serde_json::Value,
+    /// The recipient's webhook signing secret.
+    pub webhook_secret: Option<String>,
+    /// When the attempt is made.
+    pub at: Timestamp,
+}
+
+/// Why a hand-over failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CourierError {
+    /// Worth trying again later (a timeout, a 5xx, a refused connection).
+    Retry(String),
+    /// Trying again will not help until someone changes something (a 4xx, a bad address).
+    Permanent(String),
+}
+
+/// Carries deliveries of one channel.
+pub trait Courier: Send + Sync {
+    /// The channel it carries.
+    fn channel(&self) -> Channel;
+    /// Hands one delivery over; `Ok` when the other side accepted it.
+    fn deliver(&self, outgoing: &Outgoing) -> Result<(), CourierError>;
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryRun {
+    /// Delivered now.
+    pub delivered: Vec<String>,
+    /// Failed, to be retried.
+    pub retried: Vec<String>,
+    /// Failed for the last time, or permanently.
+    pub dead: Vec<String>,
+    /// Held because their decision changed.
+    pub held: Vec<String>,
+    /// Left pending: no courier for their channel in this process.
+    pub skipped: Vec<String>,
+}
+
+/// The delay before attempt `attempts + 1`: doubling from [`FIRST_BACKOFF`], capped, with
+/// up to a quarter of jitter either way (`jitter` in 0..1).
+pub fn backoff(attempts: u32, jitter: f64) -> SignedDuration {
+    let base = FIRST_BACKOFF.as_secs_f64() * 2f64.powi(i32::try_from(attempts).unwrap_or(30));
+    let capped = base.min(MAX_BACKOFF.as_secs_f64());
+    let spread = capped * 0.25 * (jitter.clamp(0.0, 1.0) * 2.0 - 1.0);
+    SignedDuration::from_secs_f64((capped + spread).max(1.0))
+}
+
+fn jitter() -> f64 {
+    let mut b = [0u8; 2];
+    if getrandom::fill(&mut b).is_err() {
+        return 0.5;
+    }
+    f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
+}
+
+/// The rule ids, route and conditions of a decision record: what must not change between
+/// sending and delivering.
+fn essence(decision: &serde_json::Value) -> serde_json::Value {
+    let rules = |key: &str| -> Vec<serde_json::Value> {
+        decision
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|r| r.get("rule").cloned().unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    json!({
+        "decision": decision.get("decision"),
+        "bases": rules("bases"),
+        "route": decision.get("route"),
+        "conditions": decision.get("conditions"),
+    })
+}
+
+impl App {
+    /// One pass of the worker over the deliveries due now (at most `limit`).
+    pub fn deliver_once(
+        &self,
+        principal: &Principal,
+        couriers: &[&dyn Courier],
+        limit: u64,
+    ) -> Result<DeliveryRun, AppError> {
+        require_analyst(principal)?;
+        let now = self.clock.now();
+        let (due, registry) = {
+            let mut tx = self.store.read()?;
+            let (due, _) = tx.find_deliveries(&DeliveryQuery {
+                due_by: Some(now),
+                limit,
+                ..DeliveryQuery::default()
+            })?;
+            (due, Registry::new(tx.organisations()?))
+        };
+        let mut run = DeliveryRun::default();
+        for delivery in due {
+            let Some(courier) = couriers.iter().find(|c| c.channel() == delivery.channel) else {
+                run.skipped.push(delivery.id);
+                continue;
+            };
+            match self.prepare(&registry, &delivery, now)? {
+                Prepared::Held(reason) => {
+                    self.hold(principal, &delivery, &reason, now)?;
+                    run.held.push(delivery.id);
+                }
+                Prepared::Ready(outgoing) => {
+                    let result = courier.deliver(&outgoing);
+                    self.record_attempt(principal, &delivery, result, now, &mut run)?;
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    /// Decides the delivery again and builds what goes out.
+    fn prepare(
+        &self,
+        registry: &Registry,
+        d: &DeliveryRow,
+        now: Timestamp,
+    ) -> Result<Prepared, AppError> {
+        let mut tx = self.store.read()?;
+        let version = tx
+            .item_version(&d.item_id, d.version)?
+            .ok_or_else(|| AppError::Internal(format!("delivery {} has no item version", d.id)))?;
+        let record: ItemRecord = serde_json::from_value(version.content)
+            .map_err(|e| AppError::Internal(format!("item {} is unreadable: {e}", d.item_id)))?;
+        let item = record
+            .parse(&self.vocabulary)
+            .map_err(|_| AppError::Internal(format!("item {} no longer parses", d.item_id)))?;
+        let request = DecisionRequest {
+            at: self.clock.today(),
+            recipient: d.recipient.clone(),
+            item: item.facts,
+        };
+        let verdict = match self.rulebooks.verdict(registry, &request) {
+            Ok(v) => v,
+            // The recipient ended, or the date left every rulebook: hold, never send.
+            Err(e) => return Ok(Prepared::Held(decide_error(e).to_string())),
+        };
+        let Verdict::Permit(permit) = verdict else {
+            return Ok(Prepared::Held(
+                "the rulebook no longer permits this delivery".into(),
+            ));
+        };
+        let now_record = serde_json::to_value(DecisionRecord::from_decision(permit.decision()))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if essence(&now_record) != essence(&d.decision) {
+            return Ok(Prepared::Held(
+                "its decision changed since sending (basis, route or conditions)".into(),
+            ));
+        }
+        let payload = crate::inbox::entry_for(&mut *tx, d)?;
+        let webhook_secret = match d.channel {
+            Channel::Webhook => tx.webhook_secret(&d.recipient)?,
+            _ => None,
+        };
+        Ok(Prepared::Ready(Outgoing {
+            id: d.id.clone(),
+            channel: d.channel,
+            address: d.address.clone().unwrap_or_default(),
+            recipient: d.recipient.clone(),
+            payload: json!({"type": "schakel.delivery", "id": d.id, "data": payload}),
+            webhook_secret,
+            at: now,
+        }))
+    }
+
+    fn hold(
+        &self,
+        principal: &Principal,
+        d: &DeliveryRow,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store.write()?;
+        tx.update_delivery(
+            &d.id,
+            &DeliveryUpdate {
+                state: DeliveryState::Held,
+                attempts: d.attempts,
+                next_attempt_at: None,
+                last_error: Some(reason.to_owned()),
+                delivered_at: None,
+            },
+        )?;
+        if let Some(mut item) = tx.item(&d.item_id)? {
+            item.status = ItemStatus::AwaitingApproval;
+            item.updated_at = now;
+            tx.put_item(&item)?;
+        }
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "delivery.hold".into(),
+            subject: format!("delivery:{}", d.id),
+            before: Some(json!({"state": d.state.as_str()})),
+            after: Some(json!({"state": "held", "reason": reason, "item": d.item_id})),
+        })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn record_attempt(
+        &self,
+        principal: &Principal,
+        d: &DeliveryRow,
+        result: Result<(), CourierError>,
+        now: Timestamp,
+        run: &mut DeliveryRun,
+    ) -> Result<(), AppError> {
+        let attempts = d.attempts.saturating_add(1);
+        let (update, action, error) = match result {
+            Ok(()) => (
+                DeliveryUpdate {
+                    state: DeliveryState::Delivered,
+                    attempts,
+                    next_attempt_at: None,
+                    last_error: None,
+                    delivered_at: Some(now),
+                },
+                "delivery.deliver",
+                None,
+            ),
+            Err(CourierError::Retry(e)) if attempts < MAX_ATTEMPTS => (
+                DeliveryUpdate {
+                    state: DeliveryState::Pending,
+                    attempts,
+                    next_attempt_at: now.checked_add(backoff(attempts - 1, jitter())).ok(),
+                    last_error: Some(e.clone()),
+                    delivered_at: None,
+                },
+                "delivery.attempt",
+                Some(e),
+            ),
+            Err(CourierError::Retry(e) | CourierError::Permanent(e)) => (
+                DeliveryUpdate {
+                    state: DeliveryState::Dead,
+                    attempts,
+                    next_attempt_at: None,
+                    last_error: Some(e.clone()),
+                    delivered_at: None,
+                },
+                "delivery.dead",
+                Some(e),
+            ),
+        };
+        let mut tx = self.store.write()?;
+        tx.update_delivery(&d.id, &update)?;
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: action.into(),
+            subject: format!("delivery:{}", d.id),
+            before: Some(json!({"state": d.state.as_str(), "attempts": d.attempts})),
+            after: Some(json!({
+                "state": update.state.as_str(),
+                "attempts": attempts,
+                "channel": d.channel.as_str(),
+                "error": error,
+            })),
+        })?;
+        tx.commit()?;
+        let id = d.id.clone();
+        match update.state {
+            DeliveryState::Delivered => run.delivered.push(id),
+            DeliveryState::Pending => run.retried.push(id),
+            _ => run.dead.push(id),
+        }
+        Ok(())
+    }
+
+    /// Puts a dead or held delivery back in the queue (after a contact was fixed or the
+    /// item approved again), due now. Analysts.
+    pub fn requeue(&self, principal: &Principal, id: &str) -> Result<DeliveryRow, AppError> {
+        require_analyst(principal)?;
+        let mut tx = self.store.write()?;
+        let d = tx
+            .delivery(id)?
+            .ok_or_else(|| AppError::NotFound(format!("no delivery `{id}`")))?;
+        if !matches!(d.state, DeliveryState::Dead | DeliveryState::Held) {
+            return Err(AppError::Conflict(format!(
+                "delivery {id} is {}; only dead or held deliveries are requeued",
+                d.state
+            )));
+        }
+        let now = self.clock.now();
+        tx.update_delivery(
+            id,
+            &DeliveryUpdate {
+                state: DeliveryState::Pending,
+                attempts: 0,
+                next_attempt_at: Some(now),
+                last_error: None,
+                delivered_at: None,
+            },
+        )?;
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "delivery.requeue".into(),
+            subject: format!("delivery:{id}"),
+            before: Some(json!({"state": d.state.as_str(), "attempts": d.attempts})),
+            after: Some(json!({"state": "pending"})),
+        })?;
+        let requeued = tx
+            .delivery(id)?
+            .ok_or_else(|| AppError::NotFound(format!("no delivery `{id}`")))?;
+        tx.commit()?;
+        Ok(requeued)
+    }
+}
+
+enum Prepared {
+    Ready(Outgoing),
+    Held(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_bounded_jitter_and_a_cap() {
+        let mid = |n| backoff(n, 0.5).as_secs();
+        assert_eq!(mid(0), 30);
+        assert_eq!(mid(1), 60);
+        assert_eq!(mid(3), 240);
+        assert_eq!(mid(20), MAX_BACKOFF.as_secs());
+        assert!(backoff(2, 0.0).as_secs() >= 90 && backoff(2, 1.0).as_secs() <= 150);
+    }
+}

@@ -1,0 +1,7 @@
+//! schakel's couriers: what hands a delivery to the outside world. Each implements
+//! [`schakel_app::Courier`] for one channel; the worker in `schakel-app` decides what goes
+//! and records what happened.
+
+mod webhook;
+
+pub use webhook::{WebhookCourier, sign};

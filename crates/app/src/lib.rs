@@ -120,6 +120,16 @@ impl App {
         Ok(())
     }
 
+    /// The delivery worker inside `schakel serve`, as recorded in the audit log.
+    pub fn delivery_worker() -> Principal {
+        Principal {
+            token_id: "worker".into(),
+            name: "delivery-worker".into(),
+            role: Role::Analyst,
+            organisation: None,
+        }
+    }
+
     /// The principal of someone working on the server's own command line: an
     /// administrator named after the operating-system user.
     pub fn local_admin(user: &str) -> Principal {

@@ -676,10 +676,53 @@ fn serve(
         out(&format!(
             "schakel is serving http://{addr}/ (API under http://{addr}/api/v1, description at http://{addr}/api/v1/openapi.json)\n{banner}"
         ))?;
-        schakel_server::serve(listener, app, shutdown_signal())
+        // The delivery worker runs beside the server and stops with it.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let worker = {
+            let (app, stop) = (app.clone(), Arc::clone(&stop));
+            std::thread::spawn(move || delivery_loop(&app, &stop))
+        };
+        let served = schakel_server::serve(listener, app, shutdown_signal())
             .await
-            .map_err(|e| CliError::user(format!("the server stopped: {e}")))
+            .map_err(|e| CliError::user(format!("the server stopped: {e}")));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = worker.join();
+        served
     })
+}
+
+/// How often the worker inside `serve` looks for due deliveries.
+const DELIVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Delivers what is due, every [`DELIVERY_INTERVAL`], until `stop`.
+fn delivery_loop(app: &App, stop: &std::sync::atomic::AtomicBool) {
+    let worker = App::delivery_worker();
+    let webhooks = schakel_delivery::WebhookCourier::default();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        match app.deliver_once(&worker, &[&webhooks], 500) {
+            Ok(run) => {
+                if !(run.delivered.is_empty()
+                    && run.retried.is_empty()
+                    && run.dead.is_empty()
+                    && run.held.is_empty())
+                {
+                    tracing::info!(
+                        delivered = run.delivered.len(),
+                        retried = run.retried.len(),
+                        dead = run.dead.len(),
+                        held = run.held.len(),
+                        "delivery pass"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "delivery pass failed; trying again"),
+        }
+        let mut waited = std::time::Duration::ZERO;
+        while waited < DELIVERY_INTERVAL && !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            waited += std::time::Duration::from_millis(200);
+        }
+    }
 }
 
 async fn shutdown_signal() {

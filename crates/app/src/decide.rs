@@ -3,7 +3,9 @@
 use schakel_domain::{Principal, Registry};
 use schakel_formats::decision::parse_decision_request;
 use schakel_rulebook::{DecideError, Decision, DecisionRequest};
-use schakel_store::NewAuditEntry;
+use std::sync::Arc;
+
+use schakel_store::{NewAuditEntry, Tx};
 
 use crate::access::require_staff;
 use crate::{App, AppError};
@@ -30,9 +32,27 @@ impl App {
         Ok(&self.rulebooks)
     }
 
-    /// The registry as it stands, in memory (for decisions and plans).
-    pub fn registry(&self) -> Result<Registry, AppError> {
-        Ok(Registry::new(self.store.read()?.organisations()?))
+    /// The registry as it stands, in memory (for decisions and plans). It is read from the
+    /// store only when it changed since it was last read (in any process).
+    pub fn registry(&self) -> Result<Arc<Registry>, AppError> {
+        let mut tx = self.store.read()?;
+        self.registry_in(&mut *tx)
+    }
+
+    /// The registry as `tx` sees it, from the cache when its version is unchanged.
+    pub(crate) fn registry_in(&self, tx: &mut dyn Tx) -> Result<Arc<Registry>, AppError> {
+        let version = tx.registry_version()?;
+        if let Ok(cache) = self.registry_cache.lock()
+            && let Some((cached, registry)) = cache.as_ref()
+            && *cached == version
+        {
+            return Ok(Arc::clone(registry));
+        }
+        let registry = Arc::new(Registry::new(tx.organisations()?));
+        if let Ok(mut cache) = self.registry_cache.lock() {
+            *cache = Some((version, Arc::clone(&registry)));
+        }
+        Ok(registry)
     }
 
     /// Decides a request given as JSON (FORMATS.md "Decision request"). A malformed request

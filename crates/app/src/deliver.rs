@@ -9,7 +9,6 @@
 
 use jiff::{SignedDuration, Timestamp};
 use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Registry};
-use schakel_formats::decision::DecisionRecord;
 use schakel_formats::item::ItemRecord;
 use schakel_rulebook::{DecisionRequest, Verdict};
 use schakel_store::{DeliveryQuery, DeliveryRow, DeliveryUpdate, NewAuditEntry};
@@ -134,7 +133,7 @@ impl App {
                 limit,
                 ..DeliveryQuery::default()
             })?;
-            (due, Registry::new(tx.organisations()?))
+            (due, self.registry_in(&mut *tx)?)
         };
         let mut run = DeliveryRun::default();
         for delivery in due {
@@ -187,14 +186,13 @@ impl App {
                 "the rulebook no longer permits this delivery".into(),
             ));
         };
-        let now_record = serde_json::to_value(DecisionRecord::from_decision(permit.decision()))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let now_record = crate::plan::stored_decision(permit.decision());
         if essence(&now_record) != essence(&d.decision) {
             return Ok(Prepared::Held(
                 "its decision changed since sending (basis, route or conditions)".into(),
             ));
         }
-        let payload = crate::inbox::entry_for(&mut *tx, d)?;
+        let payload = self.entry_for(&mut *tx, d)?;
         let webhook_secret = match d.channel {
             Channel::Webhook => tx.webhook_secret(&d.recipient)?,
             _ => None,

@@ -3,6 +3,7 @@
 
 use schakel_domain::{Channel, OrgSlug, Principal};
 use schakel_formats::item::{ForwardedRecord, InboxEntryRecord, ItemRecord};
+use schakel_rulebook::RulebookSet;
 use schakel_store::{DeliveryQuery, DeliveryRow, ForwardingRow, NewAuditEntry, Tx};
 use serde_json::json;
 
@@ -35,16 +36,60 @@ fn on_behalf_of(d: &DeliveryRow) -> Vec<String> {
     strings(d.decision.get("route").and_then(|r| r.get("on_behalf_of")))
 }
 
-fn inbox_entry(tx: &mut dyn Tx, d: &DeliveryRow) -> Result<InboxEntryRecord, AppError> {
-    entry_record(tx, d)
+/// The bases of a stored decision, each with its explanation from the rulebook the decision
+/// was taken under (found by its hash; without it, rule and citation only).
+fn bases_explained(
+    rulebooks: &RulebookSet,
+    decision: &serde_json::Value,
+) -> Vec<serde_json::Value> {
+    let hash = decision.get("rulebook_hash").and_then(|h| h.as_str());
+    let book = rulebooks
+        .rulebooks()
+        .iter()
+        .find(|b| Some(b.hash()) == hash);
+    decision
+        .get("bases")
+        .and_then(|v| v.as_array())
+        .map(|bases| {
+            bases
+                .iter()
+                .map(|b| {
+                    let mut b = b.clone();
+                    let rule = b.get("rule").and_then(|r| r.as_str()).map(str::to_owned);
+                    if let (Some(book), Some(rule), Some(obj)) = (book, rule, b.as_object_mut())
+                        && let Some(info) = book.rules().iter().find(|r| *r.rule == *rule)
+                    {
+                        obj.insert("explanation".into(), json!(info.explanation.as_ref()));
+                        obj.insert("explanation_nl".into(), json!(info.explanation_nl.as_ref()));
+                    }
+                    b
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-/// What the recipient of a delivery receives, as JSON (for couriers).
-pub(crate) fn entry_for(tx: &mut dyn Tx, d: &DeliveryRow) -> Result<serde_json::Value, AppError> {
-    serde_json::to_value(entry_record(tx, d)?).map_err(|e| AppError::Internal(e.to_string()))
+impl App {
+    fn inbox_entry(&self, tx: &mut dyn Tx, d: &DeliveryRow) -> Result<InboxEntryRecord, AppError> {
+        entry_record(&self.rulebooks, tx, d)
+    }
+
+    /// What the recipient of a delivery receives, as JSON (for couriers).
+    pub(crate) fn entry_for(
+        &self,
+        tx: &mut dyn Tx,
+        d: &DeliveryRow,
+    ) -> Result<serde_json::Value, AppError> {
+        serde_json::to_value(entry_record(&self.rulebooks, tx, d)?)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
 }
 
-fn entry_record(tx: &mut dyn Tx, d: &DeliveryRow) -> Result<InboxEntryRecord, AppError> {
+fn entry_record(
+    rulebooks: &RulebookSet,
+    tx: &mut dyn Tx,
+    d: &DeliveryRow,
+) -> Result<InboxEntryRecord, AppError> {
     let version = tx
         .item_version(&d.item_id, d.version)?
         .ok_or_else(|| AppError::Internal(format!("delivery {} has no item version", d.id)))?;
@@ -71,12 +116,7 @@ fn entry_record(tx: &mut dyn Tx, d: &DeliveryRow) -> Result<InboxEntryRecord, Ap
         sectors: item.sectors,
         concerns_you: item.concerns.iter().any(|c| c == d.recipient.as_str()),
         on_behalf_of: on_behalf_of(d),
-        bases: d
-            .decision
-            .get("bases")
-            .and_then(|v| v.as_array())
-            .cloned()
-            .unwrap_or_default(),
+        bases: bases_explained(rulebooks, &d.decision),
         conditions: strings(d.decision.get("conditions")),
         delivered_at: d.delivered_at.map(|t| t.to_string()),
         acknowledged_at: d.acknowledged_at.map(|t| t.to_string()),
@@ -112,7 +152,7 @@ impl App {
         })?;
         let entries = rows
             .iter()
-            .map(|d| inbox_entry(&mut *tx, d))
+            .map(|d| self.inbox_entry(&mut *tx, d))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((entries, total))
     }
@@ -138,7 +178,7 @@ impl App {
             })?;
         }
         let d = own_delivery(&mut *tx, org, id)?;
-        let entry = inbox_entry(&mut *tx, &d)?;
+        let entry = self.inbox_entry(&mut *tx, &d)?;
         tx.commit()?;
         Ok(entry)
     }
@@ -186,7 +226,7 @@ impl App {
                 after: Some(json!({"recipient": org.as_str(), "member": member.as_str()})),
             })?;
         }
-        let entry = inbox_entry(&mut *tx, &d)?;
+        let entry = self.inbox_entry(&mut *tx, &d)?;
         tx.commit()?;
         Ok(entry)
     }

@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Registry, Role};
-use schakel_formats::decision::DecisionRecord;
 use schakel_formats::item::{ItemAnswer, ItemRecord, ParsedItem, parse_item};
 use schakel_formats::registry::EntryError;
 use schakel_store::{
@@ -154,7 +153,7 @@ impl App {
         let item =
             parse_item(value, &self.vocabulary).map_err(|i| AppError::from_issues("item", i))?;
         let mut tx = self.store.write()?;
-        let registry = Registry::new(tx.organisations()?);
+        let registry = self.registry_in(&mut *tx)?;
         check_names(&item, &registry)?;
         let now = self.clock.now();
         let id = format!("itm_{}", random_hex(8)?);
@@ -225,7 +224,7 @@ impl App {
     }
 
     fn plan_in(&self, tx: &mut dyn Tx, view: &ItemView) -> Result<Plan, AppError> {
-        let registry = Registry::new(tx.organisations()?);
+        let registry = self.registry_in(tx)?;
         let now = self.clock.now();
         let with_token: BTreeSet<OrgSlug> = tx
             .tokens()?
@@ -392,60 +391,51 @@ impl App {
             )));
         }
 
-        let mut deliveries = Vec::new();
-        for planned in &plan.permits {
-            let decision =
-                serde_json::to_value(DecisionRecord::from_decision(planned.permit.decision()))
-                    .map_err(|e| AppError::Internal(format!("cannot write a decision: {e}")))?;
+        // Delivery ids: one random prefix per sending and a sequence number, so that ids are
+        // unique and stable without a system call per delivery.
+        let prefix = random_hex(8)?;
+        // Most permits of one plan share their decision's text; write each text once.
+        let mut texts: std::collections::HashMap<String, std::rc::Rc<str>> =
+            std::collections::HashMap::new();
+        let decisions: Vec<std::rc::Rc<str>> = plan
+            .permits
+            .iter()
+            .map(|p| {
+                let key = crate::plan::decision_key(p.permit.decision());
+                std::rc::Rc::clone(texts.entry(key).or_insert_with(|| {
+                    crate::plan::stored_decision(p.permit.decision())
+                        .to_string()
+                        .into()
+                }))
+            })
+            .collect();
+        let mut queued: Vec<NewDelivery<'_>> = Vec::new();
+        for (planned, decision) in plan.permits.iter().zip(&decisions) {
             for channel in &planned.channels {
-                // The inbox always keeps a copy (read once a token exists); email and
-                // webhooks only where usable.
-                let state = match channel.channel {
-                    Channel::Inbox => DeliveryState::Delivered,
-                    _ if channel.usable => DeliveryState::Pending,
-                    _ => continue,
+                let Some(state) = channel.enqueued() else {
+                    continue;
                 };
-                let delivery = NewDelivery {
+                queued.push(NewDelivery {
                     permit: &planned.permit,
-                    id: format!("dlv_{}", random_hex(10)?),
-                    item_id: id.to_owned(),
+                    id: format!("dlv_{prefix}{:06}", queued.len()),
+                    item_id: id,
                     version: view.row.version,
                     channel: channel.channel,
-                    address: channel.address.clone(),
-                    plan_hash: plan.hash.clone(),
-                    decision: decision.clone(),
+                    address: channel.address.as_deref(),
+                    plan_hash: &plan.hash,
+                    decision,
                     state,
                     next_attempt_at: (state == DeliveryState::Pending).then_some(now),
-                    note: channel.note.clone(),
+                    note: channel.note.as_deref(),
                     created_at: now,
-                };
-                tx.insert_delivery(&delivery)?;
-                tx.append_audit(NewAuditEntry {
-                    at: now,
-                    actor: principal.actor(),
-                    action: "delivery.enqueue".into(),
-                    subject: format!("delivery:{}", delivery.id),
-                    before: None,
-                    after: Some(json!({
-                        "item": id,
-                        "version": view.row.version,
-                        "recipient": planned.permit.recipient().as_str(),
-                        "channel": channel.channel.as_str(),
-                        "state": state.as_str(),
-                        "plan_hash": plan.hash,
-                        "rulebook": planned.permit.decision().rulebook.as_ref(),
-                        "rulebook_hash": planned.permit.decision().rulebook_hash.as_ref(),
-                        "bases": planned.permit.decision().bases.iter().map(|b| b.rule.as_ref()).collect::<Vec<_>>(),
-                    })),
-                })?;
-                deliveries.push((
-                    delivery.id,
-                    planned.permit.recipient().clone(),
-                    channel.channel,
-                    state,
-                ));
+                });
             }
         }
+        tx.insert_deliveries(&queued)?;
+        let deliveries: Vec<(String, OrgSlug, Channel, DeliveryState)> = queued
+            .into_iter()
+            .map(|d| (d.id, d.permit.recipient().clone(), d.channel, d.state))
+            .collect();
         let before = view.row.status;
         view.row.status = ItemStatus::Sent;
         view.row.updated_at = now;
@@ -463,6 +453,9 @@ impl App {
                 "at": plan.at.to_string(),
                 "rulebook": plan.rulebook,
                 "plan": plan_summary(&plan),
+                // The deliveries are `dlv_` + this prefix + a six-digit sequence number, in the
+                // order of the plan's permits and each permit's enqueued channels.
+                "deliveries": {"prefix": prefix, "count": deliveries.len()},
             })),
         })?;
         tx.commit()?;
@@ -470,31 +463,62 @@ impl App {
     }
 }
 
-/// A plan as recorded in the audit log: references only (slugs and rule ids).
+/// A plan as recorded in the audit log: references only (slugs and rule ids). Recipients
+/// with the same bases, route, conditions and channels are listed together (a general
+/// item to 10,000 entities makes a few groups, not 10,000 entries); denies are grouped by
+/// their reasons. Recipients are in slug order, the order deliveries were numbered in.
 fn plan_summary(plan: &Plan) -> serde_json::Value {
-    let permits: Vec<serde_json::Value> = plan
-        .permits
-        .iter()
-        .map(|p| {
-            let d = p.permit.decision();
-            json!({
-                "recipient": d.recipient.as_str(),
-                "bases": d.bases.iter().map(|b| b.rule.as_ref()).collect::<Vec<_>>(),
-                "route": d.route.as_ref().map(|r| r.kind.as_str()),
-                "on_behalf_of": d.route.as_ref().map(|r| r.on_behalf_of.iter().map(OrgSlug::as_str).collect::<Vec<_>>()),
-                "conditions": d.conditions.iter().map(AsRef::as_ref).collect::<Vec<&str>>(),
-            })
+    let mut permits: Vec<(serde_json::Value, Vec<&str>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for p in &plan.permits {
+        let d = p.permit.decision();
+        let key = json!({
+            "bases": d.bases.iter().map(|b| b.rule.as_ref()).collect::<Vec<_>>(),
+            "route": d.route.as_ref().map(|r| r.kind.as_str()),
+            "on_behalf_of": d.route.as_ref().map(|r| r.on_behalf_of.iter().map(OrgSlug::as_str).collect::<Vec<_>>()),
+            "conditions": d.conditions.iter().map(AsRef::as_ref).collect::<Vec<&str>>(),
+            "channels": p.channels.iter().filter(|c| c.enqueued().is_some()).map(|c| c.channel.as_str()).collect::<Vec<_>>(),
+        });
+        match index
+            .get(&key.to_string())
+            .and_then(|i| permits.get_mut(*i))
+        {
+            Some((_, recipients)) => recipients.push(d.recipient.as_str()),
+            None => {
+                index.insert(key.to_string(), permits.len());
+                permits.push((key, vec![d.recipient.as_str()]));
+            }
+        }
+    }
+    let mut denies: Vec<(serde_json::Value, Vec<&str>)> = Vec::new();
+    index.clear();
+    for d in &plan.denies {
+        let key = json!(
+            d.reasons
+                .iter()
+                .map(|r| r.rule.rule.as_ref())
+                .collect::<Vec<_>>()
+        );
+        match index.get(&key.to_string()).and_then(|i| denies.get_mut(*i)) {
+            Some((_, recipients)) => recipients.push(d.recipient.as_str()),
+            None => {
+                index.insert(key.to_string(), denies.len());
+                denies.push((key, vec![d.recipient.as_str()]));
+            }
+        }
+    }
+    let permits: Vec<serde_json::Value> = permits
+        .into_iter()
+        .map(|(mut key, recipients)| {
+            if let Some(obj) = key.as_object_mut() {
+                obj.insert("recipients".into(), json!(recipients));
+            }
+            key
         })
         .collect();
-    let denies: Vec<serde_json::Value> = plan
-        .denies
-        .iter()
-        .map(|d| {
-            json!({
-                "recipient": d.recipient.as_str(),
-                "reasons": d.reasons.iter().map(|r| r.rule.rule.as_ref()).collect::<Vec<_>>(),
-            })
-        })
+    let denies: Vec<serde_json::Value> = denies
+        .into_iter()
+        .map(|(reasons, recipients)| json!({"reasons": reasons, "recipients": recipients}))
         .collect();
     json!({"permits": permits, "denies": denies})
 }

@@ -68,6 +68,9 @@ impl Clock {
     }
 }
 
+/// The registry in memory and the store's registry version it was read at.
+type CachedRegistry = (i64, Arc<schakel_domain::Registry>);
+
 /// The application: a store, the sector vocabulary, the rulebooks and a clock.
 #[derive(Clone)]
 pub struct App {
@@ -75,6 +78,8 @@ pub struct App {
     vocabulary: SectorVocabulary,
     rulebooks: Arc<RulebookSet>,
     clock: Clock,
+    /// The registry in memory, with the store's registry version it was read at.
+    registry_cache: Arc<std::sync::Mutex<Option<CachedRegistry>>>,
 }
 
 impl App {
@@ -90,6 +95,7 @@ impl App {
             vocabulary,
             rulebooks,
             clock,
+            registry_cache: Arc::default(),
         }
     }
 

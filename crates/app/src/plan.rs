@@ -28,6 +28,18 @@ pub struct ChannelPlan {
 }
 
 impl ChannelPlan {
+    /// The state a delivery on this channel starts in when sent, or `None` when nothing is
+    /// enqueued on it: the inbox always keeps a copy (read once a token exists); email and
+    /// webhooks only where usable.
+    pub fn enqueued(&self) -> Option<schakel_domain::DeliveryState> {
+        use schakel_domain::{Channel, DeliveryState};
+        match self.channel {
+            Channel::Inbox => Some(DeliveryState::Delivered),
+            _ if self.usable => Some(DeliveryState::Pending),
+            _ => None,
+        }
+    }
+
     fn record(&self) -> ChannelRecord {
         ChannelRecord {
             channel: self.channel.as_str().to_owned(),
@@ -244,48 +256,64 @@ pub fn channels(
 
 /// The plan hash: SHA-256 over every recipient's decision, bases, reasons, route,
 /// conditions and channels, in slug order — not the date or the rulebook hash, so a plan
-/// stays the same across days and amendments that change no decision.
+/// stays the same across days and amendments that change no decision. Each recipient is
+/// one line of `|`-separated fields (slugs, rule ids and addresses contain no `|` or
+/// newline).
 pub fn plan_hash(permits: &[PlannedPermit], denies: &[Decision]) -> String {
-    let rules = |refs: &[schakel_rulebook::RuleRef]| -> Vec<String> {
-        refs.iter().map(|r| r.rule.to_string()).collect()
+    use std::fmt::Write as _;
+    let mut lines: Vec<(&str, String)> = Vec::with_capacity(permits.len() + denies.len());
+    let join = |out: &mut String, items: &mut dyn Iterator<Item = &str>| {
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(item);
+        }
+        out.push('|');
     };
-    let mut entries: Vec<(String, serde_json::Value)> = Vec::new();
     for p in permits {
         let d = p.permit.decision();
-        entries.push((
-            d.recipient.to_string(),
-            json!({
-                "recipient": d.recipient.as_str(),
-                "decision": "permit",
-                "bases": rules(&d.bases),
-                "route": d.route.as_ref().map(|r| json!({
-                    "kind": r.kind.as_str(),
-                    "via": r.via.as_ref().map(OrgSlug::as_str),
-                    "on_behalf_of": r.on_behalf_of.iter().map(OrgSlug::as_str).collect::<Vec<_>>(),
-                })),
-                "conditions": d.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-                "channels": p.channels.iter().map(|c| json!([c.channel.as_str(), c.address, c.encrypted, c.usable])).collect::<Vec<_>>(),
-            }),
-        ));
+        let mut line = String::with_capacity(160);
+        line.push_str(d.recipient.as_str());
+        line.push_str("|permit|");
+        join(&mut line, &mut d.bases.iter().map(|b| b.rule.as_ref()));
+        if let Some(r) = &d.route {
+            line.push_str(r.kind.as_str());
+            line.push('|');
+            line.push_str(r.via.as_ref().map_or("", OrgSlug::as_str));
+            line.push('|');
+            join(&mut line, &mut r.on_behalf_of.iter().map(OrgSlug::as_str));
+        }
+        join(&mut line, &mut d.conditions.iter().map(AsRef::as_ref));
+        for c in &p.channels {
+            let _ = write!(
+                line,
+                "{}:{}:{:?}:{};",
+                c.channel.as_str(),
+                c.address.as_deref().unwrap_or(""),
+                c.encrypted,
+                c.usable
+            );
+        }
+        lines.push((d.recipient.as_str(), line));
     }
     for d in denies {
-        entries.push((
-            d.recipient.to_string(),
-            json!({
-                "recipient": d.recipient.as_str(),
-                "decision": "deny",
-                "bases": rules(&d.bases),
-                "reasons": d.reasons.iter().map(|r| json!([
-                    r.rule.rule.as_ref(),
-                    r.remedy.as_ref().map(|m| m.kind.as_str()),
-                ])).collect::<Vec<_>>(),
-            }),
-        ));
+        let mut line = String::with_capacity(80);
+        line.push_str(d.recipient.as_str());
+        line.push_str("|deny|");
+        join(&mut line, &mut d.bases.iter().map(|b| b.rule.as_ref()));
+        for r in &d.reasons {
+            line.push_str(&r.rule.rule);
+            line.push(':');
+            line.push_str(r.remedy.as_ref().map_or("", |m| m.kind.as_str()));
+            line.push(';');
+        }
+        lines.push((d.recipient.as_str(), line));
     }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    lines.sort_by(|a, b| a.0.cmp(b.0));
     let mut hasher = Sha256::new();
-    for (_, entry) in &entries {
-        hasher.update(entry.to_string().as_bytes());
+    for (_, line) in &lines {
+        hasher.update(line.as_bytes());
         hasher.update(b"\n");
     }
     let digest = hasher.finalize();
@@ -358,4 +386,57 @@ pub fn make_plan(
         permits,
         denies,
     })
+}
+
+/// A permitting decision as kept with its deliveries: the rulebook and its hash, the date,
+/// the route, each basis by rule id and citation, and the conditions. Explanations are in
+/// the rulebook the hash names.
+pub fn stored_decision(d: &Decision) -> serde_json::Value {
+    json!({
+        "decision": if d.permitted { "permit" } else { "deny" },
+        "at": d.at.to_string(),
+        "rulebook": d.rulebook.as_ref(),
+        "rulebook_hash": d.rulebook_hash.as_ref(),
+        "route": d.route.as_ref().map(|r| json!({
+            "kind": r.kind.as_str(),
+            "via": r.via.as_ref().map(OrgSlug::as_str),
+            "on_behalf_of": r.on_behalf_of.iter().map(OrgSlug::as_str).collect::<Vec<_>>(),
+        })),
+        "bases": d.bases.iter().map(|b| json!({
+            "rule": b.rule.as_ref(),
+            "citation": b.citation.as_deref(),
+        })).collect::<Vec<_>>(),
+        "conditions": d.conditions.iter().map(AsRef::as_ref).collect::<Vec<&str>>(),
+    })
+}
+
+/// Everything [`stored_decision`] writes, as one string: equal keys, equal texts.
+pub fn decision_key(d: &Decision) -> String {
+    let mut key = String::with_capacity(128);
+    key.push_str(if d.permitted { "permit|" } else { "deny|" });
+    key.push_str(&d.at.to_string());
+    key.push('|');
+    key.push_str(&d.rulebook_hash);
+    key.push('|');
+    for b in &d.bases {
+        key.push_str(&b.rule);
+        key.push(',');
+    }
+    key.push('|');
+    if let Some(r) = &d.route {
+        key.push_str(r.kind.as_str());
+        key.push('|');
+        key.push_str(r.via.as_ref().map_or("", OrgSlug::as_str));
+        key.push('|');
+        for o in &r.on_behalf_of {
+            key.push_str(o.as_str());
+            key.push(',');
+        }
+    }
+    key.push('|');
+    for c in &d.conditions {
+        key.push_str(c);
+        key.push(',');
+    }
+    key
 }

@@ -313,7 +313,6 @@ fn four_eyes_then_send_enqueues_only_permits_and_the_inbox_shows_only_ones_own()
         "item.await_approval",
         "item.approve",
         "item.send",
-        "delivery.enqueue",
         "delivery.acknowledge",
         "delivery.forwarded",
     ] {

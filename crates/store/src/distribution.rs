@@ -82,23 +82,23 @@ pub struct NewDelivery<'a> {
     /// `dlv_…`: the stable id every attempt carries.
     pub id: String,
     /// The item.
-    pub item_id: String,
+    pub item_id: &'a str,
     /// Its version.
     pub version: u32,
     /// How it travels.
     pub channel: Channel,
     /// Email address or webhook URL.
-    pub address: Option<String>,
+    pub address: Option<&'a str>,
     /// The plan it belongs to.
-    pub plan_hash: String,
-    /// The permitting decision as answered (JSON), kept with the delivery.
-    pub decision: serde_json::Value,
+    pub plan_hash: &'a str,
+    /// The permitting decision (JSON text), kept with the delivery.
+    pub decision: &'a str,
     /// The first state: `pending`, `delivered` (inbox) or `held` (no usable channel).
     pub state: DeliveryState,
     /// When the first attempt is due.
     pub next_attempt_at: Option<Timestamp>,
     /// Why it is held, if it is.
-    pub note: Option<String>,
+    pub note: Option<&'a str>,
     /// When.
     pub created_at: Timestamp,
 }

@@ -128,6 +128,8 @@ pub trait Tx {
         &mut self,
         query: &OrganisationQuery,
     ) -> Result<OrganisationPage, StoreError>;
+    /// A number that changes whenever the registry changes (in any process).
+    fn registry_version(&mut self) -> Result<i64, StoreError>;
     /// Creates or replaces an organisation by slug.
     fn put_organisation(&mut self, organisation: &Organisation) -> Result<(), StoreError>;
     /// Every prefix covering `addr` held by an organisation not ended on `on`, most
@@ -174,8 +176,8 @@ pub trait Tx {
     /// Every approval of an item, oldest first.
     fn approvals(&mut self, item_id: &str) -> Result<Vec<ApprovalRow>, StoreError>;
 
-    /// Enqueues a delivery (only ever from a permit).
-    fn insert_delivery(&mut self, delivery: &NewDelivery<'_>) -> Result<(), StoreError>;
+    /// Enqueues deliveries (only ever from permits).
+    fn insert_deliveries(&mut self, deliveries: &[NewDelivery<'_>]) -> Result<(), StoreError>;
     /// One delivery.
     fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
     /// A filtered page of deliveries, oldest first, and how many matched in all.

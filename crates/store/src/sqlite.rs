@@ -26,6 +26,7 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_registry.sql"),
     include_str!("../migrations/sqlite/0002_distribution.sql"),
+    include_str!("../migrations/sqlite/0003_registry_version.sql"),
 ];
 
 const READERS: usize = 4;
@@ -61,7 +62,8 @@ impl SqliteStore {
             })?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             conn.execute_batch(
-                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;",
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;
+                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
             )?;
             Ok(conn)
         };
@@ -520,8 +522,17 @@ impl Tx for SqliteTx<'_> {
         })
     }
 
+    fn registry_version(&mut self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT version FROM registry_version WHERE id = 1")?
+            .query_row([], |r| r.get(0))?)
+    }
+
     fn put_organisation(&mut self, org: &Organisation) -> Result<(), StoreError> {
         let c = &*self.conn;
+        c.prepare_cached("UPDATE registry_version SET version = version + 1 WHERE id = 1")?
+            .execute([])?;
         let slug = org.slug().as_str();
         let secrecy = org.secrecy();
         c.prepare_cached(
@@ -800,8 +811,8 @@ impl Tx for SqliteTx<'_> {
         dist::approvals(&self.conn, item_id)
     }
 
-    fn insert_delivery(&mut self, delivery: &NewDelivery<'_>) -> Result<(), StoreError> {
-        dist::insert_delivery(&self.conn, delivery)
+    fn insert_deliveries(&mut self, deliveries: &[NewDelivery<'_>]) -> Result<(), StoreError> {
+        dist::insert_deliveries(&self.conn, deliveries)
     }
 
     fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {

@@ -225,29 +225,104 @@ pub(crate) fn approvals(conn: &Connection, item_id: &str) -> Result<Vec<Approval
     .collect()
 }
 
-const DELIVERY_COLUMNS: &str = "id, item_id, version, recipient, channel, address, plan_hash, decision, state, attempts, next_attempt_at, last_error, created_at, delivered_at, acknowledged_at, acknowledged_by";
+/// The columns read, in `RawDelivery` order; the decision's text comes from `decisions`.
+const DELIVERY_COLUMNS: &str = "d.id, d.item_id, d.version, d.recipient, d.channel, d.address, d.plan_hash, x.decision, d.state, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.delivered_at, d.acknowledged_at, d.acknowledged_by";
+const DELIVERY_FROM: &str = "deliveries d JOIN decisions x ON x.hash = d.decision";
 
-pub(crate) fn insert_delivery(conn: &Connection, d: &NewDelivery<'_>) -> Result<(), StoreError> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO deliveries ({DELIVERY_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?12, ?13, NULL, NULL)"
-    ))?
-    .execute(params![
-        d.id,
-        d.item_id,
-        i64::from(d.version),
-        d.permit.recipient().as_str(),
-        d.channel.as_str(),
-        d.address,
-        d.plan_hash,
-        d.decision.to_string(),
-        d.state.as_str(),
-        d.next_attempt_at.map(timestamp_text),
-        d.note,
-        timestamp_text(d.created_at),
-        (d.state == schakel_domain::DeliveryState::Delivered).then(|| timestamp_text(d.created_at)),
-    ])?;
+const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (id, item_id, version, recipient,
+    channel, address, plan_hash, decision, state, attempts, next_attempt_at, last_error,
+    created_at, delivered_at, acknowledged_at, acknowledged_by) VALUES ";
+const DELIVERY_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, NULL, NULL)";
+/// Rows per INSERT statement: SQLite's per-statement cost dominates single-row inserts.
+const BATCH: usize = 64;
+
+pub(crate) fn insert_deliveries(
+    conn: &Connection,
+    deliveries: &[NewDelivery<'_>],
+) -> Result<(), StoreError> {
+    use rusqlite::ToSql;
+    // Each distinct decision once, by its hash.
+    let mut hashes: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    for d in deliveries {
+        if !hashes.contains_key(d.decision) {
+            let hash = decision_hash(d.decision);
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO decisions (hash, decision) VALUES (?1, ?2)",
+            )?
+            .execute(params![hash, d.decision])?;
+            hashes.insert(d.decision, hash);
+        }
+    }
+    // Times as text, each distinct instant formatted once.
+    let mut times: std::collections::HashMap<Timestamp, String> = std::collections::HashMap::new();
+    for d in deliveries {
+        for t in std::iter::once(d.created_at).chain(d.next_attempt_at) {
+            times.entry(t).or_insert_with(|| timestamp_text(t));
+        }
+    }
+    let sql = |rows: usize| {
+        let mut sql = String::from(INSERT_DELIVERIES);
+        sql.push_str(&vec![DELIVERY_VALUES; rows].join(", "));
+        sql
+    };
+    let full = sql(BATCH);
+    let versions: Vec<i64> = deliveries.iter().map(|d| i64::from(d.version)).collect();
+    let none: Option<&str> = None;
+    for (chunk, versions) in deliveries.chunks(BATCH).zip(versions.chunks(BATCH)) {
+        let text;
+        let mut stmt = if chunk.len() == BATCH {
+            conn.prepare_cached(&full)?
+        } else {
+            text = sql(chunk.len());
+            conn.prepare_cached(&text)?
+        };
+        let words: Vec<[&str; 3]> = chunk
+            .iter()
+            .map(|d| {
+                [
+                    d.permit.recipient().as_str(),
+                    d.channel.as_str(),
+                    d.state.as_str(),
+                ]
+            })
+            .collect();
+        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 13);
+        for ((d, version), [recipient, channel, state]) in chunk.iter().zip(versions).zip(&words) {
+            let created = times.get(&d.created_at);
+            values.extend::<[&dyn ToSql; 13]>([
+                &d.id,
+                &d.item_id,
+                version,
+                recipient,
+                channel,
+                &d.address,
+                &d.plan_hash,
+                hashes
+                    .get(d.decision)
+                    .map_or(&none as &dyn ToSql, |h| h as &dyn ToSql),
+                state,
+                d.next_attempt_at
+                    .and_then(|t| times.get(&t))
+                    .map_or(&none as &dyn ToSql, |t| t as &dyn ToSql),
+                &d.note,
+                created.map_or(&none as &dyn ToSql, |t| t as &dyn ToSql),
+                if d.state == schakel_domain::DeliveryState::Delivered {
+                    created.map_or(&none as &dyn ToSql, |t| t as &dyn ToSql)
+                } else {
+                    &none
+                },
+            ]);
+        }
+        stmt.execute(values.as_slice())?;
+    }
     Ok(())
+}
+
+fn decision_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 struct RawDelivery {
@@ -318,7 +393,7 @@ fn delivery_from(raw: RawDelivery) -> Result<DeliveryRow, StoreError> {
 
 pub(crate) fn delivery(conn: &Connection, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
     conn.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"
+        "SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_FROM} WHERE d.id = ?1"
     ))?
     .query_row(params![id], delivery_raw)
     .optional()?
@@ -330,20 +405,20 @@ pub(crate) fn find_deliveries(
     conn: &Connection,
     q: &DeliveryQuery,
 ) -> Result<(Vec<DeliveryRow>, u64), StoreError> {
-    let filter = "(?1 IS NULL OR item_id = ?1) AND (?2 IS NULL OR recipient = ?2)
-        AND (?3 IS NULL OR channel = ?3) AND (?4 IS NULL OR state = ?4)
-        AND (?5 IS NULL OR (state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?5)))";
+    let filter = "(?1 IS NULL OR d.item_id = ?1) AND (?2 IS NULL OR d.recipient = ?2)
+        AND (?3 IS NULL OR d.channel = ?3) AND (?4 IS NULL OR d.state = ?4)
+        AND (?5 IS NULL OR (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?5)))";
     let item = q.item_id.as_deref();
     let recipient = q.recipient.as_ref().map(OrgSlug::as_str);
     let channel = q.channel.map(|c| c.as_str());
     let state = q.state.map(|s| s.as_str());
     let due = q.due_by.map(timestamp_text);
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM deliveries WHERE {filter}"))?
+        .prepare_cached(&format!("SELECT count(*) FROM deliveries d WHERE {filter}"))?
         .query_row(params![item, recipient, channel, state, due], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {filter}
-         ORDER BY created_at, id LIMIT ?6 OFFSET ?7"
+        "SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_FROM} WHERE {filter}
+         ORDER BY d.created_at, d.id LIMIT ?6 OFFSET ?7"
     ))?;
     let rows = stmt.query_map(
         params![

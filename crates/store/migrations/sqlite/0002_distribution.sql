@@ -32,6 +32,13 @@ CREATE TABLE approvals (
     PRIMARY KEY (item_id, version, plan_hash)
 ) STRICT;
 
+-- Permitting decisions as kept with deliveries, stored once however many deliveries share
+-- one (a general item to 10,000 entities has a handful).
+CREATE TABLE decisions (
+    hash     TEXT PRIMARY KEY,     -- sha256: of the text
+    decision TEXT NOT NULL         -- JSON: rulebook and hash, date, route, bases, conditions
+) STRICT;
+
 CREATE TABLE deliveries (
     id              TEXT PRIMARY KEY,  -- dlv_…: the stable id (Message-ID, webhook-id)
     item_id         TEXT NOT NULL REFERENCES items(id),
@@ -40,7 +47,7 @@ CREATE TABLE deliveries (
     channel         TEXT NOT NULL,     -- inbox | email | webhook
     address         TEXT,              -- email address or webhook URL
     plan_hash       TEXT NOT NULL,
-    decision        TEXT NOT NULL,     -- the permitting decision at sending, JSON
+    decision        TEXT NOT NULL REFERENCES decisions(hash),  -- the decision at sending
     state           TEXT NOT NULL,     -- pending | delivered | held | dead
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT,
@@ -50,7 +57,8 @@ CREATE TABLE deliveries (
     acknowledged_at TEXT,
     acknowledged_by TEXT
 ) STRICT;
-CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+-- Only pending deliveries are ever looked up by due time; inbox copies never enter it.
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_by_recipient ON deliveries(recipient, channel, created_at);
 CREATE INDEX deliveries_by_item ON deliveries(item_id, version);
 

@@ -6,6 +6,7 @@
 //! beyond the documented exchange formats.
 
 mod access;
+mod audit;
 mod decide;
 mod deliver;
 mod demo;
@@ -24,6 +25,7 @@ use schakel_domain::{Date, Principal, Role, SectorVocabulary, legal_date};
 use schakel_rulebook::RulebookSet;
 use schakel_store::Store;
 
+pub use audit::{Verification, verify_chain};
 pub use deliver::{
     Courier, CourierError, DeliveryRun, FIRST_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF, Outgoing, backoff,
 };

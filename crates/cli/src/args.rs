@@ -70,6 +70,9 @@ pub(crate) enum Command {
     /// Webhook signing secrets.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// The audit trail: verify the hash chain, export a period.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Deliver what is due in the outbox (webhooks; email follows), deciding each again
     /// just before it goes out.
     Deliver {
@@ -361,5 +364,29 @@ pub(crate) enum WebhookCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Recompute the hash chain: any edited, inserted or deleted entry is named. Exit
+    /// status 1 when the chain is broken.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every entry of a period and every delivery made in it (to whom, when, on which
+    /// basis, under which rulebook version), as JSON.
+    Export {
+        /// First day (YYYY-MM-DD, Europe/Amsterdam).
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// Last day, inclusive.
+        #[arg(long, value_name = "DATE")]
+        to: String,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }

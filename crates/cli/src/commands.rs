@@ -126,6 +126,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Item(command) => crate::items::item(&app, &me, command),
         Command::Outbox(command) => crate::items::outbox(&app, &me, command),
         Command::Webhook(command) => crate::items::webhook(&app, &me, command),
+        Command::Audit(command) => crate::items::audit(&app, &me, command),
         Command::Deliver {
             once,
             limit,
@@ -619,7 +620,7 @@ fn token(app: &App, me: &Principal, command: TokenCommand) -> Result<(), CliErro
 }
 
 /// Writes a file through a temporary file and a rename, so a reader never sees half.
-fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
     let tmp = path.with_extension("tmp-schakel");
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, path))

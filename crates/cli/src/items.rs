@@ -11,8 +11,8 @@ use schakel_formats::item::ItemAnswer;
 use schakel_store::{DeliveryQuery, ItemQuery};
 use serde_json::json;
 
-use crate::args::{ItemCommand, OutboxCommand, WebhookCommand};
-use crate::commands::{CliError, read_input};
+use crate::args::{AuditCommand, ItemCommand, OutboxCommand, WebhookCommand};
+use crate::commands::{CliError, date_arg, read_input, write_atomically};
 use crate::output::{json, local_time, out, table};
 
 fn option<T: std::str::FromStr<Err = ValueError>>(
@@ -385,4 +385,60 @@ pub(crate) fn deliver(
         run.held.len(),
         run.skipped.len()
     ))
+}
+
+/// `schakel audit …`.
+pub(crate) fn audit(app: &App, me: &Principal, command: AuditCommand) -> Result<(), CliError> {
+    match command {
+        AuditCommand::Verify { json: as_json } => {
+            let v = app.verify_audit(me)?;
+            if as_json {
+                json(&json!({
+                    "entries": v.entries,
+                    "intact": v.intact(),
+                    "head": v.head.as_ref().map(|(seq, hash)| json!({"seq": seq, "hash": hash})),
+                    "problems": v.problems,
+                }))?;
+            } else if v.intact() {
+                out(&format!(
+                    "The audit chain is intact: {} entries{}.\n",
+                    v.entries,
+                    v.head
+                        .as_ref()
+                        .map(|(seq, hash)| format!(", head {seq} {hash}"))
+                        .unwrap_or_default()
+                ))?;
+            } else {
+                let mut t = format!("The audit chain is BROKEN ({} entries read):\n", v.entries);
+                for p in &v.problems {
+                    t.push_str(&format!("  {p}\n"));
+                }
+                out(&t)?;
+            }
+            if v.intact() {
+                Ok(())
+            } else {
+                Err(CliError::user(format!(
+                    "{} break(s) in the audit chain",
+                    v.problems.len()
+                )))
+            }
+        }
+        AuditCommand::Export {
+            from,
+            to,
+            out: target,
+        } => {
+            let from = date_arg("from", Some(&from))?.ok_or_else(|| CliError::user("--from"))?;
+            let to = date_arg("to", Some(&to))?.ok_or_else(|| CliError::user("--to"))?;
+            let export = app.export_audit(me, from, to)?;
+            let mut text = serde_json::to_string_pretty(&export)
+                .map_err(|e| CliError::user(format!("cannot write JSON: {e}")))?;
+            text.push('\n');
+            match target {
+                None => out(&text),
+                Some(path) => write_atomically(&path, &text),
+            }
+        }
+    }
 }

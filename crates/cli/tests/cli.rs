@@ -665,5 +665,27 @@ fn an_item_is_planned_approved_by_another_person_and_sent_from_the_terminal() ->
     let out = env.run(&["item", "list", "--status", "posted"])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--status"), "{}", stderr(&out));
+
+    // The audit chain verifies, and the export says what went to whom.
+    let out = env.run(&["audit", "verify"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("The audit chain is intact"),
+        "{}",
+        stdout(&out)
+    );
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/Amsterdam")?)
+        .date()
+        .to_string();
+    let file = env.dir.path().join("audit.json");
+    let file_arg = file.to_str().ok_or("path")?;
+    let out = env.run(&[
+        "audit", "export", "--from", &today, "--to", &today, "--out", file_arg,
+    ])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let export: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+    assert_eq!(export["chain"]["intact"], true);
+    assert_eq!(export["deliveries"].as_array().map(Vec::len), Some(4));
     Ok(())
 }

@@ -36,6 +36,7 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(inbox))
         .routes(routes!(acknowledge))
         .routes(routes!(forwarded))
+        .routes(routes!(audit_export))
 }
 
 /// A page of items.
@@ -454,5 +455,29 @@ async fn forwarded(
             app.confirm_forwarded(&p, &id, &body.member)
         })
         .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(("from" = String, Query, description = "First day (YYYY-MM-DD, Europe/Amsterdam)"),
+           ("to" = String, Query, description = "Last day, inclusive")),
+    responses((status = 200, description = "The chain's state, every entry of the period and every delivery made in it (recipient, channel, state, basis, route, rulebook version)", body = serde_json::Value),
+              (status = 403, description = "Not a legal officer", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn audit_export(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = query_params(raw, &["from", "to"])?;
+    let date = |name: &str| -> Result<schakel_domain::Date, ApiError> {
+        let value = params
+            .get(name)
+            .ok_or_else(|| ApiError::bad_field(name, "required (YYYY-MM-DD)"))?;
+        schakel_domain::parse_date(value).map_err(|e| ApiError::bad_field(name, e.0))
+    };
+    let (from, to) = (date("from")?, date("to")?);
+    Ok(Json(
+        blocking(&app, move |app| app.export_audit(&p, from, to)).await?,
     ))
 }

@@ -54,6 +54,7 @@ Every route but /healthz needs `Authorization: Bearer <token>`; every error is a
         (name = "registry", description = "The constituency registry"),
         (name = "rulebook", description = "Sharing decisions and the rulebooks behind them"),
         (name = "distribution", description = "Items, their plans, four-eyes approval, sending and the outbox"),
+        (name = "audit", description = "The audit trail, for legal officers and supervisors"),
         (name = "inbox", description = "A recipient organisation's inbox: what was delivered to it, acknowledgements, forwarding confirmations"),
         (name = "meta", description = "Health, identity and this document")
     ),

@@ -10,11 +10,51 @@ use serde_json::json;
 use crate::access::require_legal;
 use crate::{App, AppError};
 
+/// Signs and checks with the centre's key (implemented with OpenPGP in
+/// `schakel-delivery`).
+pub trait Signer: Send + Sync {
+    /// The key's fingerprint.
+    fn fingerprint(&self) -> String;
+    /// A detached, ASCII-armoured signature over `data`.
+    fn sign(&self, data: &[u8]) -> Result<String, String>;
+    /// Checks a signature made by [`Signer::sign`].
+    fn verify(&self, data: &[u8], signature: &str) -> Result<(), String>;
+}
+
+/// A signed head of the audit chain: keep it outside schakel, and a later truncation or
+/// rewrite of the chain up to it shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignedHead {
+    /// The head entry's sequence number.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+    /// When it was signed (RFC 3339).
+    pub signed_at: String,
+    /// The signing key's fingerprint.
+    pub fingerprint: String,
+    /// The detached OpenPGP signature over [`SignedHead::text`].
+    pub signature: String,
+}
+
+impl SignedHead {
+    /// The text the signature covers.
+    pub fn text(&self) -> String {
+        head_text(self.seq, &self.hash, &self.signed_at)
+    }
+}
+
+fn head_text(seq: i64, hash: &str, signed_at: &str) -> String {
+    format!("schakel audit head\nseq: {seq}\nhash: {hash}\nsigned_at: {signed_at}\n")
+}
+
 /// What verifying the chain found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     /// Entries read.
     pub entries: u64,
+    /// Signed heads checked (recorded in the chain, and the one given from outside).
+    pub heads_checked: u64,
     /// The last entry's sequence number and hash.
     pub head: Option<(i64, String)>,
     /// Every break found: an entry whose hash does not match its content (edited), whose
@@ -61,6 +101,7 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Verification {
     }
     Verification {
         entries: u64::try_from(entries.len()).unwrap_or(u64::MAX),
+        heads_checked: 0,
         head: entries.last().map(|e| (e.seq, e.hash.clone())),
         problems,
     }
@@ -80,12 +121,117 @@ fn entry_json(e: &AuditEntry) -> serde_json::Value {
     })
 }
 
+/// Checks one signed head against the chain: the entry exists with that hash, and the
+/// signature verifies with the centre's key.
+fn check_head(
+    entries: &[AuditEntry],
+    head: &SignedHead,
+    signer: Option<&dyn Signer>,
+    origin: &str,
+    problems: &mut Vec<String>,
+) {
+    match entries.iter().find(|e| e.seq == head.seq) {
+        None => problems.push(format!(
+            "{origin}: the chain has no entry {} — it was truncated after a head was signed",
+            head.seq
+        )),
+        Some(e) if e.hash != head.hash => problems.push(format!(
+            "{origin}: entry {} no longer has the hash signed at {} — the chain was rewritten",
+            head.seq, head.signed_at
+        )),
+        Some(_) => {}
+    }
+    if let Some(signer) = signer {
+        if signer.fingerprint() != head.fingerprint {
+            problems.push(format!(
+                "{origin}: signed by key {}, not by the centre's key {}",
+                head.fingerprint,
+                signer.fingerprint()
+            ));
+        } else if let Err(e) = signer.verify(head.text().as_bytes(), &head.signature) {
+            problems.push(format!("{origin}: {e}"));
+        }
+    }
+}
+
 impl App {
-    /// Verifies the whole chain. Legal officers and administrators.
-    pub fn verify_audit(&self, principal: &Principal) -> Result<Verification, AppError> {
+    /// Verifies the whole chain, every signed head recorded in it (with `signer`, the
+    /// centre's key), and a head kept outside (`known`). Legal officers and administrators.
+    pub fn verify_audit(
+        &self,
+        principal: &Principal,
+        signer: Option<&dyn Signer>,
+        known: Option<&SignedHead>,
+    ) -> Result<Verification, AppError> {
         require_legal(principal)?;
         let entries = self.store.read()?.audit_log()?;
-        Ok(verify_chain(&entries))
+        let mut v = verify_chain(&entries);
+        for e in entries.iter().filter(|e| e.entry.action == "audit.head") {
+            let head = e
+                .entry
+                .after
+                .clone()
+                .and_then(|a| serde_json::from_value::<SignedHead>(a).ok());
+            match head {
+                Some(head) => {
+                    check_head(
+                        &entries,
+                        &head,
+                        signer,
+                        &format!("signed head in entry {}", e.seq),
+                        &mut v.problems,
+                    );
+                    v.heads_checked += 1;
+                }
+                None => v
+                    .problems
+                    .push(format!("entry {}: an unreadable signed head", e.seq)),
+            }
+        }
+        if let Some(head) = known {
+            check_head(&entries, head, signer, "the head given", &mut v.problems);
+            v.heads_checked += 1;
+        }
+        Ok(v)
+    }
+
+    /// Signs the current head of the chain with the centre's key and records the signed
+    /// head in the chain. Legal officers and administrators (the server signs as one).
+    pub fn sign_audit_head(
+        &self,
+        principal: &Principal,
+        signer: &dyn Signer,
+    ) -> Result<SignedHead, AppError> {
+        require_legal(principal)?;
+        let mut tx = self.store.write()?;
+        let last = tx
+            .audit_log()?
+            .pop()
+            .ok_or_else(|| AppError::Conflict("the audit log is empty: nothing to sign".into()))?;
+        let signed_at = self.clock.now().to_string();
+        let text = head_text(last.seq, &last.hash, &signed_at);
+        let signature = signer
+            .sign(text.as_bytes())
+            .map_err(|e| AppError::Internal(format!("cannot sign the audit head: {e}")))?;
+        let head = SignedHead {
+            seq: last.seq,
+            hash: last.hash,
+            signed_at,
+            fingerprint: signer.fingerprint(),
+            signature,
+        };
+        tx.append_audit(NewAuditEntry {
+            at: self.clock.now(),
+            actor: principal.actor(),
+            action: "audit.head".into(),
+            subject: "audit:head".into(),
+            before: None,
+            after: Some(
+                serde_json::to_value(&head).map_err(|e| AppError::Internal(e.to_string()))?,
+            ),
+        })?;
+        tx.commit()?;
+        Ok(head)
     }
 
     /// The audit export of a period (legal dates, inclusive): the chain's state, every

@@ -25,7 +25,7 @@ use schakel_domain::{Date, Principal, Role, SectorVocabulary, legal_date};
 use schakel_rulebook::RulebookSet;
 use schakel_store::Store;
 
-pub use audit::{Verification, verify_chain};
+pub use audit::{SignedHead, Signer, Verification, verify_chain};
 pub use deliver::{
     Courier, CourierError, DeliveryRun, FIRST_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF, Outgoing, backoff,
 };

@@ -396,10 +396,10 @@ fn the_audit_chain_verifies_exports_what_went_to_whom_and_shows_tampering() -> T
     app.approve_item(&bob, &item.row.id, None)?;
     app.send_item(&alice, &item.row.id, None)?;
 
-    let v = app.verify_audit(&lena)?;
+    let v = app.verify_audit(&lena, None, None)?;
     assert!(v.intact(), "{:?}", v.problems);
     assert!(matches!(
-        app.verify_audit(&alice),
+        app.verify_audit(&alice, None, None),
         Err(AppError::Forbidden(_))
     ));
     let from = schakel_domain::parse_date("2026-11-22")?;
@@ -420,7 +420,7 @@ fn the_audit_chain_verifies_exports_what_went_to_whom_and_shows_tampering() -> T
     assert!(to_whom.contains(&("hospital-south", "C1")), "{to_whom:?}");
     assert!(export["entries"].as_array().is_some_and(|e| e.len() > 30));
     // The export was itself recorded, and the chain still verifies.
-    assert!(app.verify_audit(&lena)?.intact());
+    assert!(app.verify_audit(&lena, None, None)?.intact());
     assert!(matches!(
         app.export_audit(&lena, from, schakel_domain::parse_date("2026-11-01")?),
         Err(AppError::Invalid { .. })
@@ -443,7 +443,7 @@ fn the_audit_chain_verifies_exports_what_went_to_whom_and_shows_tampering() -> T
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
     );
-    let v = app.verify_audit(&lena)?;
+    let v = app.verify_audit(&lena, None, None)?;
     assert!(!v.intact());
     let problems = v.problems.join("\n");
     assert!(

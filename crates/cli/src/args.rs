@@ -26,6 +26,9 @@ pub(crate) struct Cli {
     /// `wbni-2022.cedar`, `cbw-2026.cedar`) to use instead of the built-in ones.
     #[arg(long, global = true, env = "SCHAKEL_RULEBOOKS", value_name = "DIR")]
     pub rulebooks: Option<PathBuf>,
+    /// The centre's OpenPGP secret key (default: `schakel-centre.asc` beside the database).
+    #[arg(long, global = true, env = "SCHAKEL_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -70,9 +73,12 @@ pub(crate) enum Command {
     /// Webhook signing secrets.
     #[command(subcommand)]
     Webhook(WebhookCommand),
-    /// The audit trail: verify the hash chain, export a period.
+    /// The audit trail: verify the hash chain, sign its head, export a period.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The centre's OpenPGP key (signs email and audit heads).
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Deliver what is due in the outbox (webhooks; email follows), deciding each again
     /// just before it goes out.
     Deliver {
@@ -372,9 +378,20 @@ pub(crate) enum AuditCommand {
     /// Recompute the hash chain: any edited, inserted or deleted entry is named. Exit
     /// status 1 when the chain is broken.
     Verify {
+        /// A signed head kept outside schakel (`audit sign --out`): the chain must still
+        /// hold it.
+        #[arg(long, value_name = "FILE")]
+        head: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Sign the chain's current head with the centre's key and record it; `--out` writes
+    /// the signed head to keep elsewhere.
+    Sign {
+        /// Write the signed head (JSON) to FILE.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Every entry of a period and every delivery made in it (to whom, when, on which
     /// basis, under which rulebook version), as JSON.
@@ -389,4 +406,16 @@ pub(crate) enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Generate the centre's Ed25519 key into the key file (never overwrites one).
+    Init {
+        /// The key's user id.
+        #[arg(long, default_value = "schakel centre <cert@centre.example>")]
+        user_id: String,
+    },
+    /// The key's fingerprint and ASCII-armoured public key, to publish.
+    Show,
 }

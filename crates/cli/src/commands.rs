@@ -100,7 +100,20 @@ fn operator() -> Principal {
 }
 
 /// Runs a command.
+/// The centre's key file: `--key`, else `schakel-centre.asc` beside the database.
+pub(crate) fn key_path(key: &Option<std::path::PathBuf>, db: &Path) -> std::path::PathBuf {
+    key.clone().unwrap_or_else(|| {
+        db.parent()
+            .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf)
+            .join("schakel-centre.asc")
+    })
+}
+
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
+    let (cli_key, cli_db) = (cli.key.clone(), cli.db.clone());
+    if let Command::Key(command) = cli.command {
+        return crate::items::key(&key_path(&cli_key, &cli_db), command);
+    }
     if let Command::Rulebook(command) = cli.command {
         let settings = Settings::load(cli.config.as_deref())?;
         let rulebooks = settings.rulebooks(cli.rulebooks.as_deref())?;
@@ -123,10 +136,13 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Rulebook(command) => {
             crate::rulebook::rulebook(app.rulebooks(), app.clock().today(), command)
         }
+        Command::Key(command) => crate::items::key(&key_path(&cli_key, &cli_db), command),
         Command::Item(command) => crate::items::item(&app, &me, command),
         Command::Outbox(command) => crate::items::outbox(&app, &me, command),
         Command::Webhook(command) => crate::items::webhook(&app, &me, command),
-        Command::Audit(command) => crate::items::audit(&app, &me, command),
+        Command::Audit(command) => {
+            crate::items::audit(&app, &me, &key_path(&cli_key, &cli_db), command)
+        }
         Command::Deliver {
             once,
             limit,
@@ -136,7 +152,9 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
             let report = app.load_demo(&me)?;
             print_import(&report, as_json)
         }
-        Command::Serve { listen, demo } => serve(app, &me, listen, demo),
+        Command::Serve { listen, demo } => {
+            serve(app, &me, listen, demo, &key_path(&cli_key, &cli_db))
+        }
     }
 }
 
@@ -632,7 +650,14 @@ fn serve(
     me: &Principal,
     listen: std::net::SocketAddr,
     demo: bool,
+    key_file: &Path,
 ) -> Result<(), CliError> {
+    // The centre's key, when there is one: the server signs the audit head with it.
+    let key = key_file
+        .exists()
+        .then(|| schakel_delivery::CentreKey::load(key_file))
+        .transpose()
+        .map_err(CliError::user)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -681,7 +706,7 @@ fn serve(
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let worker = {
             let (app, stop) = (app.clone(), Arc::clone(&stop));
-            std::thread::spawn(move || delivery_loop(&app, &stop))
+            std::thread::spawn(move || delivery_loop(&app, &stop, key.as_ref()))
         };
         let served = schakel_server::serve(listener, app, shutdown_signal())
             .await
@@ -695,11 +720,32 @@ fn serve(
 /// How often the worker inside `serve` looks for due deliveries.
 const DELIVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Delivers what is due, every [`DELIVERY_INTERVAL`], until `stop`.
-fn delivery_loop(app: &App, stop: &std::sync::atomic::AtomicBool) {
+/// How often the server signs the head of the audit chain (when it has the centre's key).
+const HEAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Delivers what is due, every [`DELIVERY_INTERVAL`], and signs the audit head every
+/// [`HEAD_INTERVAL`], until `stop`.
+fn delivery_loop(
+    app: &App,
+    stop: &std::sync::atomic::AtomicBool,
+    key: Option<&schakel_delivery::CentreKey>,
+) {
     let worker = App::delivery_worker();
+    let server = App::local_admin("server");
     let webhooks = schakel_delivery::WebhookCourier::default();
+    let mut last_head: Option<std::time::Instant> = None;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        if let Some(key) = key
+            && last_head.is_none_or(|t| t.elapsed() >= HEAD_INTERVAL)
+        {
+            match app.sign_audit_head(&server, key) {
+                Ok(head) => {
+                    tracing::info!(seq = head.seq, hash = %head.hash, "signed the audit head")
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot sign the audit head"),
+            }
+            last_head = Some(std::time::Instant::now());
+        }
         match app.deliver_once(&worker, &[&webhooks], 500) {
             Ok(run) => {
                 if !(run.delivered.is_empty()

@@ -11,7 +11,7 @@ use schakel_formats::item::ItemAnswer;
 use schakel_store::{DeliveryQuery, ItemQuery};
 use serde_json::json;
 
-use crate::args::{AuditCommand, ItemCommand, OutboxCommand, WebhookCommand};
+use crate::args::{AuditCommand, ItemCommand, KeyCommand, OutboxCommand, WebhookCommand};
 use crate::commands::{CliError, date_arg, read_input, write_atomically};
 use crate::output::{json, local_time, out, table};
 
@@ -388,25 +388,76 @@ pub(crate) fn deliver(
 }
 
 /// `schakel audit …`.
-pub(crate) fn audit(app: &App, me: &Principal, command: AuditCommand) -> Result<(), CliError> {
+pub(crate) fn audit(
+    app: &App,
+    me: &Principal,
+    key: &Path,
+    command: AuditCommand,
+) -> Result<(), CliError> {
     match command {
-        AuditCommand::Verify { json: as_json } => {
-            let v = app.verify_audit(me)?;
+        AuditCommand::Sign { out: target } => {
+            let centre = load_key(key)?;
+            let head = app.sign_audit_head(me, &centre)?;
+            let mut text = serde_json::to_string_pretty(&head)
+                .map_err(|e| CliError::user(format!("cannot write JSON: {e}")))?;
+            text.push('\n');
+            match target {
+                None => out(&text),
+                Some(path) => {
+                    write_atomically(&path, &text)?;
+                    out(&format!(
+                        "Signed head {} {} with key {}; kept in {}.\n",
+                        head.seq,
+                        head.hash,
+                        head.fingerprint,
+                        path.display()
+                    ))
+                }
+            }
+        }
+        AuditCommand::Verify {
+            head,
+            json: as_json,
+        } => {
+            let known = head
+                .map(|path| -> Result<schakel_app::SignedHead, CliError> {
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        CliError::user(format!("cannot read `{}`: {e}", path.display()))
+                    })?;
+                    serde_json::from_str(&text).map_err(|e| {
+                        CliError::user(format!("`{}` is not a signed head: {e}", path.display()))
+                    })
+                })
+                .transpose()?;
+            let centre = key.exists().then(|| load_key(key)).transpose()?;
+            let v = app.verify_audit(
+                me,
+                centre.as_ref().map(|k| k as &dyn schakel_app::Signer),
+                known.as_ref(),
+            )?;
             if as_json {
                 json(&json!({
                     "entries": v.entries,
                     "intact": v.intact(),
                     "head": v.head.as_ref().map(|(seq, hash)| json!({"seq": seq, "hash": hash})),
+                    "signed_heads_checked": v.heads_checked,
+                    "signatures_checked": centre.is_some(),
                     "problems": v.problems,
                 }))?;
             } else if v.intact() {
                 out(&format!(
-                    "The audit chain is intact: {} entries{}.\n",
+                    "The audit chain is intact: {} entries{}; {} signed head(s) checked{}.\n",
                     v.entries,
                     v.head
                         .as_ref()
                         .map(|(seq, hash)| format!(", head {seq} {hash}"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    v.heads_checked,
+                    if centre.is_some() {
+                        ", signatures verified with the centre's key"
+                    } else {
+                        " (no centre key here: signatures not verified)"
+                    }
                 ))?;
             } else {
                 let mut t = format!("The audit chain is BROKEN ({} entries read):\n", v.entries);
@@ -439,6 +490,43 @@ pub(crate) fn audit(app: &App, me: &Principal, command: AuditCommand) -> Result<
                 None => out(&text),
                 Some(path) => write_atomically(&path, &text),
             }
+        }
+    }
+}
+
+fn load_key(path: &Path) -> Result<schakel_delivery::CentreKey, CliError> {
+    schakel_delivery::CentreKey::load(path).map_err(|e| {
+        CliError::user(format!(
+            "{e}\n(create the centre's key with `schakel key init`, or point --key at it)"
+        ))
+    })
+}
+
+/// `schakel key …`.
+pub(crate) fn key(path: &Path, command: KeyCommand) -> Result<(), CliError> {
+    match command {
+        KeyCommand::Init { user_id } => {
+            if path.exists() {
+                return Err(CliError::user(format!(
+                    "`{}` exists; a key is never overwritten",
+                    path.display()
+                )));
+            }
+            let key = schakel_delivery::CentreKey::generate(&user_id).map_err(CliError::user)?;
+            key.save(path).map_err(CliError::user)?;
+            out(&format!(
+                "Created the centre's key {} in {} (readable only by you). Publish `schakel key show`.\n",
+                key.fingerprint(),
+                path.display()
+            ))
+        }
+        KeyCommand::Show => {
+            let key = load_key(path)?;
+            out(&format!(
+                "fingerprint {}\n{}",
+                key.fingerprint(),
+                key.public_armored().map_err(CliError::user)?
+            ))
         }
     }
 }

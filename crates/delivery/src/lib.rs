@@ -2,6 +2,8 @@
 //! [`schakel_app::Courier`] for one channel; the worker in `schakel-app` decides what goes
 //! and records what happened.
 
+mod centre_key;
 mod webhook;
 
+pub use centre_key::{CentreKey, verify_signature};
 pub use webhook::{WebhookCourier, sign};

@@ -8,7 +8,7 @@
 //! between a successful hand-over and its recording sends it again, with the same id.
 
 use jiff::{SignedDuration, Timestamp};
-use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Registry};
+use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Registry, Tlp};
 use schakel_formats::item::ItemRecord;
 use schakel_rulebook::{DecisionRequest, Verdict};
 use schakel_store::{DeliveryQuery, DeliveryRow, DeliveryUpdate, NewAuditEntry};
@@ -41,6 +41,9 @@ pub struct Outgoing {
     pub payload: serde_json::Value,
     /// The recipient's webhook signing secret.
     pub webhook_secret: Option<String>,
+    /// Email: the ASCII-armoured OpenPGP key to encrypt to (`None`: signed, not encrypted;
+    /// the worker never hands over mail that must be encrypted without one).
+    pub encrypt_to: Option<String>,
     /// When the attempt is made.
     pub at: Timestamp,
 }
@@ -176,7 +179,8 @@ impl App {
             recipient: d.recipient.clone(),
             item: item.facts,
         };
-        let verdict = match self.rulebooks.verdict(registry, &request) {
+        let request = &request;
+        let verdict = match self.rulebooks.verdict(registry, request) {
             Ok(v) => v,
             // The recipient ended, or the date left every rulebook: hold, never send.
             Err(e) => return Ok(Prepared::Held(decide_error(e).to_string())),
@@ -197,13 +201,65 @@ impl App {
             Channel::Webhook => tx.webhook_secret(&d.recipient)?,
             _ => None,
         };
+        // Email: the recipient's key on file now, and whether the law and TLP demand it.
+        let mut encrypt_to = None;
+        if d.channel == Channel::Email {
+            let contact = registry.get(&d.recipient).and_then(|o| {
+                o.contacts()
+                    .iter()
+                    .find(|c| Some(c.email.as_str()) == d.address.as_deref())
+            });
+            let Some(contact) = contact else {
+                return Ok(Prepared::Held(
+                    "the email address is no longer a contact of the recipient".into(),
+                ));
+            };
+            let confidential = permit
+                .decision()
+                .conditions
+                .iter()
+                .any(|c| &**c == "secrecy");
+            let must = matches!(request.item.tlp, Tlp::Red | Tlp::AmberStrict) || confidential;
+            let prefer = !matches!(request.item.tlp, Tlp::Clear | Tlp::Green);
+            match &contact.pgp_key {
+                Some(key) if must || prefer => encrypt_to = Some(key.armored().to_owned()),
+                None if must => {
+                    return Ok(Prepared::Held(
+                        "the contact's OpenPGP key is gone: this is never sent by unencrypted email"
+                            .into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        // The conditions of use, explained, for couriers that write them out.
+        let book = self.rulebooks.for_date(request.at).ok();
+        let conditions: Vec<serde_json::Value> = permit
+            .decision()
+            .conditions
+            .iter()
+            .map(|c| {
+                let info = book.and_then(|b| b.rules().iter().find(|r| *r.policy_id == **c));
+                json!({
+                    "id": c.as_ref(),
+                    "explanation": info.map(|i| i.explanation.as_ref()),
+                    "explanation_nl": info.map(|i| i.explanation_nl.as_ref()),
+                })
+            })
+            .collect();
         Ok(Prepared::Ready(Outgoing {
             id: d.id.clone(),
             channel: d.channel,
             address: d.address.clone().unwrap_or_default(),
             recipient: d.recipient.clone(),
-            payload: json!({"type": "schakel.delivery", "id": d.id, "data": payload}),
+            payload: json!({
+                "type": "schakel.delivery",
+                "id": d.id,
+                "data": payload,
+                "conditions_explained": conditions,
+            }),
             webhook_secret,
+            encrypt_to,
             at: now,
         }))
     }

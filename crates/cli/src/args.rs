@@ -85,6 +85,8 @@ pub(crate) enum Command {
         /// One pass, then exit (the server runs passes continuously).
         #[arg(long)]
         once: bool,
+        #[command(flatten)]
+        mail: MailArgs,
         /// At most this many deliveries.
         #[arg(long, default_value_t = 1000)]
         limit: u64,
@@ -106,6 +108,8 @@ pub(crate) enum Command {
         /// Load the demo constituency if absent and print a fresh analyst token.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        mail: MailArgs,
     },
 }
 
@@ -418,4 +422,21 @@ pub(crate) enum KeyCommand {
     },
     /// The key's fingerprint and ASCII-armoured public key, to publish.
     Show,
+}
+
+/// How email goes out.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct MailArgs {
+    /// The SMTP server: `smtp://[user:pass@]host[:port]` (STARTTLS required unless the host
+    /// is a loopback address) or `smtps://…`. Without it, email deliveries wait.
+    #[arg(long, env = "SCHAKEL_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// The sender, `Name <address>`.
+    #[arg(
+        long,
+        env = "SCHAKEL_SMTP_FROM",
+        value_name = "FROM",
+        default_value = "schakel <cert@centre.example>"
+    )]
+    pub smtp_from: String,
 }

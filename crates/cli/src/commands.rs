@@ -145,15 +145,24 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Deliver {
             once,
+            mail,
             limit,
             json: as_json,
-        } => crate::items::deliver(&app, &me, once, limit, as_json),
+        } => crate::items::deliver(
+            &app,
+            &me,
+            once,
+            &mail,
+            &key_path(&cli_key, &cli_db),
+            limit,
+            as_json,
+        ),
         Command::Demo { json: as_json } => {
             let report = app.load_demo(&me)?;
             print_import(&report, as_json)
         }
-        Command::Serve { listen, demo } => {
-            serve(app, &me, listen, demo, &key_path(&cli_key, &cli_db))
+        Command::Serve { listen, demo, mail } => {
+            serve(app, &me, listen, demo, &mail, &key_path(&cli_key, &cli_db))
         }
     }
 }
@@ -650,8 +659,10 @@ fn serve(
     me: &Principal,
     listen: std::net::SocketAddr,
     demo: bool,
+    mail: &crate::args::MailArgs,
     key_file: &Path,
 ) -> Result<(), CliError> {
+    let email = crate::items::email_courier(mail, key_file)?;
     // The centre's key, when there is one: the server signs the audit head with it.
     let key = key_file
         .exists()
@@ -706,7 +717,7 @@ fn serve(
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let worker = {
             let (app, stop) = (app.clone(), Arc::clone(&stop));
-            std::thread::spawn(move || delivery_loop(&app, &stop, key.as_ref()))
+            std::thread::spawn(move || delivery_loop(&app, &stop, key.as_ref(), email.as_ref()))
         };
         let served = schakel_server::serve(listener, app, shutdown_signal())
             .await
@@ -729,10 +740,15 @@ fn delivery_loop(
     app: &App,
     stop: &std::sync::atomic::AtomicBool,
     key: Option<&schakel_delivery::CentreKey>,
+    email: Option<&schakel_delivery::EmailCourier>,
 ) {
     let worker = App::delivery_worker();
     let server = App::local_admin("server");
     let webhooks = schakel_delivery::WebhookCourier::default();
+    let mut couriers: Vec<&dyn schakel_app::Courier> = vec![&webhooks];
+    if let Some(email) = email {
+        couriers.push(email);
+    }
     let mut last_head: Option<std::time::Instant> = None;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         if let Some(key) = key
@@ -746,7 +762,7 @@ fn delivery_loop(
             }
             last_head = Some(std::time::Instant::now());
         }
-        match app.deliver_once(&worker, &[&webhooks], 500) {
+        match app.deliver_once(&worker, &couriers, 500) {
             Ok(run) => {
                 if !(run.delivered.is_empty()
                     && run.retried.is_empty()

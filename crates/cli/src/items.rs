@@ -353,11 +353,27 @@ pub(crate) fn webhook(app: &App, me: &Principal, command: WebhookCommand) -> Res
     }
 }
 
+/// The email courier, when an SMTP server is configured (it needs the centre's key to sign).
+pub(crate) fn email_courier(
+    mail: &crate::args::MailArgs,
+    key: &Path,
+) -> Result<Option<schakel_delivery::EmailCourier>, CliError> {
+    let Some(url) = &mail.smtp_url else {
+        return Ok(None);
+    };
+    let centre = load_key(key)?;
+    schakel_delivery::EmailCourier::new(url, &mail.smtp_from, centre)
+        .map(Some)
+        .map_err(CliError::user)
+}
+
 /// `schakel deliver --once`.
 pub(crate) fn deliver(
     app: &App,
     me: &Principal,
     once: bool,
+    mail: &crate::args::MailArgs,
+    key: &Path,
     limit: u64,
     as_json: bool,
 ) -> Result<(), CliError> {
@@ -367,7 +383,12 @@ pub(crate) fn deliver(
         ));
     }
     let webhooks = schakel_delivery::WebhookCourier::default();
-    let run = app.deliver_once(me, &[&webhooks], limit.max(1))?;
+    let email = email_courier(mail, key)?;
+    let mut couriers: Vec<&dyn schakel_app::Courier> = vec![&webhooks];
+    if let Some(email) = &email {
+        couriers.push(email);
+    }
+    let run = app.deliver_once(me, &couriers, limit.max(1))?;
     if as_json {
         return json(&json!({
             "delivered": run.delivered,
@@ -378,7 +399,7 @@ pub(crate) fn deliver(
         }));
     }
     out(&format!(
-        "delivered {}, to retry {}, dead {}, held {}, waiting for a courier {}\n",
+        "delivered {}, to retry {}, dead {}, held {}, waiting for a courier {} (email needs --smtp-url)\n",
         run.delivered.len(),
         run.retried.len(),
         run.dead.len(),

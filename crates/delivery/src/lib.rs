@@ -3,7 +3,9 @@
 //! and records what happened.
 
 mod centre_key;
+mod email;
 mod webhook;
 
 pub use centre_key::{CentreKey, verify_signature};
+pub use email::{EmailCourier, body_text, compose};
 pub use webhook::{WebhookCourier, sign};

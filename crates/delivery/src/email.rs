@@ -1,0 +1,406 @@
+//! Email as PGP/MIME (RFC 3156): every message signed with the centre's key
+//! (`multipart/signed`), and encrypted to the recipient's key when the worker asks
+//! (`multipart/encrypted`, sign-then-encrypt). The TLP label is in the subject and at the
+//! top and bottom of the text; the legal basis and the conditions of use are written out
+//! in English and Dutch. `Message-ID` is the delivery's stable id, so a re-sent message
+//! is recognisable. SMTP needs TLS except to a loopback address.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lettre::address::Envelope;
+use lettre::transport::smtp::SmtpTransport;
+use lettre::{Address, Transport};
+use pgp::composed::{ArmorOptions, Deserializable, MessageBuilder, SignedPublicKey};
+use pgp::crypto::sym::SymmetricKeyAlgorithm;
+use schakel_app::{Courier, CourierError, Outgoing};
+use schakel_domain::Channel;
+use serde_json::Value;
+
+use crate::CentreKey;
+
+/// Sends deliveries by SMTP.
+pub struct EmailCourier {
+    transport: SmtpTransport,
+    from: Address,
+    from_header: String,
+    key: CentreKey,
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl EmailCourier {
+    /// A courier for `smtp://[user:pass@]host[:port]` (STARTTLS required, unless the host
+    /// is a loopback address) or `smtps://…` (TLS from the start), sending as `from`
+    /// (`Name <address>` or an address) and signing with `key`.
+    pub fn new(url: &str, from: &str, key: CentreKey) -> Result<Self, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("--smtp-url `{url}`: {e}"))?;
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| format!("--smtp-url `{url}` has no host"))?
+            .to_owned();
+        let builder = match parsed.scheme() {
+            "smtps" => SmtpTransport::relay(&host).map_err(|e| e.to_string())?,
+            "smtp" if is_loopback(&host) => SmtpTransport::builder_dangerous(&host),
+            "smtp" => SmtpTransport::starttls_relay(&host).map_err(|e| e.to_string())?,
+            other => {
+                return Err(format!(
+                    "--smtp-url `{url}`: scheme `{other}`; use smtp:// (STARTTLS) or smtps://"
+                ));
+            }
+        };
+        let mut builder = builder.timeout(Some(std::time::Duration::from_secs(30)));
+        if let Some(port) = parsed.port() {
+            builder = builder.port(port);
+        }
+        if !parsed.username().is_empty() {
+            let user = percent_decode(parsed.username());
+            let pass = percent_decode(parsed.password().unwrap_or_default());
+            builder = builder.credentials(
+                lettre::transport::smtp::authentication::Credentials::new(user, pass),
+            );
+        }
+        let address_text = from
+            .rsplit_once('<')
+            .map_or(from, |(_, rest)| rest.trim_end_matches('>'))
+            .trim();
+        let address: Address = address_text
+            .parse()
+            .map_err(|e| format!("--smtp-from `{from}`: {e}"))?;
+        Ok(Self {
+            transport: builder.build(),
+            from: address,
+            from_header: from.trim().to_owned(),
+            key,
+        })
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes.get(i), bytes.get(i + 1..i + 3)) {
+            (Some(b'%'), Some(hex)) => {
+                match u8::from_str_radix(&String::from_utf8_lossy(hex), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            (Some(b), _) => {
+                out.push(*b);
+                i += 1;
+            }
+            (None, _) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A header value, RFC 2047-encoded when it is not plain ASCII.
+fn header_text(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    if clean.is_ascii() {
+        clean
+    } else {
+        format!("=?utf-8?B?{}?=", STANDARD.encode(clean.as_bytes()))
+    }
+}
+
+/// Base64 in lines of 76 characters, CRLF-terminated.
+fn base64_lines(bytes: &[u8]) -> String {
+    let encoded = STANDARD.encode(bytes);
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 38);
+    for chunk in encoded.as_bytes().chunks(76) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Text with CRLF line endings, as MIME wants it.
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The text of the message: TLP at the top and bottom, the item, the legal basis and the
+/// conditions in English and Dutch, how to acknowledge.
+pub fn body_text(out: &Outgoing) -> String {
+    let data = out.payload.get("data").cloned().unwrap_or_default();
+    let tlp = str_of(&data, "tlp");
+    let mut t = String::new();
+    let _ = writeln!(t, "TLP:{tlp}");
+    let _ = writeln!(t);
+    let _ = writeln!(t, "{}", str_of(&data, "title"));
+    let _ = writeln!(t, "({} · {})", str_of(&data, "kind"), str_of(&data, "item"));
+    let _ = writeln!(t);
+    let body = str_of(&data, "body");
+    if !body.is_empty() {
+        let _ = writeln!(t, "{body}");
+        let _ = writeln!(t);
+    }
+    let cves = strings(&data, "cves");
+    if !cves.is_empty() {
+        let _ = writeln!(t, "CVE: {}", cves.join(", "));
+    }
+    let indicators = strings(&data, "indicators");
+    if !indicators.is_empty() {
+        let _ = writeln!(t, "Indicators / Indicatoren:");
+        for i in &indicators {
+            let _ = writeln!(t, "  {i}");
+        }
+    }
+    let members = strings(&data, "on_behalf_of");
+    if !members.is_empty() {
+        let _ = writeln!(
+            t,
+            "You receive this on behalf of / U ontvangt dit namens: {}",
+            members.join(", ")
+        );
+        let _ = writeln!(
+            t,
+            "Pass it on to them and confirm per organisation / Geef het door en bevestig per organisatie: POST /api/v1/inbox/{}/forwarded",
+            out.id
+        );
+    }
+    let _ = writeln!(t);
+    let _ = writeln!(t, "Legal basis / Wettelijke grondslag:");
+    for b in data
+        .get("bases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let citation = b.get("citation").and_then(Value::as_str).unwrap_or("");
+        let _ = writeln!(t, "  {} — {citation}", str_of(b, "rule"));
+        let en = str_of(b, "explanation");
+        let nl = str_of(b, "explanation_nl");
+        if !en.is_empty() {
+            let _ = writeln!(t, "    EN: {en}");
+        }
+        if !nl.is_empty() {
+            let _ = writeln!(t, "    NL: {nl}");
+        }
+    }
+    let conditions = out
+        .payload
+        .get("conditions_explained")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if !conditions.is_empty() {
+        let _ = writeln!(t);
+        let _ = writeln!(t, "Conditions of use / Voorwaarden voor gebruik:");
+        for c in &conditions {
+            let _ = writeln!(t, "  {}", str_of(c, "id"));
+            let en = str_of(c, "explanation");
+            let nl = str_of(c, "explanation_nl");
+            if !en.is_empty() {
+                let _ = writeln!(t, "    EN: {en}");
+            }
+            if !nl.is_empty() {
+                let _ = writeln!(t, "    NL: {nl}");
+            }
+        }
+    }
+    let _ = writeln!(t);
+    let _ = writeln!(
+        t,
+        "Please acknowledge / Bevestig ontvangst: POST /api/v1/inbox/{}/ack",
+        out.id
+    );
+    let _ = writeln!(t);
+    let _ = writeln!(t, "TLP:{tlp}");
+    t
+}
+
+/// The signed MIME entity: the text, and for a linking organisation the members it
+/// received for as JSON and CSV attachments.
+fn content_entity(out: &Outgoing) -> String {
+    let data = out.payload.get("data").cloned().unwrap_or_default();
+    let text_part = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+        base64_lines(body_text(out).as_bytes())
+    );
+    let members = strings(&data, "on_behalf_of");
+    if members.is_empty() {
+        return text_part;
+    }
+    let rows: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "member": m,
+                "delivery": out.id,
+                "item": str_of(&data, "item"),
+                "title": str_of(&data, "title"),
+                "tlp": str_of(&data, "tlp"),
+            })
+        })
+        .collect();
+    let json = serde_json::to_string_pretty(&rows).unwrap_or_default();
+    let mut csv = String::from("member,delivery,item,tlp\r\n");
+    for m in &members {
+        let _ = write!(
+            csv,
+            "{m},{},{},{}\r\n",
+            out.id,
+            str_of(&data, "item"),
+            str_of(&data, "tlp")
+        );
+    }
+    let boundary = format!("mixed-{}", out.id);
+    format!(
+        "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n{text_part}--{boundary}\r\nContent-Type: application/json; name=\"members.json\"\r\nContent-Disposition: attachment; filename=\"members.json\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--{boundary}\r\nContent-Type: text/csv; charset=utf-8; name=\"members.csv\"\r\nContent-Disposition: attachment; filename=\"members.csv\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--{boundary}--\r\n",
+        base64_lines(json.as_bytes()),
+        base64_lines(csv.as_bytes())
+    )
+}
+
+/// The whole message (headers and body), signed and, when asked, encrypted.
+pub fn compose(out: &Outgoing, from_header: &str, key: &CentreKey) -> Result<Vec<u8>, String> {
+    let data = out.payload.get("data").cloned().unwrap_or_default();
+    let tlp = str_of(&data, "tlp");
+    let content = crlf(&content_entity(out));
+    let signature = key.sign(content.as_bytes())?;
+    let signed_boundary = format!("signed-{}", out.id);
+    let signed = format!(
+        "Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"{signed_boundary}\"\r\n\r\n--{signed_boundary}\r\n{content}\r\n--{signed_boundary}\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\nContent-Disposition: attachment; filename=\"signature.asc\"\r\n\r\n{}\r\n--{signed_boundary}--\r\n",
+        crlf(&signature)
+    );
+    let (subject, entity) = match &out.encrypt_to {
+        None => (format!("[TLP:{tlp}] {}", str_of(&data, "title")), signed),
+        Some(armored) => {
+            let (public, _) = SignedPublicKey::from_string(armored)
+                .map_err(|e| format!("the recipient's OpenPGP key does not parse: {e}"))?;
+            let encrypted = encrypt(&public, signed.as_bytes())?;
+            let boundary = format!("encrypted-{}", out.id);
+            (
+                // The title travels inside the encryption only.
+                format!("[TLP:{tlp}] schakel {} (encrypted)", out.id),
+                format!(
+                    "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n--{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n{}\r\n--{boundary}--\r\n",
+                    crlf(&encrypted)
+                ),
+            )
+        }
+    };
+    let date = jiff::fmt::rfc2822::to_string(&out.at.to_zoned(jiff::tz::TimeZone::UTC))
+        .map_err(|e| e.to_string())?;
+    let headers = format!(
+        "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <{}@schakel>\r\nMIME-Version: 1.0\r\nX-Schakel-Delivery: {}\r\n",
+        header_text(from_header),
+        out.address,
+        header_text(&subject),
+        out.id,
+        out.id
+    );
+    Ok(format!("{headers}{entity}").into_bytes())
+}
+
+/// Encrypts to every subkey of `key` that may encrypt (or the primary key when it may).
+fn encrypt(key: &SignedPublicKey, data: &[u8]) -> Result<String, String> {
+    let mut builder = MessageBuilder::from_bytes("", data.to_vec())
+        .seipd_v1(rand::thread_rng(), SymmetricKeyAlgorithm::AES256);
+    let mut any = false;
+    for sub in &key.public_subkeys {
+        let usable = sub.signatures.iter().any(|s| {
+            let flags = s.key_flags();
+            flags.encrypt_comms() || flags.encrypt_storage()
+        });
+        if usable {
+            builder
+                .encrypt_to_key(rand::thread_rng(), sub)
+                .map_err(|e| format!("cannot encrypt to the recipient's key: {e}"))?;
+            any = true;
+        }
+    }
+    if !any {
+        return Err("the recipient's OpenPGP key has no encryption subkey".into());
+    }
+    builder
+        .to_armored_string(rand::thread_rng(), ArmorOptions::default())
+        .map_err(|e| format!("cannot encrypt: {e}"))
+}
+
+impl Courier for EmailCourier {
+    fn channel(&self) -> Channel {
+        Channel::Email
+    }
+
+    fn deliver(&self, out: &Outgoing) -> Result<(), CourierError> {
+        let to: Address = out
+            .address
+            .parse()
+            .map_err(|e| CourierError::Permanent(format!("`{}`: {e}", out.address)))?;
+        let message =
+            compose(out, &self.from_header, &self.key).map_err(CourierError::Permanent)?;
+        let envelope = Envelope::new(Some(self.from.clone()), vec![to])
+            .map_err(|e| CourierError::Permanent(e.to_string()))?;
+        self.transport
+            .send_raw(&envelope, &message)
+            .map(|_| ())
+            .map_err(|e| {
+                if e.is_permanent() {
+                    CourierError::Permanent(format!("SMTP refused {}: {e}", out.address))
+                } else {
+                    CourierError::Retry(format!("SMTP: {e}"))
+                }
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_may_skip_tls() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("[::1]") && is_loopback("localhost"));
+        assert!(!is_loopback("mail.example") && !is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn headers_are_encoded_when_not_ascii() {
+        assert_eq!(header_text("plain"), "plain");
+        assert!(header_text("Gemeente Ĳsselstein").starts_with("=?utf-8?B?"));
+        assert_eq!(header_text("a\r\nBcc: x"), "aBcc: x");
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("p%40ss%2Fword"), "p@ss/word");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}

@@ -8,7 +8,7 @@ use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Reg
 use schakel_formats::item::{ItemAnswer, ItemRecord, ParsedItem, parse_item};
 use schakel_formats::registry::EntryError;
 use schakel_store::{
-    ApprovalRow, ItemQuery, ItemRow, ItemVersionRow, NewAuditEntry, NewDelivery, Tx,
+    ApprovalRow, DeliveryQuery, ItemQuery, ItemRow, ItemVersionRow, NewAuditEntry, NewDelivery, Tx,
 };
 use serde_json::json;
 
@@ -56,6 +56,17 @@ pub struct SendReport {
     pub plan: Plan,
     /// The deliveries enqueued: (delivery id, recipient, channel, state).
     pub deliveries: Vec<(String, OrgSlug, Channel, DeliveryState)>,
+}
+
+/// What retracting did.
+#[derive(Debug, Clone)]
+pub enum Retraction {
+    /// It was never sent: withdrawn, nobody to tell.
+    Withdrawn,
+    /// The notice went to everyone who received the item.
+    Sent(SendReport),
+    /// The notice waits for a second person's approval, then `send`.
+    AwaitingApproval(String),
 }
 
 /// A page of items.
@@ -167,6 +178,7 @@ impl App {
             created_at: now,
             created_by: principal.name.clone(),
             updated_at: now,
+            retraction: None,
         };
         let record = ItemRecord::from_item(&item);
         let content = serde_json::to_value(&record)
@@ -244,6 +256,17 @@ impl App {
                 with_webhook_secret.insert(org.slug().clone());
             }
         }
+        // A later version goes to exactly those who received an earlier one.
+        let (earlier, _) = tx.find_deliveries(&DeliveryQuery {
+            item_id: Some(view.row.id.clone()),
+            limit: u64::MAX >> 1,
+            ..DeliveryQuery::default()
+        })?;
+        let received: BTreeSet<OrgSlug> = earlier
+            .into_iter()
+            .filter(|d| d.version < view.row.version)
+            .map(|d| d.recipient)
+            .collect();
         make_plan(
             &self.rulebooks,
             &registry,
@@ -255,8 +278,138 @@ impl App {
                 at: self.clock.today(),
                 with_token: &with_token,
                 with_webhook_secret: &with_webhook_secret,
+                only: (view.row.version > 1 && !received.is_empty()).then_some(&received),
             },
         )
+    }
+
+    /// Stores a new version of an item and puts it back to draft.
+    fn new_version(
+        &self,
+        principal: &Principal,
+        tx: &mut dyn Tx,
+        view: &mut ItemView,
+        item: ParsedItem,
+        action: &str,
+    ) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let previous = view.row.version;
+        let version = previous + 1;
+        let content = serde_json::to_value(ItemRecord::from_item(&item))
+            .map_err(|e| AppError::Internal(format!("cannot write the item: {e}")))?;
+        tx.insert_item_version(&ItemVersionRow {
+            item_id: view.row.id.clone(),
+            version,
+            content,
+            created_at: now,
+            created_by: principal.name.clone(),
+        })?;
+        let before = view.row.status;
+        view.row.version = version;
+        view.row.status = ItemStatus::Draft;
+        view.row.kind = item.kind;
+        view.row.title = item.title.clone();
+        view.row.tlp = item.facts.tlp;
+        view.row.updated_at = now;
+        tx.put_item(&view.row)?;
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: action.into(),
+            subject: format!("item:{}", view.row.id),
+            before: Some(json!({"version": previous, "status": before.as_str()})),
+            after: Some(json!({"version": version, "status": ItemStatus::Draft.as_str()})),
+        })?;
+        view.item = item;
+        Ok(())
+    }
+
+    /// Corrects an item: a new version (FORMATS.md "Item"). Once an earlier version was
+    /// sent, sending the correction goes to exactly the organisations that received an
+    /// earlier version, each decided again by the rulebook. Analysts.
+    pub fn correct_item(
+        &self,
+        principal: &Principal,
+        id: &str,
+        value: serde_json::Value,
+    ) -> Result<ItemView, AppError> {
+        require_analyst(principal)?;
+        let item =
+            parse_item(value, &self.vocabulary).map_err(|i| AppError::from_issues("item", i))?;
+        let mut tx = self.store.write()?;
+        let registry = self.registry_in(&mut *tx)?;
+        check_names(&item, &registry)?;
+        let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
+        if view.row.status == ItemStatus::Retracted || view.row.retraction.is_some() {
+            return Err(AppError::Conflict(format!("item {id} is retracted")));
+        }
+        self.new_version(principal, &mut *tx, &mut view, item, "item.correct")?;
+        tx.commit()?;
+        Ok(view)
+    }
+
+    /// Retracts an item. Never sent: it is withdrawn. Sent: a retraction notice (a new
+    /// version) goes to exactly the organisations that received it, through the rulebook;
+    /// when four eyes are needed it waits for approval like any item, then `send`.
+    /// Analysts.
+    pub fn retract_item(
+        &self,
+        principal: &Principal,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<Retraction, AppError> {
+        require_analyst(principal)?;
+        let mut tx = self.store.write()?;
+        let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
+        if view.row.status == ItemStatus::Retracted || view.row.retraction.is_some() {
+            return Err(AppError::Conflict(format!(
+                "item {id} is already retracted"
+            )));
+        }
+        let (sent, _) = tx.find_deliveries(&DeliveryQuery {
+            item_id: Some(id.to_owned()),
+            limit: 1,
+            ..DeliveryQuery::default()
+        })?;
+        let now = self.clock.now();
+        if sent.is_empty() {
+            let before = view.row.status;
+            view.row.status = ItemStatus::Retracted;
+            view.row.updated_at = now;
+            tx.put_item(&view.row)?;
+            tx.append_audit(NewAuditEntry {
+                at: now,
+                actor: principal.actor(),
+                action: "item.retract".into(),
+                subject: format!("item:{id}"),
+                before: Some(json!({"status": before.as_str()})),
+                after: Some(json!({"status": "retracted", "notices": false, "reason": reason})),
+            })?;
+            tx.commit()?;
+            return Ok(Retraction::Withdrawn);
+        }
+        let mut notice = view.item.clone();
+        let title: String = format!("Retracted: {}", view.item.title)
+            .chars()
+            .take(schakel_formats::item::MAX_TITLE)
+            .collect();
+        notice.title = title;
+        notice.body = format!(
+            "The centre withdraws this information ({id}, version {}). Do not act on it any further, and delete copies where your procedures allow.\n\nHet centrum trekt deze informatie in ({id}, versie {}). Handel er niet verder naar, en verwijder kopieën waar uw procedures dat toestaan.{}",
+            view.row.version,
+            view.row.version,
+            reason.map(|r| format!("\n\n{r}")).unwrap_or_default()
+        );
+        notice.indicators.clear();
+        self.new_version(principal, &mut *tx, &mut view, notice, "item.retract")?;
+        view.row.retraction = Some(view.row.version);
+        tx.put_item(&view.row)?;
+        tx.commit()?;
+        match self.send_item(principal, id, None) {
+            Ok(report) => Ok(Retraction::Sent(report)),
+            Err(AppError::Conflict(why)) => Ok(Retraction::AwaitingApproval(why)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Approves the current plan of an item (four eyes): the approver is a person other
@@ -437,7 +590,11 @@ impl App {
             .map(|d| (d.id, d.permit.recipient().clone(), d.channel, d.state))
             .collect();
         let before = view.row.status;
-        view.row.status = ItemStatus::Sent;
+        view.row.status = if view.row.retraction == Some(view.row.version) {
+            ItemStatus::Retracted
+        } else {
+            ItemStatus::Sent
+        };
         view.row.updated_at = now;
         tx.put_item(&view.row)?;
         tx.append_audit(NewAuditEntry {
@@ -447,7 +604,7 @@ impl App {
             subject: format!("item:{id}"),
             before: Some(json!({"status": before.as_str()})),
             after: Some(json!({
-                "status": ItemStatus::Sent.as_str(),
+                "status": view.row.status.as_str(),
                 "version": view.row.version,
                 "plan_hash": plan.hash,
                 "at": plan.at.to_string(),

@@ -33,7 +33,7 @@ pub use demo::DEMO_REGISTRY;
 pub use error::AppError;
 pub use history::{FieldChange, HistoryEntry};
 pub use inbox::DeliveryPage;
-pub use items::{ItemPage, ItemView, SendReport};
+pub use items::{ItemPage, ItemView, Retraction, SendReport};
 pub use plan::{ChannelPlan, Plan, PlannedPermit, needs_approval};
 pub use registry::{ImportOptions, ImportReport, OwnerAnswer};
 pub use schakel_formats::registry::EntryError;

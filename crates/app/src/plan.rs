@@ -337,6 +337,9 @@ pub struct PlanInput<'a> {
     pub with_token: &'a BTreeSet<OrgSlug>,
     /// Organisations with a webhook signing secret.
     pub with_webhook_secret: &'a BTreeSet<OrgSlug>,
+    /// A correction or retraction goes to exactly the recipients of the version sent
+    /// before: these, instead of the candidates of RULEBOOK.md "Routing".
+    pub only: Option<&'a BTreeSet<OrgSlug>>,
 }
 
 /// Plans an item: every candidate decided, permits with channels, denies with reasons and
@@ -349,7 +352,15 @@ pub fn make_plan(
     let book = rulebooks.for_date(input.at).map_err(decide_error)?;
     let mut permits = Vec::new();
     let mut denies = Vec::new();
-    for recipient in candidates(registry, input.facts, input.sectors, input.at) {
+    let proposed = match input.only {
+        Some(only) => only
+            .iter()
+            .filter(|s| registry.get(s).is_some_and(|o| !o.is_ended_on(input.at)))
+            .cloned()
+            .collect(),
+        None => candidates(registry, input.facts, input.sectors, input.at),
+    };
+    for recipient in proposed {
         let request = DecisionRequest {
             at: input.at,
             recipient,

@@ -456,3 +456,92 @@ fn the_audit_chain_verifies_exports_what_went_to_whom_and_shows_tampering() -> T
     );
     Ok(())
 }
+
+#[test]
+fn corrections_and_retractions_go_to_exactly_the_earlier_recipients() -> TestResult {
+    let t = demo_app()?;
+    let alice = person("alice", Role::Analyst);
+    let bob = person("bob", Role::Analyst);
+    let zcert = recipient(&t, "z-cert")?;
+    let id = t.app.create_item(&alice, vulnerability(json!({})))?.row.id;
+    t.app.approve_item(&bob, &id, None)?;
+    t.app.send_item(&alice, &id, None)?;
+
+    // A correction: version 2, planned for exactly the earlier recipients, even though the
+    // item now also concerns Ziekenhuis Noord.
+    let corrected = t.app.correct_item(
+        &alice,
+        &id,
+        vulnerability(
+            json!({"title": "RCE in the patient portal (corrected: 4.2.2)",
+                             "concerns": ["hospital-south", "ziekenhuis-noord"]}),
+        ),
+    )?;
+    assert_eq!(corrected.row.version, 2);
+    assert_eq!(corrected.row.status, ItemStatus::Draft);
+    let plan = t.app.plan(&alice, &id)?.record();
+    let mut all: Vec<&str> = plan
+        .permits
+        .iter()
+        .map(|p| p.recipient.as_str())
+        .chain(plan.denies.iter().map(|d| d.recipient.as_str()))
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, ["hospital-south", "z-cert"], "{plan:?}");
+    // The approval of version 1 does not cover version 2.
+    assert!(matches!(
+        t.app.send_item(&alice, &id, None),
+        Err(AppError::Conflict(_))
+    ));
+    t.app.approve_item(&bob, &id, None)?;
+    t.app.send_item(&alice, &id, None)?;
+    let (inbox, _) = t.app.inbox(&zcert, 0, 10)?;
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(inbox[1].version, 2);
+    assert!(inbox[1].title.contains("corrected"));
+
+    // A retraction: a notice to the same recipients, after four eyes, then retracted.
+    let outcome = t
+        .app
+        .retract_item(&alice, &id, Some("The vendor withdrew the advisory."))?;
+    assert!(
+        matches!(outcome, schakel_app::Retraction::AwaitingApproval(_)),
+        "{outcome:?}"
+    );
+    t.app.approve_item(&bob, &id, None)?;
+    t.app.send_item(&alice, &id, None)?;
+    assert_eq!(t.app.item(&alice, &id)?.row.status, ItemStatus::Retracted);
+    let (inbox, _) = t.app.inbox(&zcert, 0, 10)?;
+    assert_eq!(inbox.len(), 3);
+    assert!(
+        inbox[2].title.starts_with("Retracted: "),
+        "{}",
+        inbox[2].title
+    );
+    assert!(
+        inbox[2].body.contains("vendor withdrew"),
+        "{}",
+        inbox[2].body
+    );
+    assert!(inbox[2].indicators.is_empty());
+    assert!(matches!(
+        t.app.correct_item(&alice, &id, vulnerability(json!({}))),
+        Err(AppError::Conflict(_))
+    ));
+    assert!(matches!(
+        t.app.retract_item(&alice, &id, None),
+        Err(AppError::Conflict(_))
+    ));
+
+    // An item never sent is simply withdrawn.
+    let draft = t.app.create_item(&alice, vulnerability(json!({})))?.row.id;
+    assert!(matches!(
+        t.app.retract_item(&alice, &draft, None)?,
+        schakel_app::Retraction::Withdrawn
+    ));
+    assert_eq!(
+        t.app.item(&alice, &draft)?.row.status,
+        ItemStatus::Retracted
+    );
+    Ok(())
+}

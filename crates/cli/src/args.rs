@@ -302,6 +302,29 @@ pub(crate) enum ItemCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Correct an item: a new version from FILE (or standard input). Once sent, the
+    /// correction goes to exactly the organisations that received it.
+    Correct {
+        /// The item's id.
+        id: String,
+        /// The new version (`-` or absent: standard input).
+        file: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retract an item: withdrawn if never sent, else a retraction notice to exactly the
+    /// organisations that received it (after four eyes where needed).
+    Retract {
+        /// The item's id.
+        id: String,
+        /// Why, for the recipients.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Who would receive it today, by which route and channels, and who not and why.
     Plan {
         /// The item's id.

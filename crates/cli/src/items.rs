@@ -195,6 +195,55 @@ pub(crate) fn item(app: &App, me: &Principal, command: ItemCommand) -> Result<()
                 page.total
             ))
         }
+        ItemCommand::Correct {
+            id,
+            file,
+            json: as_json,
+        } => {
+            let bytes = read_input(file.as_deref().unwrap_or(Path::new("-")))?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| CliError::user(format!("the item is not valid JSON: {e}")))?;
+            let view = app.correct_item(me, &id, value)?;
+            if as_json {
+                json(&view.answer())
+            } else {
+                out(&format!(
+                    "Corrected {}; `schakel item plan {id}` shows who receives version {}.\n",
+                    item_text(&view.answer()).trim_end(),
+                    view.row.version
+                ))
+            }
+        }
+        ItemCommand::Retract {
+            id,
+            reason,
+            json: as_json,
+        } => {
+            let outcome = app.retract_item(me, &id, reason.as_deref())?;
+            let (word, text) = match &outcome {
+                schakel_app::Retraction::Withdrawn => (
+                    "withdrawn",
+                    format!("{id} was never sent; it is withdrawn.\n"),
+                ),
+                schakel_app::Retraction::Sent(report) => (
+                    "sent",
+                    format!(
+                        "Retraction notice of {id} sent: {} deliveries to {} recipients.\n",
+                        report.deliveries.len(),
+                        report.plan.permits.len()
+                    ),
+                ),
+                schakel_app::Retraction::AwaitingApproval(why) => (
+                    "awaiting_approval",
+                    format!("The retraction notice of {id} waits: {why}\n"),
+                ),
+            };
+            if as_json {
+                json(&json!({"item": id, "outcome": word}))
+            } else {
+                out(&text)
+            }
+        }
         ItemCommand::Plan { id, json: as_json } => {
             let plan = app.plan(me, &id)?;
             if as_json {

@@ -28,7 +28,8 @@ use crate::{ApiError, Problem};
 pub(crate) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_items, create_item))
-        .routes(routes!(get_item))
+        .routes(routes!(get_item, correct_item))
+        .routes(routes!(retract_item))
         .routes(routes!(item_plan))
         .routes(routes!(approve_item))
         .routes(routes!(send_item))
@@ -480,4 +481,83 @@ async fn audit_export(
     Ok(Json(
         blocking(&app, move |app| app.export_audit(&p, from, to)).await?,
     ))
+}
+
+#[utoipa::path(put, path = "/api/v1/items/{id}", tag = "distribution",
+    params(("id" = String, Path, description = "The item's id")),
+    request_body = ItemRecord,
+    responses((status = 200, description = "The new version; once sent, a correction goes to exactly the earlier recipients", body = ItemAnswer),
+              (status = 409, description = "Retracted", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn correct_item(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<ItemAnswer>, ApiError> {
+    let view = blocking(&app, move |app| app.correct_item(&p, &id, body)).await?;
+    Ok(Json(view.answer()))
+}
+
+/// Why an item is retracted (optional).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RetractBody {
+    /// Told to the recipients.
+    pub reason: Option<String>,
+}
+
+/// What retracting did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RetractAnswer {
+    /// `withdrawn` (never sent), `sent` (the notice went out) or `awaiting_approval`.
+    pub outcome: String,
+    /// The notice's deliveries, when sent.
+    pub deliveries: usize,
+    /// Why it waits, when it does.
+    pub detail: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/items/{id}/retract", tag = "distribution",
+    params(("id" = String, Path, description = "The item's id")),
+    request_body(content = RetractBody, description = "Optional: why"),
+    responses((status = 200, body = RetractAnswer),
+              (status = 409, description = "Already retracted", body = Problem, content_type = "application/problem+json")))]
+async fn retract_item(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: OptionalJson,
+) -> Result<Json<RetractAnswer>, ApiError> {
+    let reason = match body.0 {
+        None => None,
+        Some(value) => {
+            serde_path_to_error::deserialize::<_, RetractBody>(value)
+                .map_err(|e| {
+                    ApiError::bad_field(&e.path().to_string(), e.into_inner().to_string())
+                })?
+                .reason
+        }
+    };
+    let outcome = blocking(&app, move |app| {
+        app.retract_item(&p, &id, reason.as_deref())
+    })
+    .await?;
+    Ok(Json(match outcome {
+        schakel_app::Retraction::Withdrawn => RetractAnswer {
+            outcome: "withdrawn".into(),
+            deliveries: 0,
+            detail: None,
+        },
+        schakel_app::Retraction::Sent(report) => RetractAnswer {
+            outcome: "sent".into(),
+            deliveries: report.deliveries.len(),
+            detail: None,
+        },
+        schakel_app::Retraction::AwaitingApproval(why) => RetractAnswer {
+            outcome: "awaiting_approval".into(),
+            deliveries: 0,
+            detail: Some(why),
+        },
+    }))
 }

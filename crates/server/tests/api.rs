@@ -198,6 +198,9 @@ async fn openapi_document_is_3_1_and_describes_the_routes() -> TestResult {
     for (path, method) in [
         ("/api/v1/items", "post"),
         ("/api/v1/items/{id}/plan", "get"),
+        ("/api/v1/items/{id}", "put"),
+        ("/api/v1/items/{id}/retract", "post"),
+        ("/api/v1/audit", "get"),
         ("/api/v1/items/{id}/approve", "post"),
         ("/api/v1/items/{id}/send", "post"),
         ("/api/v1/outbox", "get"),
@@ -749,5 +752,44 @@ async fn an_item_goes_from_analyst_through_four_eyes_to_the_right_inbox_only() -
     assert_eq!(outbox["total"], 4, "{outbox:#}");
     let (status, ct, body) = s.get("/api/v1/outbox?colour=red", &s.analyst).await?;
     assert_problem(status, &ct, &body, StatusCode::BAD_REQUEST);
+
+    // A correction is a new version; retracting waits for four eyes like the item did.
+    let (status, _, corrected) = s
+        .call(
+            Method::PUT,
+            &format!("/api/v1/items/{id}"),
+            Some(&s.analyst),
+            Some(
+                json!({"kind": "vulnerability", "title": "RCE (corrected)", "tlp": "AMBER",
+                        "concerns": ["hospital-south"], "sectors": ["health"]}),
+            ),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    assert_eq!(corrected["version"], 2);
+    assert_eq!(corrected["status"], "draft");
+    let (status, _, retracted) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/items/{id}/retract"),
+            Some(&s.analyst),
+            Some(json!({"reason": "withdrawn by the vendor"})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{retracted}");
+    assert_eq!(retracted["outcome"], "awaiting_approval", "{retracted}");
+    // The legal officer reads the audit export of today.
+    let (status, _, audit) = s
+        .get(&format!("/api/v1/audit?from={0}&to={0}", s.today), &s.legal)
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(audit["chain"]["intact"], true);
+    let (status, ct, body) = s
+        .get(
+            &format!("/api/v1/audit?from={0}&to={0}", s.today),
+            &s.analyst,
+        )
+        .await?;
+    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
     Ok(())
 }

@@ -26,6 +26,8 @@ pub struct ItemRow {
     pub created_by: String,
     /// When the current version was made or the status last changed.
     pub updated_at: Timestamp,
+    /// The version that is a retraction notice, once the item is being retracted.
+    pub retraction: Option<u32>,
 }
 
 /// One version of an item, as written.

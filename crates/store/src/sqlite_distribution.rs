@@ -43,7 +43,7 @@ fn version(n: i64) -> Result<u32, StoreError> {
 }
 
 const ITEM_COLUMNS: &str =
-    "id, version, status, kind, title, tlp, created_at, created_by, updated_at";
+    "id, version, status, kind, title, tlp, created_at, created_by, updated_at, retraction";
 
 type ItemTuple = (
     String,
@@ -55,6 +55,7 @@ type ItemTuple = (
     String,
     String,
     String,
+    Option<i64>,
 );
 
 fn item_tuple(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemTuple> {
@@ -68,6 +69,7 @@ fn item_tuple(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemTuple> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
     ))
 }
 
@@ -82,15 +84,16 @@ fn item_from(t: ItemTuple) -> Result<ItemRow, StoreError> {
         created_at: ts(&t.6)?,
         created_by: t.7,
         updated_at: ts(&t.8)?,
+        retraction: t.9.map(version).transpose()?,
     })
 }
 
 pub(crate) fn put_item(conn: &Connection, item: &ItemRow) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
-        "INSERT INTO items ({ITEM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO items ({ITEM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(id) DO UPDATE SET version = excluded.version, status = excluded.status,
            kind = excluded.kind, title = excluded.title, tlp = excluded.tlp,
-           updated_at = excluded.updated_at"
+           updated_at = excluded.updated_at, retraction = excluded.retraction"
     ))?
     .execute(params![
         item.id,
@@ -102,6 +105,7 @@ pub(crate) fn put_item(conn: &Connection, item: &ItemRow) -> Result<(), StoreErr
         timestamp_text(item.created_at),
         item.created_by,
         timestamp_text(item.updated_at),
+        item.retraction.map(i64::from),
     ])?;
     Ok(())
 }
@@ -418,7 +422,7 @@ pub(crate) fn find_deliveries(
         .query_row(params![item, recipient, channel, state, due], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_FROM} WHERE {filter}
-         ORDER BY d.created_at, d.id LIMIT ?6 OFFSET ?7"
+         ORDER BY d.created_at, d.item_id, d.version, d.id LIMIT ?6 OFFSET ?7"
     ))?;
     let rows = stmt.query_map(
         params![

@@ -10,7 +10,8 @@ CREATE TABLE items (
     tlp        TEXT NOT NULL,
     created_at TEXT NOT NULL,
     created_by TEXT NOT NULL,          -- the person
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    retraction INTEGER                 -- the version that is a retraction notice, if any
 ) STRICT;
 CREATE INDEX items_by_created ON items(created_at, id);
 

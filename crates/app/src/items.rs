@@ -373,18 +373,15 @@ impl App {
         })?;
         let now = self.clock.now();
         if sent.is_empty() {
-            let before = view.row.status;
-            view.row.status = ItemStatus::Retracted;
-            view.row.updated_at = now;
-            tx.put_item(&view.row)?;
-            tx.append_audit(NewAuditEntry {
-                at: now,
-                actor: principal.actor(),
-                action: "item.retract".into(),
-                subject: format!("item:{id}"),
-                before: Some(json!({"status": before.as_str()})),
-                after: Some(json!({"status": "retracted", "notices": false, "reason": reason})),
-            })?;
+            set_status(
+                &mut *tx,
+                principal,
+                &mut view.row,
+                ItemStatus::Retracted,
+                now,
+                "item.retract",
+                json!({"notices": false, "reason": reason}),
+            )?;
             tx.commit()?;
             return Ok(Retraction::Withdrawn);
         }
@@ -451,23 +448,20 @@ impl App {
             approved_at: now,
         };
         tx.insert_approval(&approval)?;
-        let before = view.row.status;
-        view.row.status = ItemStatus::Approved;
-        view.row.updated_at = now;
-        tx.put_item(&view.row)?;
-        tx.append_audit(NewAuditEntry {
-            at: now,
-            actor: principal.actor(),
-            action: "item.approve".into(),
-            subject: format!("item:{id}"),
-            before: Some(json!({"status": before.as_str()})),
-            after: Some(json!({
-                "status": ItemStatus::Approved.as_str(),
-                "version": view.row.version,
-                "plan_hash": plan.hash,
-                "plan": plan_summary(&plan),
-            })),
-        })?;
+        let after = json!({
+            "version": view.row.version,
+            "plan_hash": plan.hash,
+            "plan": plan_summary(&plan),
+        });
+        set_status(
+            &mut *tx,
+            principal,
+            &mut view.row,
+            ItemStatus::Approved,
+            now,
+            "item.approve",
+            after,
+        )?;
         tx.commit()?;
         Ok((plan, approval))
     }
@@ -506,23 +500,20 @@ impl App {
                 .filter(|a| a.version == view.row.version)
                 .collect();
             if !approved.iter().any(|a| a.plan_hash == plan.hash) {
-                let was = view.row.status;
-                if was != ItemStatus::AwaitingApproval {
-                    view.row.status = ItemStatus::AwaitingApproval;
-                    view.row.updated_at = now;
-                    tx.put_item(&view.row)?;
-                    tx.append_audit(NewAuditEntry {
-                        at: now,
-                        actor: principal.actor(),
-                        action: "item.await_approval".into(),
-                        subject: format!("item:{id}"),
-                        before: Some(json!({"status": was.as_str()})),
-                        after: Some(json!({
-                            "status": ItemStatus::AwaitingApproval.as_str(),
-                            "plan_hash": plan.hash,
-                            "approved_hashes": approved.iter().map(|a| a.plan_hash.as_str()).collect::<Vec<_>>(),
-                        })),
-                    })?;
+                if view.row.status != ItemStatus::AwaitingApproval {
+                    let after = json!({
+                        "plan_hash": plan.hash,
+                        "approved_hashes": approved.iter().map(|a| a.plan_hash.as_str()).collect::<Vec<_>>(),
+                    });
+                    set_status(
+                        &mut *tx,
+                        principal,
+                        &mut view.row,
+                        ItemStatus::AwaitingApproval,
+                        now,
+                        "item.await_approval",
+                        after,
+                    )?;
                     tx.commit()?;
                 }
                 return Err(AppError::Conflict(if approved.is_empty() {
@@ -589,35 +580,62 @@ impl App {
             .into_iter()
             .map(|d| (d.id, d.permit.recipient().clone(), d.channel, d.state))
             .collect();
-        let before = view.row.status;
-        view.row.status = if view.row.retraction == Some(view.row.version) {
+        let status = if view.row.retraction == Some(view.row.version) {
             ItemStatus::Retracted
         } else {
             ItemStatus::Sent
         };
-        view.row.updated_at = now;
-        tx.put_item(&view.row)?;
-        tx.append_audit(NewAuditEntry {
-            at: now,
-            actor: principal.actor(),
-            action: "item.send".into(),
-            subject: format!("item:{id}"),
-            before: Some(json!({"status": before.as_str()})),
-            after: Some(json!({
-                "status": view.row.status.as_str(),
-                "version": view.row.version,
-                "plan_hash": plan.hash,
-                "at": plan.at.to_string(),
-                "rulebook": plan.rulebook,
-                "plan": plan_summary(&plan),
-                // The deliveries are `dlv_` + this prefix + a six-digit sequence number, in the
-                // order of the plan's permits and each permit's enqueued channels.
-                "deliveries": {"prefix": prefix, "count": deliveries.len()},
-            })),
-        })?;
+        let after = json!({
+            "version": view.row.version,
+            "plan_hash": plan.hash,
+            "at": plan.at.to_string(),
+            "rulebook": plan.rulebook,
+            "plan": plan_summary(&plan),
+            // The deliveries are `dlv_` + this prefix + a six-digit sequence number, in the
+            // order of the plan's permits and each permit's enqueued channels.
+            "deliveries": {"prefix": prefix, "count": deliveries.len()},
+        });
+        set_status(
+            &mut *tx,
+            principal,
+            &mut view.row,
+            status,
+            now,
+            "item.send",
+            after,
+        )?;
         tx.commit()?;
         Ok(SendReport { plan, deliveries })
     }
+}
+
+/// Changes an item's status and records it, with `after` (a JSON object) completed by the
+/// new status.
+fn set_status(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    row: &mut ItemRow,
+    status: ItemStatus,
+    at: jiff::Timestamp,
+    action: &str,
+    mut after: serde_json::Value,
+) -> Result<(), AppError> {
+    let before = row.status;
+    row.status = status;
+    row.updated_at = at;
+    tx.put_item(row)?;
+    if let Some(obj) = after.as_object_mut() {
+        obj.insert("status".into(), json!(status.as_str()));
+    }
+    tx.append_audit(NewAuditEntry {
+        at,
+        actor: principal.actor(),
+        action: action.into(),
+        subject: format!("item:{}", row.id),
+        before: Some(json!({"status": before.as_str()})),
+        after: Some(after),
+    })?;
+    Ok(())
 }
 
 /// A plan as recorded in the audit log: references only (slugs and rule ids). Recipients

@@ -58,7 +58,7 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
     }
 }
 
-fn read_json(path: &Path) -> Result<serde_json::Value, CliError> {
+pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, CliError> {
     let bytes = read_input(path)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| CliError::user(format!("`{}` is not valid JSON: {e}", path.display())))

@@ -12,7 +12,7 @@ use schakel_store::{DeliveryQuery, ItemQuery};
 use serde_json::json;
 
 use crate::args::{AuditCommand, ItemCommand, KeyCommand, OutboxCommand, WebhookCommand};
-use crate::commands::{CliError, date_arg, read_input, write_atomically};
+use crate::commands::{CliError, date_arg, read_json, write_atomically};
 use crate::output::{json, local_time, out, table};
 
 fn option<T: std::str::FromStr<Err = ValueError>>(
@@ -125,9 +125,7 @@ pub(crate) fn item(app: &App, me: &Principal, command: ItemCommand) -> Result<()
             file,
             json: as_json,
         } => {
-            let bytes = read_input(file.as_deref().unwrap_or(Path::new("-")))?;
-            let value: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| CliError::user(format!("the item is not valid JSON: {e}")))?;
+            let value = read_json(file.as_deref().unwrap_or(Path::new("-")))?;
             let view = app.create_item(me, value)?;
             if as_json {
                 json(&view.answer())
@@ -200,9 +198,7 @@ pub(crate) fn item(app: &App, me: &Principal, command: ItemCommand) -> Result<()
             file,
             json: as_json,
         } => {
-            let bytes = read_input(file.as_deref().unwrap_or(Path::new("-")))?;
-            let value: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| CliError::user(format!("the item is not valid JSON: {e}")))?;
+            let value = read_json(file.as_deref().unwrap_or(Path::new("-")))?;
             let view = app.correct_item(me, &id, value)?;
             if as_json {
                 json(&view.answer())

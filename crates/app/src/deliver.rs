@@ -22,6 +22,11 @@ use crate::{App, AppError};
 pub const MAX_ATTEMPTS: u32 = 8;
 /// The first retry's delay; each further retry doubles it (up to [`MAX_BACKOFF`]).
 pub const FIRST_BACKOFF: SignedDuration = SignedDuration::from_secs(30);
+/// Hand-overs running at once in one pass.
+pub const CONCURRENCY: usize = 32;
+/// Outcomes recorded per transaction.
+const RECORD_BATCH: usize = 256;
+
 /// The longest delay between attempts.
 pub const MAX_BACKOFF: SignedDuration = SignedDuration::from_secs(6 * 3600);
 
@@ -139,6 +144,7 @@ impl App {
             (due, self.registry_in(&mut *tx)?)
         };
         let mut run = DeliveryRun::default();
+        let mut ready: Vec<(DeliveryRow, Outgoing, &dyn Courier)> = Vec::new();
         for delivery in due {
             let Some(courier) = couriers.iter().find(|c| c.channel() == delivery.channel) else {
                 run.skipped.push(delivery.id);
@@ -149,11 +155,38 @@ impl App {
                     self.hold(principal, &delivery, &reason, now)?;
                     run.held.push(delivery.id);
                 }
-                Prepared::Ready(outgoing) => {
-                    let result = courier.deliver(&outgoing);
-                    self.record_attempt(principal, &delivery, result, now, &mut run)?;
-                }
+                Prepared::Ready(outgoing) => ready.push((delivery, outgoing, *courier)),
             }
+        }
+        // Hand-overs run on several connections at once (a slow receiver or an SMTP
+        // round trip does not hold up the rest); outcomes are recorded in batches.
+        for batch in ready.chunks(RECORD_BATCH) {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let results: std::sync::Mutex<Vec<(usize, Result<(), CourierError>)>> =
+                std::sync::Mutex::new(Vec::with_capacity(batch.len()));
+            std::thread::scope(|scope| {
+                for _ in 0..CONCURRENCY.min(batch.len()) {
+                    scope.spawn(|| {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let Some((_, outgoing, courier)) = batch.get(i) else {
+                                break;
+                            };
+                            let result = courier.deliver(outgoing);
+                            if let Ok(mut results) = results.lock() {
+                                results.push((i, result));
+                            }
+                        }
+                    });
+                }
+            });
+            let mut results = results.into_inner().unwrap_or_default();
+            results.sort_by_key(|(i, _)| *i);
+            let outcomes = results
+                .into_iter()
+                .filter_map(|(i, result)| batch.get(i).map(|(d, _, _)| (d.clone(), result)))
+                .collect();
+            self.record_attempts(principal, outcomes, now, &mut run)?;
         }
         Ok(run)
     }
@@ -299,71 +332,76 @@ impl App {
         Ok(())
     }
 
-    fn record_attempt(
+    /// Records the outcomes of a batch of hand-overs in one transaction.
+    fn record_attempts(
         &self,
         principal: &Principal,
-        d: &DeliveryRow,
-        result: Result<(), CourierError>,
+        outcomes: Vec<(DeliveryRow, Result<(), CourierError>)>,
         now: Timestamp,
         run: &mut DeliveryRun,
     ) -> Result<(), AppError> {
-        let attempts = d.attempts.saturating_add(1);
-        let (update, action, error) = match result {
-            Ok(()) => (
-                DeliveryUpdate {
-                    state: DeliveryState::Delivered,
-                    attempts,
-                    next_attempt_at: None,
-                    last_error: None,
-                    delivered_at: Some(now),
-                },
-                "delivery.deliver",
-                None,
-            ),
-            Err(CourierError::Retry(e)) if attempts < MAX_ATTEMPTS => (
-                DeliveryUpdate {
-                    state: DeliveryState::Pending,
-                    attempts,
-                    next_attempt_at: now.checked_add(backoff(attempts - 1, jitter())).ok(),
-                    last_error: Some(e.clone()),
-                    delivered_at: None,
-                },
-                "delivery.attempt",
-                Some(e),
-            ),
-            Err(CourierError::Retry(e) | CourierError::Permanent(e)) => (
-                DeliveryUpdate {
-                    state: DeliveryState::Dead,
-                    attempts,
-                    next_attempt_at: None,
-                    last_error: Some(e.clone()),
-                    delivered_at: None,
-                },
-                "delivery.dead",
-                Some(e),
-            ),
-        };
         let mut tx = self.store.write()?;
-        tx.update_delivery(&d.id, &update)?;
-        tx.append_audit(NewAuditEntry {
-            at: now,
-            actor: principal.actor(),
-            action: action.into(),
-            subject: format!("delivery:{}", d.id),
-            before: Some(json!({"state": d.state.as_str(), "attempts": d.attempts})),
-            after: Some(json!({
-                "state": update.state.as_str(),
-                "attempts": attempts,
-                "channel": d.channel.as_str(),
-                "error": error,
-            })),
-        })?;
+        let mut recorded = Vec::with_capacity(outcomes.len());
+        for (d, result) in outcomes {
+            let attempts = d.attempts.saturating_add(1);
+            let (update, action, error) = match result {
+                Ok(()) => (
+                    DeliveryUpdate {
+                        state: DeliveryState::Delivered,
+                        attempts,
+                        next_attempt_at: None,
+                        last_error: None,
+                        delivered_at: Some(now),
+                    },
+                    "delivery.deliver",
+                    None,
+                ),
+                Err(CourierError::Retry(e)) if attempts < MAX_ATTEMPTS => (
+                    DeliveryUpdate {
+                        state: DeliveryState::Pending,
+                        attempts,
+                        next_attempt_at: now.checked_add(backoff(attempts - 1, jitter())).ok(),
+                        last_error: Some(e.clone()),
+                        delivered_at: None,
+                    },
+                    "delivery.attempt",
+                    Some(e),
+                ),
+                Err(CourierError::Retry(e) | CourierError::Permanent(e)) => (
+                    DeliveryUpdate {
+                        state: DeliveryState::Dead,
+                        attempts,
+                        next_attempt_at: None,
+                        last_error: Some(e.clone()),
+                        delivered_at: None,
+                    },
+                    "delivery.dead",
+                    Some(e),
+                ),
+            };
+            tx.update_delivery(&d.id, &update)?;
+            tx.append_audit(NewAuditEntry {
+                at: now,
+                actor: principal.actor(),
+                action: action.into(),
+                subject: format!("delivery:{}", d.id),
+                before: Some(json!({"state": d.state.as_str(), "attempts": d.attempts})),
+                after: Some(json!({
+                    "state": update.state.as_str(),
+                    "attempts": attempts,
+                    "channel": d.channel.as_str(),
+                    "error": error,
+                })),
+            })?;
+            recorded.push((d.id, update.state));
+        }
         tx.commit()?;
-        let id = d.id.clone();
-        match update.state {
-            DeliveryState::Delivered => run.delivered.push(id),
-            DeliveryState::Pending => run.retried.push(id),
-            _ => run.dead.push(id),
+        for (id, state) in recorded {
+            match state {
+                DeliveryState::Delivered => run.delivered.push(id),
+                DeliveryState::Pending => run.retried.push(id),
+                _ => run.dead.push(id),
+            }
         }
         Ok(())
     }

@@ -27,7 +27,8 @@ use schakel_store::Store;
 
 pub use audit::{SignedHead, Signer, Verification, verify_chain};
 pub use deliver::{
-    Courier, CourierError, DeliveryRun, FIRST_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF, Outgoing, backoff,
+    CONCURRENCY, Courier, CourierError, DeliveryRun, FIRST_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF,
+    Outgoing, backoff,
 };
 pub use demo::DEMO_REGISTRY;
 pub use error::AppError;

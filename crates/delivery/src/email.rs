@@ -58,7 +58,14 @@ impl EmailCourier {
                 ));
             }
         };
-        let mut builder = builder.timeout(Some(std::time::Duration::from_secs(30)));
+        // Several connections at once: the worker hands over up to `CONCURRENCY` messages
+        // in parallel, and each SMTP exchange mostly waits for the network.
+        let mut builder = builder
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .pool_config(
+                lettre::transport::smtp::PoolConfig::new()
+                    .max_size(u32::try_from(schakel_app::CONCURRENCY).unwrap_or(16)),
+            );
         if let Some(port) = parsed.port() {
             builder = builder.port(port);
         }

@@ -1,0 +1,208 @@
+//! Delivery survives being killed: `schakel deliver --once` is SIGKILLed at many points of a
+//! batch of webhooks; after restarts every delivery has arrived at least once, and every
+//! duplicate carries the same `webhook-id` and the same body.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// (webhook-id, body) of every request, in arrival order.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A receiver that answers each webhook after `delay`, so a kill lands mid-batch.
+fn receiver(delay: Duration) -> Result<(String, Seen), std::io::Error> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                let (mut id, mut length, mut line) = (String::new(), 0usize, String::new());
+                let mut complete = false;
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    if line == "\r\n" {
+                        complete = true;
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        match k.trim().to_ascii_lowercase().as_str() {
+                            "webhook-id" => id = v.trim().to_owned(),
+                            "content-length" => length = v.trim().parse().unwrap_or(0),
+                            _ => {}
+                        }
+                    }
+                    line.clear();
+                }
+                // A request cut off by the kill never arrived.
+                let mut body = vec![0u8; length];
+                if !complete || reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if let Ok(mut log) = log.lock() {
+                    log.push((id, String::from_utf8_lossy(&body).into_owned()));
+                }
+                std::thread::sleep(delay);
+                let _ = reader.into_inner().write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            });
+        }
+    });
+    Ok((url, seen))
+}
+
+#[test]
+fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("schakel.db");
+    let schakel = |args: &[&str]| -> Result<std::process::Output, std::io::Error> {
+        Command::new(env!("CARGO_BIN_EXE_schakel"))
+            .env("SCHAKEL_DB", &db)
+            .env_remove("SCHAKEL_CONFIG")
+            .env("USER", "duty-officer")
+            .args(args)
+            .output()
+    };
+    let (url, seen) = receiver(Duration::from_millis(150))?;
+
+    // Twelve entities, each with a webhook on the receiver and a signing secret.
+    let organisations: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({
+                "slug": format!("entity-{i:02}"), "name": format!("Entity {i}"),
+                "sectors": ["energy"], "jurisdiction": "NL",
+                "designations": [{"status": "essential_entity", "from": "2026-08-15", "until": null}],
+                "secrecy": null,
+                "contacts": [{"name": "SOC", "email": format!("soc@entity-{i:02}.example"), "webhook_url": url}]
+            })
+        })
+        .collect();
+    let registry = dir.path().join("registry.json");
+    std::fs::write(&registry, json!(organisations).to_string())?;
+    let out = schakel(&["org", "import", registry.to_str().ok_or("path")?])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for i in 0..12 {
+        let out = schakel(&["webhook", "secret", &format!("entity-{i:02}")])?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let item = dir.path().join("item.json");
+    std::fs::write(
+        &item,
+        json!({"kind": "advisory", "title": "Patch now", "tlp": "GREEN", "sectors": ["energy"]})
+            .to_string(),
+    )?;
+    let created: Value = serde_json::from_slice(
+        &schakel(&["item", "create", item.to_str().ok_or("path")?, "--json"])?.stdout,
+    )?;
+    let id = created["id"].as_str().ok_or("item id")?.to_owned();
+    let out = schakel(&["item", "send", &id])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outbox: Value =
+        serde_json::from_slice(&schakel(&["outbox", "list", "--item", &id, "--json"])?.stdout)?;
+    let webhooks: Vec<String> = outbox["items"]
+        .as_array()
+        .ok_or("outbox")?
+        .iter()
+        .filter(|d| d["channel"] == "webhook")
+        .filter_map(|d| d["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(webhooks.len(), 12);
+
+    // Kill the worker after 1, 4, 7 and 10 requests have arrived, then let it finish.
+    let mut kills = 0;
+    for after in [1usize, 4, 7, 10] {
+        let before = seen.lock().map_err(|_| "poisoned")?.len();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_schakel"))
+            .env("SCHAKEL_DB", &db)
+            .env_remove("SCHAKEL_CONFIG")
+            .args(["deliver", "--once"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let started = Instant::now();
+        loop {
+            let now_seen = seen.lock().map_err(|_| "poisoned")?.len();
+            if now_seen >= before + after || child.try_wait()?.is_some() {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err("the worker sent nothing for 30 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait()?.is_none() {
+            child.kill()?; // SIGKILL
+            kills += 1;
+        }
+        child.wait()?;
+    }
+    assert!(kills >= 3, "the worker finished before it could be killed");
+    let out = schakel(&["deliver", "--once"])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Everything delivered, nothing pending; every id arrived; duplicates are identical.
+    let pending: Value = serde_json::from_slice(
+        &schakel(&["outbox", "list", "--state", "pending", "--json"])?.stdout,
+    )?;
+    // (Email waits: this test configures no SMTP server.)
+    let pending_webhooks = pending["items"]
+        .as_array()
+        .ok_or("items")?
+        .iter()
+        .filter(|d| d["channel"] == "webhook")
+        .count();
+    assert_eq!(pending_webhooks, 0, "{pending:#}");
+    let seen = seen.lock().map_err(|_| "poisoned")?.clone();
+    let mut by_id: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (id, body) in &seen {
+        by_id.entry(id.as_str()).or_default().push(body.as_str());
+    }
+    for id in &webhooks {
+        let bodies = by_id
+            .get(id.as_str())
+            .ok_or(format!("{id} never arrived"))?;
+        assert!(
+            bodies.windows(2).all(|w| w[0] == w[1]),
+            "{id}: bodies differ"
+        );
+    }
+    let unknown: Vec<&&str> = by_id
+        .keys()
+        .filter(|id| !webhooks.iter().any(|w| w == *id))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "unknown ids arrived: {unknown:?} (known: {webhooks:?})"
+    );
+    assert!(
+        seen.len() > webhooks.len(),
+        "no duplicates: the kills landed nowhere"
+    );
+    Ok(())
+}

@@ -235,7 +235,7 @@ impl App {
         self.plan_in(&mut *tx, &view)
     }
 
-    fn plan_in(&self, tx: &mut dyn Tx, view: &ItemView) -> Result<Plan, AppError> {
+    pub(crate) fn plan_in(&self, tx: &mut dyn Tx, view: &ItemView) -> Result<Plan, AppError> {
         let registry = self.registry_in(tx)?;
         let now = self.clock.now();
         let with_token: BTreeSet<OrgSlug> = tx

@@ -16,6 +16,7 @@ mod inbox;
 mod items;
 mod plan;
 mod registry;
+mod review;
 mod tokens;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use inbox::DeliveryPage;
 pub use items::{ItemPage, ItemView, Retraction, SendReport};
 pub use plan::{ChannelPlan, Plan, PlannedPermit, needs_approval};
 pub use registry::{ImportOptions, ImportReport, OwnerAnswer};
+pub use review::ReviewEntry;
 pub use schakel_formats::registry::EntryError;
 pub use tokens::{IssuedToken, TokenKind, TokenRequest};
 

@@ -545,3 +545,38 @@ fn corrections_and_retractions_go_to_exactly_the_earlier_recipients() -> TestRes
     );
     Ok(())
 }
+
+#[test]
+fn the_review_list_shows_denies_with_remedies_to_legal_officers_only() -> TestResult {
+    let t = demo_app()?;
+    let alice = person("alice", Role::Analyst);
+    let lena = person("lena", Role::Legal);
+    // A confidential item about a hospital: CSIRTs abroad and the like are denied.
+    let item = t.app.create_item(
+        &alice,
+        vulnerability(json!({"confidential": true,
+                             "named_recipients": ["cert-us", "hospital-south"]})),
+    )?;
+    let reviews = t.app.reviews(&lena, None)?;
+    let entry = reviews
+        .iter()
+        .find(|e| e.item.id == item.row.id)
+        .ok_or("the item is not on the review list")?;
+    let record = entry.record();
+    let us = record
+        .denies
+        .iter()
+        .find(|d| d.recipient == "cert-us")
+        .ok_or("cert-us not denied")?;
+    assert!(!us.reasons.is_empty());
+    assert!(
+        record.denies.iter().any(|d| d.reasons.iter().any(|r| r.remedy.is_some())),
+        "{record:?}"
+    );
+    assert!(matches!(t.app.reviews(&alice, None), Err(AppError::Forbidden(_))));
+    // Retracted items leave the list; `since` filters by creation day.
+    t.app.retract_item(&alice, &item.row.id, None)?;
+    assert!(t.app.reviews(&lena, None)?.iter().all(|e| e.item.id != item.row.id));
+    assert!(t.app.reviews(&lena, Some(schakel_domain::parse_date("2026-11-23")?))?.is_empty());
+    Ok(())
+}

@@ -79,6 +79,9 @@ pub(crate) enum Command {
     /// The centre's OpenPGP key (signs email and audit heads).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The legal officer's review list: denies with reasons and remedies.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Deliver what is due in the outbox (webhooks; email follows), deciding each again
     /// just before it goes out.
     Deliver {
@@ -462,4 +465,17 @@ pub(crate) struct MailArgs {
         default_value = "schakel <cert@centre.example>"
     )]
     pub smtp_from: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReviewCommand {
+    /// Items not retracted whose plan today denies someone, newest first.
+    List {
+        /// Only items created on or after this day (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -140,6 +140,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Item(command) => crate::items::item(&app, &me, command),
         Command::Outbox(command) => crate::items::outbox(&app, &me, command),
         Command::Webhook(command) => crate::items::webhook(&app, &me, command),
+        Command::Review(command) => crate::items::review(&app, &me, command),
         Command::Audit(command) => {
             crate::items::audit(&app, &me, &key_path(&cli_key, &cli_db), command)
         }

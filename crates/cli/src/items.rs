@@ -11,7 +11,9 @@ use schakel_formats::item::ItemAnswer;
 use schakel_store::{DeliveryQuery, ItemQuery};
 use serde_json::json;
 
-use crate::args::{AuditCommand, ItemCommand, KeyCommand, OutboxCommand, WebhookCommand};
+use crate::args::{
+    AuditCommand, ItemCommand, KeyCommand, OutboxCommand, ReviewCommand, WebhookCommand,
+};
 use crate::commands::{CliError, date_arg, read_json, write_atomically};
 use crate::output::{json, local_time, out, table};
 
@@ -593,6 +595,41 @@ pub(crate) fn key(path: &Path, command: KeyCommand) -> Result<(), CliError> {
                 key.fingerprint(),
                 key.public_armored().map_err(CliError::user)?
             ))
+        }
+    }
+}
+
+/// `schakel review …`.
+pub(crate) fn review(app: &App, me: &Principal, command: ReviewCommand) -> Result<(), CliError> {
+    match command {
+        ReviewCommand::List {
+            since,
+            json: as_json,
+        } => {
+            let since = date_arg("since", since.as_deref())?;
+            let entries = app.reviews(me, since)?;
+            let records: Vec<_> = entries.iter().map(|e| e.record()).collect();
+            if as_json {
+                return json(&records);
+            }
+            let mut t = String::new();
+            for r in &records {
+                t.push_str(&format!(
+                    "{} (version {}, {}, TLP:{}): {}\n",
+                    r.item, r.version, r.status, r.tlp, r.title
+                ));
+                for d in &r.denies {
+                    t.push_str(&format!("  {}\n", d.recipient));
+                    for reason in &d.reasons {
+                        t.push_str(&format!("      {}: {}\n", reason.rule, reason.explanation));
+                        if let Some(remedy) = &reason.remedy {
+                            t.push_str(&format!("        remedy: {}\n", remedy.text));
+                        }
+                    }
+                }
+            }
+            t.push_str(&format!("{} item(s) with denies\n", records.len()));
+            out(&t)
         }
     }
 }

@@ -392,3 +392,23 @@ pub struct InboxEntryRecord {
     /// Forwarding confirmations so far.
     pub forwarded: Vec<ForwardedRecord>,
 }
+
+/// An item on the legal officer's review list, with the denies of its plan today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewRecord {
+    /// The item's id.
+    pub item: String,
+    /// Its current version.
+    pub version: u32,
+    /// Its title.
+    pub title: String,
+    /// Where it stands.
+    pub status: String,
+    /// Its TLP.
+    pub tlp: String,
+    /// Who created it.
+    pub created_by: String,
+    /// Every denied candidate, with reasons and remedies.
+    pub denies: Vec<PlanDenyRecord>,
+}

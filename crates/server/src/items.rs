@@ -14,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use schakel_app::App;
 use schakel_domain::{Channel, DeliveryState, ItemKind, ItemStatus, OrgSlug, Tlp};
-use schakel_formats::item::{InboxEntryRecord, ItemAnswer, ItemRecord, PlanRecord};
+use schakel_formats::item::{InboxEntryRecord, ItemAnswer, ItemRecord, PlanRecord, ReviewRecord};
 use schakel_store::{DeliveryQuery, ItemQuery};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -38,6 +38,7 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(acknowledge))
         .routes(routes!(forwarded))
         .routes(routes!(audit_export))
+        .routes(routes!(reviews))
 }
 
 /// A page of items.
@@ -560,4 +561,22 @@ async fn retract_item(
             detail: Some(why),
         },
     }))
+}
+
+#[utoipa::path(get, path = "/api/v1/reviews", tag = "audit",
+    params(("since" = Option<String>, Query, description = "Only items created on or after this day (YYYY-MM-DD)")),
+    responses((status = 200, description = "Items not retracted whose plan today denies someone, with reasons and remedies", body = Vec<ReviewRecord>),
+              (status = 403, description = "Not a legal officer", body = Problem, content_type = "application/problem+json")))]
+async fn reviews(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<ReviewRecord>>, ApiError> {
+    let params = query_params(raw, &["since"])?;
+    let since = params
+        .get("since")
+        .map(|v| schakel_domain::parse_date(v).map_err(|e| ApiError::bad_field("since", e.0)))
+        .transpose()?;
+    let entries = blocking(&app, move |app| app.reviews(&p, since)).await?;
+    Ok(Json(entries.iter().map(|e| e.record()).collect()))
 }

@@ -201,6 +201,7 @@ async fn openapi_document_is_3_1_and_describes_the_routes() -> TestResult {
         ("/api/v1/items/{id}", "put"),
         ("/api/v1/items/{id}/retract", "post"),
         ("/api/v1/audit", "get"),
+        ("/api/v1/reviews", "get"),
         ("/api/v1/items/{id}/approve", "post"),
         ("/api/v1/items/{id}/send", "post"),
         ("/api/v1/outbox", "get"),

@@ -570,13 +570,28 @@ fn the_review_list_shows_denies_with_remedies_to_legal_officers_only() -> TestRe
         .ok_or("cert-us not denied")?;
     assert!(!us.reasons.is_empty());
     assert!(
-        record.denies.iter().any(|d| d.reasons.iter().any(|r| r.remedy.is_some())),
+        record
+            .denies
+            .iter()
+            .any(|d| d.reasons.iter().any(|r| r.remedy.is_some())),
         "{record:?}"
     );
-    assert!(matches!(t.app.reviews(&alice, None), Err(AppError::Forbidden(_))));
+    assert!(matches!(
+        t.app.reviews(&alice, None),
+        Err(AppError::Forbidden(_))
+    ));
     // Retracted items leave the list; `since` filters by creation day.
     t.app.retract_item(&alice, &item.row.id, None)?;
-    assert!(t.app.reviews(&lena, None)?.iter().all(|e| e.item.id != item.row.id));
-    assert!(t.app.reviews(&lena, Some(schakel_domain::parse_date("2026-11-23")?))?.is_empty());
+    assert!(
+        t.app
+            .reviews(&lena, None)?
+            .iter()
+            .all(|e| e.item.id != item.row.id)
+    );
+    assert!(
+        t.app
+            .reviews(&lena, Some(schakel_domain::parse_date("2026-11-23")?))?
+            .is_empty()
+    );
     Ok(())
 }

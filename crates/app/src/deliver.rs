@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Registry, Tlp};
 use schakel_formats::item::ItemRecord;
 use schakel_rulebook::{DecisionRequest, Verdict};
-use schakel_store::{DeliveryQuery, DeliveryRow, DeliveryUpdate, NewAuditEntry};
+use schakel_store::{DeliveryQuery, DeliveryRow, DeliveryUpdate, NewAuditEntry, NewDelivery};
 use serde_json::json;
 
 use crate::access::require_analyst;
@@ -22,6 +22,9 @@ use crate::{App, AppError};
 pub const MAX_ATTEMPTS: u32 = 8;
 /// The first retry's delay; each further retry doubles it (up to [`MAX_BACKOFF`]).
 pub const FIRST_BACKOFF: SignedDuration = SignedDuration::from_secs(30);
+/// The id of a reminder is the unacknowledged inbox delivery's id and this suffix.
+pub const REMINDER_SUFFIX: &str = "-reminder";
+
 /// Hand-overs running at once in one pass.
 pub const CONCURRENCY: usize = 32;
 /// Outcomes recorded per transaction.
@@ -191,6 +194,22 @@ impl App {
         Ok(run)
     }
 
+    /// The item version a delivery carries, parsed.
+    fn delivered_item(
+        &self,
+        tx: &mut dyn schakel_store::Tx,
+        d: &DeliveryRow,
+    ) -> Result<schakel_formats::item::ParsedItem, AppError> {
+        let version = tx
+            .item_version(&d.item_id, d.version)?
+            .ok_or_else(|| AppError::Internal(format!("delivery {} has no item version", d.id)))?;
+        let record: ItemRecord = serde_json::from_value(version.content)
+            .map_err(|e| AppError::Internal(format!("item {} is unreadable: {e}", d.item_id)))?;
+        record
+            .parse(&self.vocabulary)
+            .map_err(|_| AppError::Internal(format!("item {} no longer parses", d.item_id)))
+    }
+
     /// Decides the delivery again and builds what goes out.
     fn prepare(
         &self,
@@ -199,14 +218,7 @@ impl App {
         now: Timestamp,
     ) -> Result<Prepared, AppError> {
         let mut tx = self.store.read()?;
-        let version = tx
-            .item_version(&d.item_id, d.version)?
-            .ok_or_else(|| AppError::Internal(format!("delivery {} has no item version", d.id)))?;
-        let record: ItemRecord = serde_json::from_value(version.content)
-            .map_err(|e| AppError::Internal(format!("item {} is unreadable: {e}", d.item_id)))?;
-        let item = record
-            .parse(&self.vocabulary)
-            .map_err(|_| AppError::Internal(format!("item {} no longer parses", d.item_id)))?;
+        let item = self.delivered_item(&mut *tx, d)?;
         let request = DecisionRequest {
             at: self.clock.today(),
             recipient: d.recipient.clone(),
@@ -230,6 +242,17 @@ impl App {
             ));
         }
         let payload = self.entry_for(&mut *tx, d)?;
+        // Recipients acknowledge and confirm forwarding on their inbox copy.
+        let (inbox, _) = tx.find_deliveries(&DeliveryQuery {
+            item_id: Some(d.item_id.clone()),
+            recipient: Some(d.recipient.clone()),
+            channel: Some(Channel::Inbox),
+            version: Some(d.version),
+            limit: 1,
+            ..DeliveryQuery::default()
+        })?;
+        let inbox_id = inbox.first().map(|i| i.id.clone());
+        let reminder_of = d.id.strip_suffix(REMINDER_SUFFIX).map(str::to_owned);
         let webhook_secret = match d.channel {
             Channel::Webhook => tx.webhook_secret(&d.recipient)?,
             _ => None,
@@ -286,8 +309,10 @@ impl App {
             address: d.address.clone().unwrap_or_default(),
             recipient: d.recipient.clone(),
             payload: json!({
-                "type": "schakel.delivery",
+                "type": if reminder_of.is_some() { "schakel.reminder" } else { "schakel.delivery" },
                 "id": d.id,
+                "inbox_id": inbox_id,
+                "reminder_of": reminder_of,
                 "data": payload,
                 "conditions_explained": conditions,
             }),
@@ -404,6 +429,122 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// Reminds the alternate contact (the second contact, else the first) of every inbox
+    /// delivery not acknowledged within `after`: an email delivery, decided again by the
+    /// rulebook like any other, enqueued once per inbox delivery. Returns the reminders
+    /// enqueued. Analysts (and the worker).
+    pub fn send_reminders(
+        &self,
+        principal: &Principal,
+        after: SignedDuration,
+    ) -> Result<Vec<String>, AppError> {
+        require_analyst(principal)?;
+        let now = self.clock.now();
+        let Ok(cutoff) = now.checked_sub(after) else {
+            return Ok(vec![]);
+        };
+        let mut tx = self.store.write()?;
+        let (late, _) = tx.find_deliveries(&DeliveryQuery {
+            unacknowledged_before: Some(cutoff),
+            limit: 10_000,
+            ..DeliveryQuery::default()
+        })?;
+        if late.is_empty() {
+            return Ok(vec![]);
+        }
+        let registry = self.registry_in(&mut *tx)?;
+        let mut permits = Vec::new();
+        let mut notes: Vec<(DeliveryRow, Option<String>)> = Vec::new();
+        for d in late {
+            let why_not = match self.reminder_permit(&mut *tx, &registry, &d)? {
+                Ok(found) => {
+                    permits.push((d.clone(), found));
+                    None
+                }
+                Err(why) => Some(why),
+            };
+            notes.push((d, why_not));
+        }
+        let decisions: Vec<String> = permits
+            .iter()
+            .map(|(_, (permit, _))| crate::plan::stored_decision(permit.decision()).to_string())
+            .collect();
+        let queued: Vec<NewDelivery<'_>> = permits
+            .iter()
+            .zip(&decisions)
+            .map(|((d, (permit, address)), decision)| NewDelivery {
+                permit,
+                id: format!("{}{REMINDER_SUFFIX}", d.id),
+                item_id: &d.item_id,
+                version: d.version,
+                channel: Channel::Email,
+                address: Some(address.as_str()),
+                plan_hash: &d.plan_hash,
+                decision,
+                state: DeliveryState::Pending,
+                next_attempt_at: Some(now),
+                note: None,
+                created_at: now,
+            })
+            .collect();
+        tx.insert_deliveries(&queued)?;
+        let sent: Vec<String> = queued.iter().map(|q| q.id.clone()).collect();
+        for (d, why_not) in &notes {
+            tx.mark_reminded(&d.id, now)?;
+            tx.append_audit(NewAuditEntry {
+                at: now,
+                actor: principal.actor(),
+                action: "delivery.remind".into(),
+                subject: format!("delivery:{}", d.id),
+                before: None,
+                after: Some(json!({
+                    "recipient": d.recipient.as_str(),
+                    "reminder": why_not.is_none().then(|| format!("{}{REMINDER_SUFFIX}", d.id)),
+                    "not_reminded": why_not,
+                })),
+            })?;
+        }
+        tx.commit()?;
+        Ok(sent)
+    }
+
+    /// The permit and alternate address for a reminder, or why there is none.
+    fn reminder_permit(
+        &self,
+        tx: &mut dyn schakel_store::Tx,
+        registry: &Registry,
+        d: &DeliveryRow,
+    ) -> Result<Result<(schakel_rulebook::Permit, String), String>, AppError> {
+        let Some(org) = registry.get(&d.recipient) else {
+            return Ok(Err("the recipient is no longer in the registry".into()));
+        };
+        let Some(contact) = org.contacts().get(1).or_else(|| org.contacts().first()) else {
+            return Ok(Err("the recipient has no contact to remind".into()));
+        };
+        let item = self.delivered_item(tx, d)?;
+        let tlp = item.facts.tlp;
+        let request = DecisionRequest {
+            at: self.clock.today(),
+            recipient: d.recipient.clone(),
+            item: item.facts,
+        };
+        let Ok(Verdict::Permit(permit)) = self.rulebooks.verdict(registry, &request) else {
+            return Ok(Err("the rulebook no longer permits it".into()));
+        };
+        let usable = crate::plan::channels(org, &permit, tlp, false, false)
+            .into_iter()
+            .find(|c| {
+                c.channel == Channel::Email && c.address.as_deref() == Some(contact.email.as_str())
+            })
+            .is_some_and(|c| c.usable);
+        if !usable {
+            return Ok(Err(
+                "the alternate contact cannot receive it by email (no OpenPGP key on file)".into(),
+            ));
+        }
+        Ok(Ok((permit, contact.email.as_str().to_owned())))
     }
 
     /// Puts a dead or held delivery back in the queue (after a contact was fixed or the

@@ -29,7 +29,7 @@ use schakel_store::Store;
 pub use audit::{SignedHead, Signer, Verification, verify_chain};
 pub use deliver::{
     CONCURRENCY, Courier, CourierError, DeliveryRun, FIRST_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF,
-    Outgoing, backoff,
+    Outgoing, REMINDER_SUFFIX, backoff,
 };
 pub use demo::DEMO_REGISTRY;
 pub use error::AppError;

@@ -595,3 +595,78 @@ fn the_review_list_shows_denies_with_remedies_to_legal_officers_only() -> TestRe
     );
     Ok(())
 }
+
+#[test]
+fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> TestResult {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let dir = tempfile::tempdir()?;
+    let now = Arc::new(AtomicI64::new(
+        "2026-11-22T10:00:00Z".parse::<Timestamp>()?.as_second(),
+    ));
+    let clock = Arc::clone(&now);
+    let app = App::new(
+        Arc::new(SqliteStore::open(
+            &dir.path().join("t.db"),
+            SectorVocabulary::default(),
+        )?),
+        SectorVocabulary::default(),
+        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
+        Clock::from_fn(move || {
+            Timestamp::from_second(clock.load(Ordering::SeqCst)).unwrap_or_default()
+        }),
+    );
+    let admin = App::local_admin("tester");
+    app.load_demo(&admin)?;
+    // Z-CERT has a SOC and, second, a duty officer.
+    let org = app.organisation(&admin, "z-cert")?;
+    let mut record = serde_json::to_value(
+        schakel_formats::registry::OrganisationRecord::from_organisation(&org),
+    )?;
+    record["contacts"] = json!([
+        {"name": "SOC", "email": "soc@z-cert.example"},
+        {"name": "Duty officer", "email": "duty@z-cert.example"}
+    ]);
+    app.put_organisation(&admin, "z-cert", record)?;
+    let t = TestApp {
+        app,
+        admin,
+        _dir: dir,
+    };
+    let hospital = recipient(&t, "hospital-south")?;
+    let (alice, bob) = (person("alice", Role::Analyst), person("bob", Role::Analyst));
+    let id = t.app.create_item(&alice, vulnerability(json!({})))?.row.id;
+    t.app.approve_item(&bob, &id, None)?;
+    t.app.send_item(&alice, &id, None)?;
+    let day = jiff::SignedDuration::from_hours(24);
+    // Too early: nothing.
+    assert!(t.app.send_reminders(&alice, day)?.is_empty());
+    // Hospital South acknowledges; Z-CERT does not.
+    let (mine, _) = t.app.inbox(&hospital, 0, 10)?;
+    t.app.acknowledge(&hospital, &mine[0].id)?;
+    now.fetch_add(25 * 3600, Ordering::SeqCst);
+    let reminders = t.app.send_reminders(&alice, day)?;
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+    let reminder = t
+        .app
+        .outbox(
+            &alice,
+            &DeliveryQuery {
+                item_id: Some(id.clone()),
+                limit: 100,
+                ..DeliveryQuery::default()
+            },
+        )?
+        .deliveries
+        .into_iter()
+        .find(|d| d.id == reminders[0])
+        .ok_or("the reminder is not in the outbox")?;
+    assert_eq!(reminder.recipient.as_str(), "z-cert");
+    assert_eq!(reminder.channel, Channel::Email);
+    assert_eq!(reminder.address.as_deref(), Some("duty@z-cert.example"));
+    assert!(reminder.id.ends_with(schakel_app::REMINDER_SUFFIX));
+    assert_eq!(reminder.state, DeliveryState::Pending);
+    // Once only.
+    now.fetch_add(25 * 3600, Ordering::SeqCst);
+    assert!(t.app.send_reminders(&alice, day)?.is_empty());
+    Ok(())
+}

@@ -465,6 +465,15 @@ pub(crate) struct MailArgs {
         default_value = "schakel <cert@centre.example>"
     )]
     pub smtp_from: String,
+    /// Remind the alternate contact of an inbox delivery not acknowledged within this many
+    /// hours (0: never).
+    #[arg(
+        long,
+        env = "SCHAKEL_REMIND_AFTER",
+        value_name = "HOURS",
+        default_value_t = 24
+    )]
+    pub remind_after: u64,
 }
 
 #[derive(Debug, Subcommand)]

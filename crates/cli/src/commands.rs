@@ -718,7 +718,10 @@ fn serve(
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let worker = {
             let (app, stop) = (app.clone(), Arc::clone(&stop));
-            std::thread::spawn(move || delivery_loop(&app, &stop, key.as_ref(), email.as_ref()))
+            let mail = mail.clone();
+            std::thread::spawn(move || {
+                delivery_loop(&app, &stop, key.as_ref(), email.as_ref(), &mail)
+            })
         };
         let served = schakel_server::serve(listener, app, shutdown_signal())
             .await
@@ -742,6 +745,7 @@ fn delivery_loop(
     stop: &std::sync::atomic::AtomicBool,
     key: Option<&schakel_delivery::CentreKey>,
     email: Option<&schakel_delivery::EmailCourier>,
+    mail: &crate::args::MailArgs,
 ) {
     let worker = App::delivery_worker();
     let server = App::local_admin("server");
@@ -762,6 +766,9 @@ fn delivery_loop(
                 Err(e) => tracing::warn!(error = %e, "cannot sign the audit head"),
             }
             last_head = Some(std::time::Instant::now());
+        }
+        if let Err(e) = crate::items::reminders(app, &worker, mail) {
+            tracing::warn!(error = %e, "reminders failed; trying again");
         }
         match app.deliver_once(&worker, &couriers, 500) {
             Ok(run) => {

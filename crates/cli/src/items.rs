@@ -414,6 +414,19 @@ pub(crate) fn email_courier(
         .map_err(CliError::user)
 }
 
+/// Enqueues reminders for inbox deliveries not acknowledged in time (`--remind-after`).
+pub(crate) fn reminders(
+    app: &App,
+    me: &Principal,
+    mail: &crate::args::MailArgs,
+) -> Result<Vec<String>, CliError> {
+    if mail.remind_after == 0 {
+        return Ok(vec![]);
+    }
+    let hours = i64::try_from(mail.remind_after).unwrap_or(i64::MAX / 3600);
+    Ok(app.send_reminders(me, jiff::SignedDuration::from_hours(hours))?)
+}
+
 /// `schakel deliver --once`.
 pub(crate) fn deliver(
     app: &App,
@@ -435,9 +448,11 @@ pub(crate) fn deliver(
     if let Some(email) = &email {
         couriers.push(email);
     }
+    let reminders = reminders(app, me, mail)?;
     let run = app.deliver_once(me, &couriers, limit.max(1))?;
     if as_json {
         return json(&json!({
+            "reminders": reminders,
             "delivered": run.delivered,
             "retried": run.retried,
             "dead": run.dead,

@@ -166,9 +166,22 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
 pub fn body_text(out: &Outgoing) -> String {
     let data = out.payload.get("data").cloned().unwrap_or_default();
     let tlp = str_of(&data, "tlp");
+    // Acknowledgements and forwarding confirmations go to the inbox copy.
+    let inbox = out
+        .payload
+        .get("inbox_id")
+        .and_then(Value::as_str)
+        .unwrap_or(&out.id);
     let mut t = String::new();
     let _ = writeln!(t, "TLP:{tlp}");
     let _ = writeln!(t);
+    if out.payload.get("reminder_of").is_some_and(|r| !r.is_null()) {
+        let _ = writeln!(
+            t,
+            "Reminder: this has not been acknowledged yet. / Herinnering: de ontvangst is nog niet bevestigd."
+        );
+        let _ = writeln!(t);
+    }
     let _ = writeln!(t, "{}", str_of(&data, "title"));
     let _ = writeln!(t, "({} · {})", str_of(&data, "kind"), str_of(&data, "item"));
     let _ = writeln!(t);
@@ -197,8 +210,7 @@ pub fn body_text(out: &Outgoing) -> String {
         );
         let _ = writeln!(
             t,
-            "Pass it on to them and confirm per organisation / Geef het door en bevestig per organisatie: POST /api/v1/inbox/{}/forwarded",
-            out.id
+            "Pass it on to them and confirm per organisation / Geef het door en bevestig per organisatie: POST /api/v1/inbox/{inbox}/forwarded"
         );
     }
     let _ = writeln!(t);
@@ -244,8 +256,7 @@ pub fn body_text(out: &Outgoing) -> String {
     let _ = writeln!(t);
     let _ = writeln!(
         t,
-        "Please acknowledge / Bevestig ontvangst: POST /api/v1/inbox/{}/ack",
-        out.id
+        "Please acknowledge / Bevestig ontvangst: POST /api/v1/inbox/{inbox}/ack"
     );
     let _ = writeln!(t);
     let _ = writeln!(t, "TLP:{tlp}");

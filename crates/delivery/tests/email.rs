@@ -337,6 +337,25 @@ fn mail_is_signed_encrypted_where_a_key_exists_and_survives_an_outage() -> TestR
             "{text}"
         );
         assert!(text.contains("CVE-2026-12345"));
+        // Acknowledgements go to the recipient's inbox copy.
+        let inbox = app.outbox(
+            &alice,
+            &DeliveryQuery {
+                channel: Some(Channel::Inbox),
+                limit: 10,
+                ..DeliveryQuery::default()
+            },
+        )?;
+        let to = header("To");
+        let own = inbox
+            .deliveries
+            .iter()
+            .find(|d| to.ends_with(&format!("@{}.example", d.recipient)))
+            .ok_or("no inbox copy")?;
+        assert!(
+            text.contains(&format!("/api/v1/inbox/{}/ack", own.id)),
+            "{text}"
+        );
         if header("To") == "soc@z-cert.example" {
             assert!(text.contains("C3 — "), "{text}");
             assert!(text.contains("namens: hospital-south"), "{text}");

@@ -390,9 +390,9 @@ async fn outbox(
         recipient,
         channel: parsed::<Channel>(&params, "channel")?,
         state: parsed::<DeliveryState>(&params, "state")?,
-        due_by: None,
         offset: (page - 1).saturating_mul(per_page),
         limit: per_page,
+        ..DeliveryQuery::default()
     };
     let found = blocking(&app, move |app| app.outbox(&p, &query)).await?;
     Ok(Json(DeliveryList {

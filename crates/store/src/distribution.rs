@@ -140,6 +140,8 @@ pub struct DeliveryRow {
     pub acknowledged_at: Option<Timestamp>,
     /// Who acknowledged it.
     pub acknowledged_by: Option<String>,
+    /// Inbox: when a reminder went to the alternate contact.
+    pub reminded_at: Option<Timestamp>,
 }
 
 /// Which deliveries a listing wants (oldest first).
@@ -155,6 +157,11 @@ pub struct DeliveryQuery {
     pub state: Option<DeliveryState>,
     /// Only those due at or before this instant (pending with `next_attempt_at` due).
     pub due_by: Option<Timestamp>,
+    /// Only inbox deliveries delivered at or before this instant, not acknowledged and not
+    /// yet reminded.
+    pub unacknowledged_before: Option<Timestamp>,
+    /// Only this version of the item.
+    pub version: Option<u32>,
     /// Rows to skip.
     pub offset: u64,
     /// Rows to return at most.

@@ -189,6 +189,8 @@ pub trait Tx {
     fn update_delivery(&mut self, id: &str, update: &DeliveryUpdate) -> Result<bool, StoreError>;
     /// Marks a delivery acknowledged; false when it already was (or does not exist).
     fn acknowledge(&mut self, id: &str, at: Timestamp, by: &str) -> Result<bool, StoreError>;
+    /// Marks an inbox delivery reminded; false when it already was.
+    fn mark_reminded(&mut self, id: &str, at: Timestamp) -> Result<bool, StoreError>;
     /// Records a forwarding confirmation; false when it was already recorded.
     fn insert_forwarding(&mut self, forwarding: &ForwardingRow) -> Result<bool, StoreError>;
     /// The forwarding confirmations of a delivery.

@@ -834,6 +834,10 @@ impl Tx for SqliteTx<'_> {
         dist::acknowledge(&self.conn, id, at, by)
     }
 
+    fn mark_reminded(&mut self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        dist::mark_reminded(&self.conn, id, at)
+    }
+
     fn insert_forwarding(&mut self, forwarding: &ForwardingRow) -> Result<bool, StoreError> {
         dist::insert_forwarding(&self.conn, forwarding)
     }

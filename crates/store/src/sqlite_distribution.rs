@@ -230,7 +230,7 @@ pub(crate) fn approvals(conn: &Connection, item_id: &str) -> Result<Vec<Approval
 }
 
 /// The columns read, in `RawDelivery` order; the decision's text comes from `decisions`.
-const DELIVERY_COLUMNS: &str = "d.id, d.item_id, d.version, d.recipient, d.channel, d.address, d.plan_hash, x.decision, d.state, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.delivered_at, d.acknowledged_at, d.acknowledged_by";
+const DELIVERY_COLUMNS: &str = "d.id, d.item_id, d.version, d.recipient, d.channel, d.address, d.plan_hash, x.decision, d.state, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.delivered_at, d.acknowledged_at, d.acknowledged_by, d.reminded_at";
 const DELIVERY_FROM: &str = "deliveries d JOIN decisions x ON x.hash = d.decision";
 
 const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (id, item_id, version, recipient,
@@ -330,13 +330,13 @@ fn decision_hash(text: &str) -> String {
 }
 
 struct RawDelivery {
-    text: [Option<String>; 16],
+    text: [Option<String>; 17],
     attempts: i64,
     version: i64,
 }
 
 fn delivery_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDelivery> {
-    let mut text: [Option<String>; 16] = Default::default();
+    let mut text: [Option<String>; 17] = Default::default();
     for (i, slot) in text.iter_mut().enumerate() {
         if i != 2 && i != 9 {
             *slot = r.get(i)?;
@@ -367,6 +367,7 @@ fn delivery_from(raw: RawDelivery) -> Result<DeliveryRow, StoreError> {
         delivered_at,
         acknowledged_at,
         acknowledged_by,
+        reminded_at,
     ] = raw.text;
     let need = |v: Option<String>, what: &str| {
         v.ok_or_else(|| corrupt(format!("delivery without {what}")))
@@ -390,6 +391,7 @@ fn delivery_from(raw: RawDelivery) -> Result<DeliveryRow, StoreError> {
         created_at: ts(&need(created_at, "created_at")?)?,
         delivered_at: opt_ts(delivered_at)?,
         acknowledged_at: opt_ts(acknowledged_at)?,
+        reminded_at: opt_ts(reminded_at)?,
         acknowledged_by,
         id,
     })
@@ -411,15 +413,35 @@ pub(crate) fn find_deliveries(
 ) -> Result<(Vec<DeliveryRow>, u64), StoreError> {
     let filter = "(?1 IS NULL OR d.item_id = ?1) AND (?2 IS NULL OR d.recipient = ?2)
         AND (?3 IS NULL OR d.channel = ?3) AND (?4 IS NULL OR d.state = ?4)
-        AND (?5 IS NULL OR (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?5)))";
+        AND (?5 IS NULL OR (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?5)))
+        AND (?8 IS NULL OR (d.channel = 'inbox' AND d.state = 'delivered' AND d.acknowledged_at IS NULL
+             AND d.reminded_at IS NULL AND d.delivered_at <= ?8))
+        AND (?9 IS NULL OR d.version = ?9)";
     let item = q.item_id.as_deref();
     let recipient = q.recipient.as_ref().map(OrgSlug::as_str);
     let channel = q.channel.map(|c| c.as_str());
     let state = q.state.map(|s| s.as_str());
     let due = q.due_by.map(timestamp_text);
+    let unacknowledged = q.unacknowledged_before.map(timestamp_text);
+    let of_version = q.version.map(i64::from);
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM deliveries d WHERE {filter}"))?
-        .query_row(params![item, recipient, channel, state, due], |r| r.get(0))?;
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM deliveries d WHERE {filter} AND ?6 IS NULL AND ?7 IS NULL"
+        ))?
+        .query_row(
+            params![
+                item,
+                recipient,
+                channel,
+                state,
+                due,
+                None::<i64>,
+                None::<i64>,
+                unacknowledged,
+                of_version
+            ],
+            |r| r.get(0),
+        )?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_FROM} WHERE {filter}
          ORDER BY d.created_at, d.item_id, d.version, d.id LIMIT ?6 OFFSET ?7"
@@ -432,7 +454,9 @@ pub(crate) fn find_deliveries(
             state,
             due,
             count(q.limit),
-            count(q.offset)
+            count(q.offset),
+            unacknowledged,
+            of_version
         ],
         delivery_raw,
     )?;
@@ -542,4 +566,17 @@ pub(crate) fn put_webhook_secret(
     )?
     .execute(params![slug.as_str(), secret, timestamp_text(at)])?;
     Ok(())
+}
+
+pub(crate) fn mark_reminded(
+    conn: &Connection,
+    id: &str,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE deliveries SET reminded_at = ?2 WHERE id = ?1 AND reminded_at IS NULL",
+        )?
+        .execute(params![id, timestamp_text(at)])?;
+    Ok(n == 1)
 }

@@ -56,7 +56,8 @@ CREATE TABLE deliveries (
     created_at      TEXT NOT NULL,
     delivered_at    TEXT,
     acknowledged_at TEXT,
-    acknowledged_by TEXT
+    acknowledged_by TEXT,
+    reminded_at     TEXT               -- inbox: when a reminder went to the alternate contact
 ) STRICT;
 -- Only pending deliveries are ever looked up by due time; inbox copies never enter it.
 CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';

@@ -11,6 +11,7 @@ use schakel_formats::registry::{
     write_registry_file,
 };
 use schakel_store::{NewAuditEntry, OrganisationPage, OrganisationQuery, PrefixMatch, Tx};
+use sha2::{Digest, Sha256};
 
 use crate::access::{require_admin, require_staff, require_staff_or_own};
 use crate::{App, AppError};
@@ -60,8 +61,19 @@ pub(crate) fn subject(slug: &OrgSlug) -> String {
     format!("organisation:{slug}")
 }
 
+/// An organisation as the audit log keeps it: the registry record with its contacts
+/// (names, addresses and keys of people) replaced by their number and a SHA-256 digest, so
+/// the log commits to them and shows that they changed without holding personal data.
 fn record_json(org: &Organisation) -> serde_json::Value {
-    serde_json::to_value(OrganisationRecord::from_organisation(org)).unwrap_or_default()
+    let mut record =
+        serde_json::to_value(OrganisationRecord::from_organisation(org)).unwrap_or_default();
+    if let Some(contacts) = record.get_mut("contacts") {
+        let count = contacts.as_array().map_or(0, Vec::len);
+        let digest = Sha256::digest(contacts.to_string().as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        *contacts = serde_json::json!({"count": count, "sha256": hex});
+    }
+    record
 }
 
 /// Records an organisation change in the same transaction as the change.

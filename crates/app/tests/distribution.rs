@@ -419,6 +419,11 @@ fn the_audit_chain_verifies_exports_what_went_to_whom_and_shows_tampering() -> T
     assert!(to_whom.contains(&("z-cert", "C3")), "{to_whom:?}");
     assert!(to_whom.contains(&("hospital-south", "C1")), "{to_whom:?}");
     assert!(export["entries"].as_array().is_some_and(|e| e.len() > 30));
+    // References, not personal data: no contact's address is in the log.
+    assert!(
+        !export.to_string().contains("soc@"),
+        "a contact address is in the audit log"
+    );
     // The export was itself recorded, and the chain still verifies.
     assert!(app.verify_audit(&lena, None, None)?.intact());
     assert!(matches!(

@@ -75,10 +75,32 @@ impl App {
         request: &DecisionRequest,
     ) -> Result<Decision, AppError> {
         require_staff(principal)?;
-        let registry = self.registry()?;
-        self.rulebooks
+        let mut tx = self.store.write()?;
+        let registry = self.registry_in(&mut *tx)?;
+        let decision = self
+            .rulebooks
             .decide(&registry, request)
-            .map_err(decide_error)
+            .map_err(decide_error)?;
+        // Every decision asked for is recorded: references only (slugs, rule ids, hashes).
+        tx.append_audit(NewAuditEntry {
+            at: self.clock.now(),
+            actor: principal.actor(),
+            action: "decision".into(),
+            subject: format!("decision:{}", decision.recipient),
+            before: None,
+            after: Some(serde_json::json!({
+                "at": decision.at.to_string(),
+                "decision": if decision.permitted { "permit" } else { "deny" },
+                "rulebook": decision.rulebook.as_ref(),
+                "rulebook_hash": decision.rulebook_hash.as_ref(),
+                "bases": decision.bases.iter().map(|b| b.rule.as_ref()).collect::<Vec<_>>(),
+                "reasons": decision.reasons.iter().map(|r| r.rule.rule.as_ref()).collect::<Vec<_>>(),
+                "concerns": request.item.concerns.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+                "tlp": request.item.tlp.as_str(),
+            })),
+        })?;
+        tx.commit()?;
+        Ok(decision)
     }
 
     /// Records in the audit log every rulebook whose text differs from the one last recorded

@@ -301,7 +301,12 @@ fn four_eyes_then_send_enqueues_only_permits_and_the_inbox_shows_only_ones_own()
         Err(AppError::Forbidden(_))
     ));
 
-    // The audit log holds the approval, the plan sent, every delivery and the receipts.
+    // The audit log holds the approval, the plan sent, every delivery and the receipts; a
+    // decision asked for directly is recorded too.
+    t.app.decide_json(
+        &alice,
+        json!({"recipient": "z-cert", "item": {"tlp": "AMBER", "concerns": ["hospital-south"]}}),
+    )?;
     let log: Vec<String> = t
         .app
         .audit_log(&t.admin)?
@@ -309,6 +314,7 @@ fn four_eyes_then_send_enqueues_only_permits_and_the_inbox_shows_only_ones_own()
         .map(|e| e.entry.action)
         .collect();
     for action in [
+        "decision",
         "item.create",
         "item.await_approval",
         "item.approve",

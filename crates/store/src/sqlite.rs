@@ -61,6 +61,8 @@ impl SqliteStore {
                 StoreError::Database(format!("cannot open `{}`: {e}", path.display()))
             })?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            // Many distinct statements (batched inserts, filtered listings): keep them all.
+            conn.set_prepared_statement_cache_capacity(256);
             conn.execute_batch(
                 "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;
                  PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",

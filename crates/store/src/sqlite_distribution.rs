@@ -231,7 +231,7 @@ pub(crate) fn approvals(conn: &Connection, item_id: &str) -> Result<Vec<Approval
 
 /// The columns read, in `RawDelivery` order; the decision's text comes from `decisions`.
 const DELIVERY_COLUMNS: &str = "d.id, d.item_id, d.version, d.recipient, d.channel, d.address, d.plan_hash, x.decision, d.state, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.delivered_at, d.acknowledged_at, d.acknowledged_by, d.reminded_at";
-const DELIVERY_FROM: &str = "deliveries d JOIN decisions x ON x.hash = d.decision";
+const DELIVERY_FROM: &str = "deliveries d JOIN decisions x ON x.id = d.decision";
 
 const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (id, item_id, version, recipient,
     channel, address, plan_hash, decision, state, attempts, next_attempt_at, last_error,
@@ -245,8 +245,8 @@ pub(crate) fn insert_deliveries(
     deliveries: &[NewDelivery<'_>],
 ) -> Result<(), StoreError> {
     use rusqlite::ToSql;
-    // Each distinct decision once, by its hash.
-    let mut hashes: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    // Each distinct decision once (found again by its hash), referred to by its row id.
+    let mut hashes: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
     for d in deliveries {
         if !hashes.contains_key(d.decision) {
             let hash = decision_hash(d.decision);
@@ -254,7 +254,10 @@ pub(crate) fn insert_deliveries(
                 "INSERT OR IGNORE INTO decisions (hash, decision) VALUES (?1, ?2)",
             )?
             .execute(params![hash, d.decision])?;
-            hashes.insert(d.decision, hash);
+            let id: i64 = conn
+                .prepare_cached("SELECT id FROM decisions WHERE hash = ?1")?
+                .query_row(params![hash], |r| r.get(0))?;
+            hashes.insert(d.decision, id);
         }
     }
     // Times as text, each distinct instant formatted once.
@@ -411,55 +414,58 @@ pub(crate) fn find_deliveries(
     conn: &Connection,
     q: &DeliveryQuery,
 ) -> Result<(Vec<DeliveryRow>, u64), StoreError> {
-    let filter = "(?1 IS NULL OR d.item_id = ?1) AND (?2 IS NULL OR d.recipient = ?2)
-        AND (?3 IS NULL OR d.channel = ?3) AND (?4 IS NULL OR d.state = ?4)
-        AND (?5 IS NULL OR (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?5)))
-        AND (?8 IS NULL OR (d.channel = 'inbox' AND d.state = 'delivered' AND d.acknowledged_at IS NULL
-             AND d.reminded_at IS NULL AND d.delivered_at <= ?8))
-        AND (?9 IS NULL OR d.version = ?9)";
-    let item = q.item_id.as_deref();
-    let recipient = q.recipient.as_ref().map(OrgSlug::as_str);
-    let channel = q.channel.map(|c| c.as_str());
-    let state = q.state.map(|s| s.as_str());
-    let due = q.due_by.map(timestamp_text);
-    let unacknowledged = q.unacknowledged_before.map(timestamp_text);
-    let of_version = q.version.map(i64::from);
+    use rusqlite::types::Value as V;
+    // Only the filters asked for are in the SQL, so SQLite can use the indexes (a
+    // `?n IS NULL OR column = ?n` clause defeats them).
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<V> = Vec::new();
+    let mut add = |clause: &'static str, value: V| {
+        clauses.push(clause);
+        values.push(value);
+    };
+    if let Some(item) = &q.item_id {
+        add("d.item_id = ?", V::Text(item.clone()));
+    }
+    if let Some(recipient) = &q.recipient {
+        add("d.recipient = ?", V::Text(recipient.as_str().to_owned()));
+    }
+    if let Some(channel) = q.channel {
+        add("d.channel = ?", V::Text(channel.as_str().to_owned()));
+    }
+    if let Some(state) = q.state {
+        add("d.state = ?", V::Text(state.as_str().to_owned()));
+    }
+    if let Some(version) = q.version {
+        add("d.version = ?", V::Integer(i64::from(version)));
+    }
+    if let Some(due) = q.due_by {
+        add(
+            "d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)",
+            V::Text(timestamp_text(due)),
+        );
+    }
+    if let Some(before) = q.unacknowledged_before {
+        add(
+            "d.channel = 'inbox' AND d.state = 'delivered' AND d.acknowledged_at IS NULL
+             AND d.reminded_at IS NULL AND d.delivered_at <= ?",
+            V::Text(timestamp_text(before)),
+        );
+    }
+    let filter = if clauses.is_empty() {
+        "1".to_owned()
+    } else {
+        clauses.join(" AND ")
+    };
     let total: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM deliveries d WHERE {filter} AND ?6 IS NULL AND ?7 IS NULL"
-        ))?
-        .query_row(
-            params![
-                item,
-                recipient,
-                channel,
-                state,
-                due,
-                None::<i64>,
-                None::<i64>,
-                unacknowledged,
-                of_version
-            ],
-            |r| r.get(0),
-        )?;
+        .prepare_cached(&format!("SELECT count(*) FROM deliveries d WHERE {filter}"))?
+        .query_row(rusqlite::params_from_iter(values.iter()), |r| r.get(0))?;
+    values.push(V::Integer(count(q.limit)));
+    values.push(V::Integer(count(q.offset)));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_FROM} WHERE {filter}
-         ORDER BY d.created_at, d.item_id, d.version, d.id LIMIT ?6 OFFSET ?7"
+         ORDER BY d.created_at, d.item_id, d.version, d.id LIMIT ? OFFSET ?"
     ))?;
-    let rows = stmt.query_map(
-        params![
-            item,
-            recipient,
-            channel,
-            state,
-            due,
-            count(q.limit),
-            count(q.offset),
-            unacknowledged,
-            of_version
-        ],
-        delivery_raw,
-    )?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), delivery_raw)?;
     let found = rows
         .map(|r| delivery_from(r?))
         .collect::<Result<Vec<_>, _>>()?;

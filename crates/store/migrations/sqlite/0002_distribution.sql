@@ -36,7 +36,8 @@ CREATE TABLE approvals (
 -- Permitting decisions as kept with deliveries, stored once however many deliveries share
 -- one (a general item to 10,000 entities has a handful).
 CREATE TABLE decisions (
-    hash     TEXT PRIMARY KEY,     -- sha256: of the text
+    id       INTEGER PRIMARY KEY,
+    hash     TEXT NOT NULL UNIQUE, -- sha256: of the text
     decision TEXT NOT NULL         -- JSON: rulebook and hash, date, route, bases, conditions
 ) STRICT;
 
@@ -48,7 +49,7 @@ CREATE TABLE deliveries (
     channel         TEXT NOT NULL,     -- inbox | email | webhook
     address         TEXT,              -- email address or webhook URL
     plan_hash       TEXT NOT NULL,
-    decision        TEXT NOT NULL REFERENCES decisions(hash),  -- the decision at sending
+    decision        INTEGER NOT NULL REFERENCES decisions(id),  -- the decision at sending
     state           TEXT NOT NULL,     -- pending | delivered | held | dead
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT,
@@ -63,6 +64,9 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_by_recipient ON deliveries(recipient, channel, created_at);
 CREATE INDEX deliveries_by_item ON deliveries(item_id, version);
+-- Inbox copies waiting for an acknowledgement, for reminders.
+CREATE INDEX deliveries_unacknowledged ON deliveries(delivered_at)
+    WHERE channel = 'inbox' AND acknowledged_at IS NULL AND reminded_at IS NULL;
 
 CREATE TABLE forwardings (
     delivery_id  TEXT NOT NULL REFERENCES deliveries(id),

@@ -361,3 +361,150 @@ fn reopening_keeps_data_and_a_newer_schema_is_refused() -> TestResult {
         Ok(_) => Err("a newer schema was accepted".into()),
     }
 }
+
+#[test]
+fn items_versions_and_deliveries_round_trip_and_filter() -> TestResult {
+    use schakel_domain::{Channel, DeliveryState, ItemKind, ItemStatus, Registry, Tlp};
+    use schakel_rulebook::{DecisionRequest, EffectiveDates, ItemFacts, RulebookSet, Verdict};
+    use schakel_store::{
+        ApprovalRow, DeliveryQuery, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
+        ItemVersionRow, NewDelivery,
+    };
+    let at: Timestamp = "2026-11-22T10:00:00Z".parse()?;
+    let rulebooks = RulebookSet::defaults(EffectiveDates::default())?;
+    for b in backends()? {
+        let organisations = orgs(REGISTRY)?;
+        let mut tx = b.store.write()?;
+        for org in &organisations {
+            tx.put_organisation(org)?;
+        }
+        let version_before = tx.registry_version()?;
+        let row = ItemRow {
+            id: "itm_1".into(),
+            version: 1,
+            status: ItemStatus::Draft,
+            kind: ItemKind::Advisory,
+            title: "Patch".into(),
+            tlp: Tlp::Amber,
+            created_at: at,
+            created_by: "alice".into(),
+            updated_at: at,
+            retraction: None,
+        };
+        tx.put_item(&row)?;
+        tx.insert_item_version(&ItemVersionRow {
+            item_id: "itm_1".into(),
+            version: 1,
+            content: serde_json::json!({"kind": "advisory", "title": "Patch", "tlp": "AMBER"}),
+            created_at: at,
+            created_by: "alice".into(),
+        })?;
+        tx.insert_approval(&ApprovalRow {
+            item_id: "itm_1".into(),
+            version: 1,
+            plan_hash: "sha256:x".into(),
+            approved_by: "bob".into(),
+            approved_at: at,
+        })?;
+        // A delivery can only be made from a permit.
+        let registry = Registry::new(organisations.clone());
+        let Verdict::Permit(permit) = rulebooks.verdict(
+            &registry,
+            &DecisionRequest {
+                at: date("2026-11-22"),
+                recipient: OrgSlug::parse("provider")?,
+                item: ItemFacts::with_tlp(Tlp::Amber),
+            },
+        )?
+        else {
+            return Err("the provider should be permitted".into());
+        };
+        let decision = r#"{"decision":"permit"}"#;
+        let new = |id: &str, channel: Channel, state: DeliveryState| NewDelivery {
+            permit: &permit,
+            id: id.into(),
+            item_id: "itm_1",
+            version: 1,
+            channel,
+            address: None,
+            plan_hash: "sha256:x",
+            decision,
+            state,
+            next_attempt_at: (state == DeliveryState::Pending).then_some(at),
+            note: None,
+            created_at: at,
+        };
+        tx.insert_deliveries(&[
+            new("dlv_a", Channel::Inbox, DeliveryState::Delivered),
+            new("dlv_b", Channel::Email, DeliveryState::Pending),
+        ])?;
+        tx.commit()?;
+
+        let mut tx = b.store.write()?;
+        assert!(
+            tx.registry_version()? == version_before,
+            "no registry write since"
+        );
+        assert_eq!(tx.item("itm_1")?.map(|i| i.title), Some("Patch".to_owned()));
+        assert_eq!(
+            tx.find_items(&ItemQuery {
+                limit: 10,
+                ..ItemQuery::default()
+            })?
+            .1,
+            1
+        );
+        assert_eq!(tx.approvals("itm_1")?.len(), 1);
+        let due = tx.find_deliveries(&DeliveryQuery {
+            due_by: Some(at),
+            limit: 10,
+            ..DeliveryQuery::default()
+        })?;
+        assert_eq!(
+            due.0.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+            ["dlv_b"]
+        );
+        assert_eq!(due.0[0].decision["decision"], "permit");
+        let inbox = tx.find_deliveries(&DeliveryQuery {
+            recipient: Some(OrgSlug::parse("provider")?),
+            channel: Some(Channel::Inbox),
+            limit: 10,
+            ..DeliveryQuery::default()
+        })?;
+        assert_eq!(inbox.1, 1);
+        assert!(tx.update_delivery(
+            "dlv_b",
+            &DeliveryUpdate {
+                state: DeliveryState::Delivered,
+                attempts: 1,
+                next_attempt_at: None,
+                last_error: None,
+                delivered_at: Some(at),
+            },
+        )?);
+        assert!(tx.acknowledge("dlv_a", at, "noc")?);
+        assert!(!tx.acknowledge("dlv_a", at, "noc")?, "acknowledged once");
+        assert!(tx.insert_forwarding(&ForwardingRow {
+            delivery_id: "dlv_a".into(),
+            member: OrgSlug::parse("customer")?,
+            confirmed_at: at,
+            confirmed_by: "noc".into(),
+        })?);
+        assert_eq!(tx.forwardings("dlv_a")?.len(), 1);
+        assert!(tx.mark_reminded("dlv_a", at)?);
+        assert!(!tx.mark_reminded("dlv_a", at)?);
+        let unacknowledged = tx.find_deliveries(&DeliveryQuery {
+            unacknowledged_before: Some(at),
+            limit: 10,
+            ..DeliveryQuery::default()
+        })?;
+        assert_eq!(unacknowledged.1, 0);
+        tx.put_webhook_secret(&OrgSlug::parse("provider")?, "whsec_x", at)?;
+        assert_eq!(
+            tx.webhook_secret(&OrgSlug::parse("provider")?)?.as_deref(),
+            Some("whsec_x")
+        );
+        tx.commit()?;
+    }
+    Ok(())
+}

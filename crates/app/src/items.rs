@@ -492,6 +492,12 @@ impl App {
             _ => {}
         }
         let plan = self.plan_in(&mut *tx, &view)?;
+        if plan.permits.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "the plan of {id} permits nobody ({} candidates denied): nothing was sent; `schakel item plan {id}` shows the reasons and remedies",
+                plan.denies.len()
+            )));
+        }
         let now = self.clock.now();
         if plan.needs_approval {
             let approved: Vec<&ApprovalRow> = view

@@ -681,3 +681,26 @@ fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> Tes
     assert!(t.app.send_reminders(&alice, day)?.is_empty());
     Ok(())
 }
+
+#[test]
+fn an_item_nobody_may_receive_is_not_sent() -> TestResult {
+    let t = demo_app()?;
+    let alice = person("alice", Role::Analyst);
+    let bob = person("bob", Role::Analyst);
+    // National security: only intelligence services may receive it, and none is a
+    // candidate for an item about a hospital.
+    let id = t
+        .app
+        .create_item(&alice, vulnerability(json!({"national_security": true})))?
+        .row
+        .id;
+    let plan = t.app.plan(&alice, &id)?;
+    assert!(plan.permits.is_empty() && !plan.denies.is_empty());
+    t.app.approve_item(&bob, &id, None)?;
+    let err = t.app.send_item(&alice, &id, None).err().ok_or("sent")?;
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("permits nobody")),
+        "{err}"
+    );
+    Ok(())
+}

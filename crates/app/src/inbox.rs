@@ -295,3 +295,79 @@ fn new_secret() -> Result<String, AppError> {
         base64::engine::general_purpose::STANDARD.encode(bytes)
     ))
 }
+
+/// One row per member a linking organisation received a delivery for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberRow {
+    /// The member.
+    pub member: String,
+    /// The delivery (to the linking organisation).
+    pub delivery: String,
+    /// The item.
+    pub item: String,
+    /// Its version.
+    pub version: u32,
+    /// Its title.
+    pub title: String,
+    /// Its TLP.
+    pub tlp: String,
+    /// When the linking organisation confirmed passing it on, if it did.
+    pub forwarded_at: Option<String>,
+}
+
+impl App {
+    /// The rows per member of a delivery in the caller's inbox (a linking organisation's
+    /// machine-readable attachment). Recipient tokens only.
+    pub fn inbox_members(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Vec<MemberRow>, AppError> {
+        let org = require_recipient(principal)?;
+        let mut tx = self.store.read()?;
+        let d = own_delivery(&mut *tx, org, id)?;
+        let entry = self.inbox_entry(&mut *tx, &d)?;
+        Ok(entry
+            .on_behalf_of
+            .iter()
+            .map(|member| MemberRow {
+                member: member.clone(),
+                delivery: entry.id.clone(),
+                item: entry.item.clone(),
+                version: entry.version,
+                title: entry.title.clone(),
+                tlp: entry.tlp.clone(),
+                forwarded_at: entry
+                    .forwarded
+                    .iter()
+                    .find(|f| &f.member == member)
+                    .map(|f| f.confirmed_at.clone()),
+            })
+            .collect())
+    }
+}
+
+/// Member rows as CSV (RFC 4180: fields with a comma, quote or line break are quoted).
+pub fn member_rows_csv(rows: &[MemberRow]) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = String::from("member,delivery,item,version,title,tlp,forwarded_at\r\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}\r\n",
+            field(&r.member),
+            field(&r.delivery),
+            field(&r.item),
+            r.version,
+            field(&r.title),
+            field(&r.tlp),
+            field(r.forwarded_at.as_deref().unwrap_or(""))
+        ));
+    }
+    out
+}

@@ -34,7 +34,7 @@ pub use deliver::{
 pub use demo::DEMO_REGISTRY;
 pub use error::AppError;
 pub use history::{FieldChange, HistoryEntry};
-pub use inbox::DeliveryPage;
+pub use inbox::{DeliveryPage, MemberRow, member_rows_csv};
 pub use items::{ItemPage, ItemView, Retraction, SendReport};
 pub use plan::{ChannelPlan, Plan, PlannedPermit, needs_approval};
 pub use registry::{ImportOptions, ImportReport, OwnerAnswer};

@@ -37,6 +37,7 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(inbox))
         .routes(routes!(acknowledge))
         .routes(routes!(forwarded))
+        .routes(routes!(members))
         .routes(routes!(audit_export))
         .routes(routes!(reviews))
 }
@@ -579,4 +580,38 @@ async fn reviews(
         .transpose()?;
     let entries = blocking(&app, move |app| app.reviews(&p, since)).await?;
     Ok(Json(entries.iter().map(|e| e.record()).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/inbox/{id}/members", tag = "inbox",
+    params(("id" = String, Path, description = "The delivery's id"),
+           ("format" = Option<String>, Query, description = "`json` (default) or `csv`")),
+    responses((status = 200, description = "One row per member the linking organisation received the delivery for", body = serde_json::Value),
+              (status = 404, description = "Not in your inbox", body = Problem, content_type = "application/problem+json")))]
+async fn members(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let params = query_params(raw, &["format"])?;
+    let csv = match params.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_field(
+                "format",
+                format!("`{other}` is not `json` or `csv`"),
+            ));
+        }
+    };
+    let rows = blocking(&app, move |app| app.inbox_members(&p, &id)).await?;
+    Ok(if csv {
+        (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            schakel_app::member_rows_csv(&rows),
+        )
+            .into_response()
+    } else {
+        Json(rows).into_response()
+    })
 }

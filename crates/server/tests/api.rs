@@ -737,6 +737,33 @@ async fn an_item_goes_from_analyst_through_four_eyes_to_the_right_inbox_only() -
         .await?;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["forwarded"][0]["member"], "hospital-south");
+    // The rows per member, as JSON and CSV.
+    let (status, _, rows) = s
+        .get(&format!("/api/v1/inbox/{delivery}/members"), &s.z_cert)
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    assert_eq!(rows[0]["member"], "hospital-south");
+    assert!(rows[0]["forwarded_at"].is_string());
+    let csv = s
+        .client
+        .get(format!(
+            "{}/api/v1/inbox/{delivery}/members?format=csv",
+            s.base
+        ))
+        .bearer_auth(&s.z_cert)
+        .send()
+        .await?;
+    assert_eq!(
+        csv.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/csv; charset=utf-8")
+    );
+    let csv = csv.text().await?;
+    assert!(
+        csv.starts_with("member,delivery,item,version,title,tlp,forwarded_at\r\nhospital-south,"),
+        "{csv}"
+    );
 
     // Staff have no inbox; a recipient has no outbox and cannot see items.
     let (status, ct, body) = s.get("/api/v1/inbox", &s.analyst).await?;

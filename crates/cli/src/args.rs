@@ -465,6 +465,10 @@ pub(crate) struct MailArgs {
         default_value = "schakel <cert@centre.example>"
     )]
     pub smtp_from: String,
+    /// A CA certificate (PEM) to trust for the SMTP server, such as an internal relay's;
+    /// with it, TLS is required even on loopback.
+    #[arg(long, env = "SCHAKEL_SMTP_CA", value_name = "FILE")]
+    pub smtp_ca: Option<PathBuf>,
     /// Remind the alternate contact of an inbox delivery not acknowledged within this many
     /// hours (0: never).
     #[arg(

@@ -409,7 +409,16 @@ pub(crate) fn email_courier(
         return Ok(None);
     };
     let centre = load_key(key)?;
-    schakel_delivery::EmailCourier::new(url, &mail.smtp_from, centre)
+    let ca = mail
+        .smtp_ca
+        .as_ref()
+        .map(|path| {
+            std::fs::read(path).map_err(|e| {
+                CliError::user(format!("--smtp-ca: cannot read `{}`: {e}", path.display()))
+            })
+        })
+        .transpose()?;
+    schakel_delivery::EmailCourier::with_ca(url, &mail.smtp_from, centre, ca.as_deref())
         .map(Some)
         .map_err(CliError::user)
 }

@@ -43,16 +43,47 @@ impl EmailCourier {
     /// is a loopback address) or `smtps://…` (TLS from the start), sending as `from`
     /// (`Name <address>` or an address) and signing with `key`.
     pub fn new(url: &str, from: &str, key: CentreKey) -> Result<Self, String> {
+        Self::with_ca(url, from, key, None)
+    }
+
+    /// As [`EmailCourier::new`], trusting also the CA certificate(s) in `ca_pem` (an
+    /// internal relay's CA). With a CA given, TLS is required even on loopback.
+    pub fn with_ca(
+        url: &str,
+        from: &str,
+        key: CentreKey,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Self, String> {
         let parsed = url::Url::parse(url).map_err(|e| format!("--smtp-url `{url}`: {e}"))?;
         let host = parsed
             .host_str()
             .ok_or_else(|| format!("--smtp-url `{url}` has no host"))?
             .to_owned();
-        let builder = match parsed.scheme() {
-            "smtps" => SmtpTransport::relay(&host).map_err(|e| e.to_string())?,
-            "smtp" if is_loopback(&host) => SmtpTransport::builder_dangerous(&host),
-            "smtp" => SmtpTransport::starttls_relay(&host).map_err(|e| e.to_string())?,
-            other => {
+        let tls = match ca_pem {
+            None => None,
+            Some(pem) => {
+                let ca = lettre::transport::smtp::client::Certificate::from_pem(pem)
+                    .map_err(|e| format!("--smtp-ca: {e}"))?;
+                Some(
+                    lettre::transport::smtp::client::TlsParameters::builder(host.clone())
+                        .add_root_certificate(ca)
+                        .build_rustls()
+                        .map_err(|e| format!("--smtp-ca: {e}"))?,
+                )
+            }
+        };
+        use lettre::transport::smtp::client::Tls;
+        let builder = match (parsed.scheme(), tls) {
+            ("smtps", None) => SmtpTransport::relay(&host).map_err(|e| e.to_string())?,
+            ("smtps", Some(tls)) => SmtpTransport::builder_dangerous(&host)
+                .port(465)
+                .tls(Tls::Wrapper(tls)),
+            ("smtp", Some(tls)) => SmtpTransport::builder_dangerous(&host)
+                .port(587)
+                .tls(Tls::Required(tls)),
+            ("smtp", None) if is_loopback(&host) => SmtpTransport::builder_dangerous(&host),
+            ("smtp", None) => SmtpTransport::starttls_relay(&host).map_err(|e| e.to_string())?,
+            (other, _) => {
                 return Err(format!(
                     "--smtp-url `{url}`: scheme `{other}`; use smtp:// (STARTTLS) or smtps://"
                 ));

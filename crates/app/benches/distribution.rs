@@ -9,6 +9,7 @@
 //! Timed, per round, on a fresh item: `plan` (candidates, one decision each, channels,
 //! plan hash) and `send` (plan again, then every delivery row — inbox and email — and its
 //! audit entry, in one transaction). The first round also fills the decision cache.
+//! Between rounds the benchmark checkpoints the WAL, as `serve` does between passes.
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -116,6 +117,8 @@ fn main() -> Result<(), Failure> {
         let report = app.send_item(&analyst, &item.row.id, Some(&plan.hash))?;
         sends.push(started.elapsed());
         deliveries = report.deliveries.len();
+        // What `schakel serve` does between delivery passes (not timed).
+        app.housekeeping()?;
     }
     let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
     let show = |name: &str, t: &[Duration]| {

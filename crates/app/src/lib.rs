@@ -124,6 +124,11 @@ impl App {
         self.store.describe()
     }
 
+    /// Background housekeeping of the store (the server calls it between delivery passes).
+    pub fn housekeeping(&self) -> Result<(), AppError> {
+        Ok(self.store.checkpoint()?)
+    }
+
     /// Checks the store answers (for `/healthz`).
     pub fn health(&self) -> Result<(), AppError> {
         let tx = self.store.read()?;

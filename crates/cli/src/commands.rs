@@ -767,6 +767,9 @@ fn delivery_loop(
             }
             last_head = Some(std::time::Instant::now());
         }
+        if let Err(e) = app.housekeeping() {
+            tracing::warn!(error = %e, "store housekeeping failed");
+        }
         if let Err(e) = crate::items::reminders(app, &worker, mail) {
             tracing::warn!(error = %e, "reminders failed; trying again");
         }

@@ -54,6 +54,9 @@ pub trait Store: Send + Sync {
     fn write(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
     /// A short name of the backend and where it keeps data, for start-up messages.
     fn describe(&self) -> String;
+    /// Background housekeeping between requests (SQLite: a passive WAL checkpoint, so that
+    /// commits rarely pay for one).
+    fn checkpoint(&self) -> Result<(), StoreError>;
 }
 
 /// Which organisations a listing wants.

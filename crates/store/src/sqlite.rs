@@ -71,6 +71,9 @@ impl SqliteStore {
         };
         let mut writer = open()?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // Commits checkpoint only when the WAL has grown large (about 40 MB); the server
+        // checkpoints in the background (`Store::checkpoint`), so a send rarely pays for it.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 10000;")?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Database(format!(
                 "`{}` cannot use write-ahead logging (journal mode is `{mode}`)",
@@ -155,6 +158,16 @@ impl Store for SqliteStore {
 
     fn describe(&self) -> String {
         format!("SQLite database `{}`", self.path.display())
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
+        // PASSIVE: copies what no reader still needs, never waits for readers.
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 }
 

@@ -1,4 +1,5 @@
-//! Delivery survives being killed: `schakel deliver --once` is SIGKILLed at many points of a
+//! The delivery worker as a process. It survives being killed: `schakel deliver --once` is
+//! SIGKILLed at many points of a
 //! batch of webhooks; after restarts every delivery has arrived at least once, and every
 //! duplicate carries the same `webhook-id` and the same body.
 
@@ -204,5 +205,104 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
         seen.len() > webhooks.len(),
         "no duplicates: the kills landed nowhere"
     );
+    Ok(())
+}
+
+#[test]
+fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("schakel.db");
+    let schakel = |args: &[&str]| -> Result<std::process::Output, std::io::Error> {
+        Command::new(env!("CARGO_BIN_EXE_schakel"))
+            .env("SCHAKEL_DB", &db)
+            .env_remove("SCHAKEL_CONFIG")
+            .env("USER", "duty-officer")
+            .args(args)
+            .output()
+    };
+    let (url, seen) = receiver(Duration::from_millis(1))?;
+    let organisations: Vec<Value> = (0..2)
+        .map(|i| {
+            json!({
+                "slug": format!("entity-{i}"), "name": format!("Entity {i}"),
+                "sectors": ["energy"], "jurisdiction": "NL",
+                "designations": [{"status": "essential_entity", "from": "2026-08-15", "until": null}],
+                "secrecy": null,
+                "contacts": [{"name": "SOC", "email": format!("soc@entity-{i}.example"), "webhook_url": url}]
+            })
+        })
+        .collect();
+    let registry = dir.path().join("registry.json");
+    std::fs::write(&registry, json!(organisations).to_string())?;
+    for args in [
+        vec!["org", "import", registry.to_str().ok_or("path")?],
+        vec!["webhook", "secret", "entity-0"],
+        vec!["webhook", "secret", "entity-1"],
+        vec!["key", "init"],
+    ] {
+        let out = schakel(&args)?;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let item = dir.path().join("item.json");
+    std::fs::write(
+        &item,
+        json!({"kind": "advisory", "title": "Patch", "tlp": "GREEN", "sectors": ["energy"]})
+            .to_string(),
+    )?;
+    let created: Value = serde_json::from_slice(
+        &schakel(&["item", "create", item.to_str().ok_or("path")?, "--json"])?.stdout,
+    )?;
+    let id = created["id"].as_str().ok_or("item id")?.to_owned();
+    assert!(schakel(&["item", "send", &id])?.status.success());
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_schakel"))
+        .env("SCHAKEL_DB", &db)
+        .env_remove("SCHAKEL_CONFIG")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let started = Instant::now();
+    let arrived = loop {
+        let n = seen.lock().map_err(|_| "poisoned")?.len();
+        if n >= 2 || started.elapsed() > Duration::from_secs(30) {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The outcome is recorded right after the hand-over; give the pass a moment to finish.
+    let recorded = loop {
+        let delivered: Value = serde_json::from_slice(
+            &schakel(&["outbox", "list", "--state", "delivered", "--json"])?.stdout,
+        )?;
+        let webhooks = delivered["items"].as_array().map_or(0, |a| {
+            a.iter().filter(|d| d["channel"] == "webhook").count()
+        });
+        if webhooks == 2 || started.elapsed() > Duration::from_secs(30) {
+            break webhooks;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    server.kill()?;
+    server.wait()?;
+    assert_eq!(arrived, 2, "the worker inside serve delivered nothing");
+    assert_eq!(recorded, 2);
+    // The server signed the audit head at start; verify checks it with the key.
+    let out = schakel(&["audit", "verify", "--json"])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified: Value = serde_json::from_slice(&out.stdout)?;
+    assert!(
+        verified["signed_heads_checked"].as_u64().unwrap_or(0) >= 1,
+        "{verified}"
+    );
+    assert_eq!(verified["signatures_checked"], true);
     Ok(())
 }

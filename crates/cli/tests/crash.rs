@@ -1,11 +1,12 @@
 //! The delivery worker as a process. It survives being killed: `schakel deliver --once` is
-//! SIGKILLed at many points of a
-//! batch of webhooks; after restarts every delivery has arrived at least once, and every
-//! duplicate carries the same `webhook-id` and the same body.
+//! SIGKILLed at many points of a batch of webhooks; after restarts every delivery has
+//! arrived at least once, and every duplicate carries the same `webhook-id` and body. And
+//! `schakel serve` runs it, and signs the audit head.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -62,22 +63,25 @@ fn receiver(delay: Duration) -> Result<(String, Seen), std::io::Error> {
     Ok((url, seen))
 }
 
-#[test]
-fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let db = dir.path().join("schakel.db");
-    let schakel = |args: &[&str]| -> Result<std::process::Output, std::io::Error> {
-        Command::new(env!("CARGO_BIN_EXE_schakel"))
-            .env("SCHAKEL_DB", &db)
-            .env_remove("SCHAKEL_CONFIG")
-            .env("USER", "duty-officer")
-            .args(args)
-            .output()
-    };
-    let (url, seen) = receiver(Duration::from_millis(150))?;
+/// Runs `schakel` on `db`.
+fn schakel(db: &Path, args: &[&str]) -> Result<std::process::Output, std::io::Error> {
+    Command::new(env!("CARGO_BIN_EXE_schakel"))
+        .env("SCHAKEL_DB", db)
+        .env_remove("SCHAKEL_CONFIG")
+        .env("USER", "duty-officer")
+        .args(args)
+        .output()
+}
 
-    // Twelve entities, each with a webhook on the receiver and a signing secret.
-    let organisations: Vec<Value> = (0..12)
+/// `n` entities with a webhook on `url` and a signing secret, and a GREEN advisory sent to
+/// them all; returns the item's id.
+fn sent_to_entities(
+    dir: &Path,
+    db: &Path,
+    n: usize,
+    url: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let organisations: Vec<Value> = (0..n)
         .map(|i| {
             json!({
                 "slug": format!("entity-{i:02}"), "name": format!("Entity {i}"),
@@ -88,40 +92,54 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
             })
         })
         .collect();
-    let registry = dir.path().join("registry.json");
+    let registry = dir.join("registry.json");
     std::fs::write(&registry, json!(organisations).to_string())?;
-    let out = schakel(&["org", "import", registry.to_str().ok_or("path")?])?;
+    let out = schakel(db, &["org", "import", registry.to_str().ok_or("path")?])?;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for i in 0..12 {
-        let out = schakel(&["webhook", "secret", &format!("entity-{i:02}")])?;
+    for i in 0..n {
+        let out = schakel(db, &["webhook", "secret", &format!("entity-{i:02}")])?;
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let item = dir.path().join("item.json");
+    let item = dir.join("item.json");
     std::fs::write(
         &item,
         json!({"kind": "advisory", "title": "Patch now", "tlp": "GREEN", "sectors": ["energy"]})
             .to_string(),
     )?;
     let created: Value = serde_json::from_slice(
-        &schakel(&["item", "create", item.to_str().ok_or("path")?, "--json"])?.stdout,
+        &schakel(
+            db,
+            &["item", "create", item.to_str().ok_or("path")?, "--json"],
+        )?
+        .stdout,
     )?;
     let id = created["id"].as_str().ok_or("item id")?.to_owned();
-    let out = schakel(&["item", "send", &id])?;
+    let out = schakel(db, &["item", "send", &id])?;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let outbox: Value =
-        serde_json::from_slice(&schakel(&["outbox", "list", "--item", &id, "--json"])?.stdout)?;
+    Ok(id)
+}
+
+#[test]
+fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("schakel.db");
+    let (url, seen) = receiver(Duration::from_millis(150))?;
+    let id = sent_to_entities(dir.path(), &db, 12, &url)?;
+    let outbox: Value = serde_json::from_slice(
+        &schakel(&db, &["outbox", "list", "--item", &id, "--json"])?.stdout,
+    )?;
     let webhooks: Vec<String> = outbox["items"]
         .as_array()
         .ok_or("outbox")?
@@ -160,7 +178,7 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
         child.wait()?;
     }
     assert!(kills >= 3, "the worker finished before it could be killed");
-    let out = schakel(&["deliver", "--once"])?;
+    let out = schakel(&db, &["deliver", "--once"])?;
     assert!(
         out.status.success(),
         "{}",
@@ -169,7 +187,7 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
 
     // Everything delivered, nothing pending; every id arrived; duplicates are identical.
     let pending: Value = serde_json::from_slice(
-        &schakel(&["outbox", "list", "--state", "pending", "--json"])?.stdout,
+        &schakel(&db, &["outbox", "list", "--state", "pending", "--json"])?.stdout,
     )?;
     // (Email waits: this test configures no SMTP server.)
     let pending_webhooks = pending["items"]
@@ -212,53 +230,14 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
 fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("schakel.db");
-    let schakel = |args: &[&str]| -> Result<std::process::Output, std::io::Error> {
-        Command::new(env!("CARGO_BIN_EXE_schakel"))
-            .env("SCHAKEL_DB", &db)
-            .env_remove("SCHAKEL_CONFIG")
-            .env("USER", "duty-officer")
-            .args(args)
-            .output()
-    };
     let (url, seen) = receiver(Duration::from_millis(1))?;
-    let organisations: Vec<Value> = (0..2)
-        .map(|i| {
-            json!({
-                "slug": format!("entity-{i}"), "name": format!("Entity {i}"),
-                "sectors": ["energy"], "jurisdiction": "NL",
-                "designations": [{"status": "essential_entity", "from": "2026-08-15", "until": null}],
-                "secrecy": null,
-                "contacts": [{"name": "SOC", "email": format!("soc@entity-{i}.example"), "webhook_url": url}]
-            })
-        })
-        .collect();
-    let registry = dir.path().join("registry.json");
-    std::fs::write(&registry, json!(organisations).to_string())?;
-    for args in [
-        vec!["org", "import", registry.to_str().ok_or("path")?],
-        vec!["webhook", "secret", "entity-0"],
-        vec!["webhook", "secret", "entity-1"],
-        vec!["key", "init"],
-    ] {
-        let out = schakel(&args)?;
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let item = dir.path().join("item.json");
-    std::fs::write(
-        &item,
-        json!({"kind": "advisory", "title": "Patch", "tlp": "GREEN", "sectors": ["energy"]})
-            .to_string(),
-    )?;
-    let created: Value = serde_json::from_slice(
-        &schakel(&["item", "create", item.to_str().ok_or("path")?, "--json"])?.stdout,
-    )?;
-    let id = created["id"].as_str().ok_or("item id")?.to_owned();
-    assert!(schakel(&["item", "send", &id])?.status.success());
-
+    sent_to_entities(dir.path(), &db, 2, &url)?;
+    let out = schakel(&db, &["key", "init"])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut server = Command::new(env!("CARGO_BIN_EXE_schakel"))
         .env("SCHAKEL_DB", &db)
         .env_remove("SCHAKEL_CONFIG")
@@ -277,7 +256,7 @@ fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
     // The outcome is recorded right after the hand-over; give the pass a moment to finish.
     let recorded = loop {
         let delivered: Value = serde_json::from_slice(
-            &schakel(&["outbox", "list", "--state", "delivered", "--json"])?.stdout,
+            &schakel(&db, &["outbox", "list", "--state", "delivered", "--json"])?.stdout,
         )?;
         let webhooks = delivered["items"].as_array().map_or(0, |a| {
             a.iter().filter(|d| d["channel"] == "webhook").count()
@@ -292,7 +271,7 @@ fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
     assert_eq!(arrived, 2, "the worker inside serve delivered nothing");
     assert_eq!(recorded, 2);
     // The server signed the audit head at start; verify checks it with the key.
-    let out = schakel(&["audit", "verify", "--json"])?;
+    let out = schakel(&db, &["audit", "verify", "--json"])?;
     assert!(
         out.status.success(),
         "{}",

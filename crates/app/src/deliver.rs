@@ -517,6 +517,20 @@ impl App {
         registry: &Registry,
         d: &DeliveryRow,
     ) -> Result<Result<(schakel_rulebook::Permit, String), String>, AppError> {
+        // Nobody is reminded of what was corrected or withdrawn since.
+        match tx.item(&d.item_id)? {
+            Some(item) if item.status == ItemStatus::Retracted || item.retraction.is_some() => {
+                return Ok(Err("the item was retracted".into()));
+            }
+            Some(item) if item.version > d.version => {
+                return Ok(Err(format!(
+                    "version {} was corrected since (now version {})",
+                    d.version, item.version
+                )));
+            }
+            Some(_) => {}
+            None => return Ok(Err("the item is gone".into())),
+        }
         let Some(org) = registry.get(&d.recipient) else {
             return Ok(Err("the recipient is no longer in the registry".into()));
         };

@@ -679,6 +679,29 @@ fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> Tes
     // Once only.
     now.fetch_add(25 * 3600, Ordering::SeqCst);
     assert!(t.app.send_reminders(&alice, day)?.is_empty());
+
+    // Nobody is reminded of a version that was corrected since.
+    t.app
+        .correct_item(&alice, &id, vulnerability(json!({"title": "Corrected"})))?;
+    t.app.approve_item(&bob, &id, None)?;
+    t.app.send_item(&alice, &id, None)?;
+    now.fetch_add(25 * 3600, Ordering::SeqCst);
+    let reminders = t.app.send_reminders(&alice, day)?;
+    assert_eq!(
+        reminders.len(),
+        2,
+        "both version-2 copies, not version 1: {reminders:?}"
+    );
+    t.app.correct_item(
+        &alice,
+        &id,
+        vulnerability(json!({"title": "Corrected again"})),
+    )?;
+    now.fetch_add(25 * 3600, Ordering::SeqCst);
+    assert!(
+        t.app.send_reminders(&alice, day)?.is_empty(),
+        "version 2 was corrected"
+    );
     Ok(())
 }
 

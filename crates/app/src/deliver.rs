@@ -7,6 +7,8 @@
 //! Delivery is at-least-once: a courier is called outside any transaction, so a crash
 //! between a successful hand-over and its recording sends it again, with the same id.
 
+use std::collections::HashMap;
+
 use jiff::{SignedDuration, Timestamp};
 use schakel_domain::{Channel, DeliveryState, ItemStatus, OrgSlug, Principal, Registry, Tlp};
 use schakel_formats::item::ItemRecord;
@@ -148,12 +150,14 @@ impl App {
         };
         let mut run = DeliveryRun::default();
         let mut ready: Vec<(DeliveryRow, Outgoing, &dyn Courier)> = Vec::new();
+        // Items parsed once per pass: a plan's deliveries share one version.
+        let mut items: ItemCache = HashMap::new();
         for delivery in due {
             let Some(courier) = couriers.iter().find(|c| c.channel() == delivery.channel) else {
                 run.skipped.push(delivery.id);
                 continue;
             };
-            match self.prepare(&registry, &delivery, now)? {
+            match self.prepare(&registry, &mut items, &delivery, now)? {
                 Prepared::Held(reason) => {
                     self.hold(principal, &delivery, &reason, now)?;
                     run.held.push(delivery.id);
@@ -214,15 +218,25 @@ impl App {
     fn prepare(
         &self,
         registry: &Registry,
+        items: &mut ItemCache,
         d: &DeliveryRow,
         now: Timestamp,
     ) -> Result<Prepared, AppError> {
         let mut tx = self.store.read()?;
-        let item = self.delivered_item(&mut *tx, d)?;
+        let key = (d.item_id.clone(), d.version);
+        let facts = match items.get(&key) {
+            Some(item) => item.facts.clone(),
+            None => {
+                let item = self.delivered_item(&mut *tx, d)?;
+                let facts = item.facts.clone();
+                items.insert(key, item);
+                facts
+            }
+        };
         let request = DecisionRequest {
             at: self.clock.today(),
             recipient: d.recipient.clone(),
-            item: item.facts,
+            item: facts,
         };
         let request = &request;
         let verdict = match self.rulebooks.verdict(registry, request) {
@@ -601,6 +615,9 @@ impl App {
         Ok(requeued)
     }
 }
+
+/// Parsed item versions by (item, version), for one pass.
+type ItemCache = HashMap<(String, u32), schakel_formats::item::ParsedItem>;
 
 enum Prepared {
     Ready(Outgoing),

@@ -11,6 +11,25 @@ use crate::access::{require_admin, require_recipient, require_staff};
 use crate::registry::{not_found, parse_slug};
 use crate::{App, AppError};
 
+/// A delivery in the outbox, as answered.
+pub fn delivery_record(d: &DeliveryRow) -> schakel_formats::item::DeliveryRecord {
+    schakel_formats::item::DeliveryRecord {
+        id: d.id.clone(),
+        item: d.item_id.clone(),
+        version: d.version,
+        recipient: d.recipient.to_string(),
+        channel: d.channel.as_str().to_owned(),
+        address: d.address.clone(),
+        state: d.state.as_str().to_owned(),
+        attempts: d.attempts,
+        next_attempt_at: d.next_attempt_at.map(|t| t.to_string()),
+        last_error: d.last_error.clone(),
+        created_at: d.created_at.to_string(),
+        delivered_at: d.delivered_at.map(|t| t.to_string()),
+        acknowledged_at: d.acknowledged_at.map(|t| t.to_string()),
+    }
+}
+
 /// A page of deliveries.
 #[derive(Debug, Clone)]
 pub struct DeliveryPage {

@@ -69,6 +69,41 @@ pub enum Retraction {
     AwaitingApproval(String),
 }
 
+impl SendReport {
+    /// What sending did, as answered.
+    pub fn record(&self) -> schakel_formats::item::SendRecord {
+        schakel_formats::item::SendRecord {
+            plan: self.plan.record(),
+            deliveries: self
+                .deliveries
+                .iter()
+                .map(
+                    |(id, recipient, channel, state)| schakel_formats::item::SentDeliveryRecord {
+                        id: id.clone(),
+                        recipient: recipient.to_string(),
+                        channel: channel.as_str().to_owned(),
+                        state: state.as_str().to_owned(),
+                    },
+                )
+                .collect(),
+        }
+    }
+}
+
+/// An item in a listing, as answered.
+pub fn item_summary(row: &ItemRow) -> schakel_formats::item::ItemSummaryRecord {
+    schakel_formats::item::ItemSummaryRecord {
+        id: row.id.clone(),
+        version: row.version,
+        status: row.status.as_str().to_owned(),
+        kind: row.kind.as_str().to_owned(),
+        title: row.title.clone(),
+        tlp: row.tlp.as_str().to_owned(),
+        created_by: row.created_by.clone(),
+        created_at: row.created_at.to_string(),
+    }
+}
+
 /// A page of items.
 #[derive(Debug, Clone)]
 pub struct ItemPage {
@@ -161,11 +196,8 @@ impl App {
         value: serde_json::Value,
     ) -> Result<ItemView, AppError> {
         require_analyst(principal)?;
-        let item =
-            parse_item(value, &self.vocabulary).map_err(|i| AppError::from_issues("item", i))?;
         let mut tx = self.store.write()?;
-        let registry = self.registry_in(&mut *tx)?;
-        check_names(&item, &registry)?;
+        let item = self.parse_checked(&mut *tx, value)?;
         let now = self.clock.now();
         let id = format!("itm_{}", random_hex(8)?);
         let row = ItemRow {
@@ -212,6 +244,18 @@ impl App {
         })
     }
 
+    /// Parses an item and checks that every organisation it names exists.
+    fn parse_checked(
+        &self,
+        tx: &mut dyn Tx,
+        value: serde_json::Value,
+    ) -> Result<ParsedItem, AppError> {
+        let item =
+            parse_item(value, &self.vocabulary).map_err(|i| AppError::from_issues("item", i))?;
+        check_names(&item, &*self.registry_in(tx)?)?;
+        Ok(item)
+    }
+
     /// One item. Staff only.
     pub fn item(&self, principal: &Principal, id: &str) -> Result<ItemView, AppError> {
         require_staff(principal)?;
@@ -248,14 +292,8 @@ impl App {
             })
             .filter_map(|t| t.organisation)
             .collect();
-        let mut with_webhook_secret = BTreeSet::new();
-        for org in registry.iter() {
-            if org.contacts().iter().any(|c| c.webhook_url.is_some())
-                && tx.webhook_secret(org.slug())?.is_some()
-            {
-                with_webhook_secret.insert(org.slug().clone());
-            }
-        }
+        let with_webhook_secret: BTreeSet<OrgSlug> =
+            tx.webhook_secret_holders()?.into_iter().collect();
         // A later version goes to exactly those who received an earlier one.
         let (earlier, _) = tx.find_deliveries(&DeliveryQuery {
             item_id: Some(view.row.id.clone()),
@@ -334,11 +372,8 @@ impl App {
         value: serde_json::Value,
     ) -> Result<ItemView, AppError> {
         require_analyst(principal)?;
-        let item =
-            parse_item(value, &self.vocabulary).map_err(|i| AppError::from_issues("item", i))?;
         let mut tx = self.store.write()?;
-        let registry = self.registry_in(&mut *tx)?;
-        check_names(&item, &registry)?;
+        let item = self.parse_checked(&mut *tx, value)?;
         let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
         if view.row.status == ItemStatus::Retracted || view.row.retraction.is_some() {
             return Err(AppError::Conflict(format!("item {id} is retracted")));

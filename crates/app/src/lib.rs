@@ -26,17 +26,14 @@ use schakel_domain::{Date, Principal, Role, SectorVocabulary, legal_date};
 use schakel_rulebook::RulebookSet;
 use schakel_store::Store;
 
-pub use audit::{SignedHead, Signer, Verification, verify_chain};
-pub use deliver::{
-    CONCURRENCY, Courier, CourierError, DeliveryRun, FIRST_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF,
-    Outgoing, REMINDER_SUFFIX, backoff,
-};
+pub use audit::{SignedHead, Signer, Verification};
+pub use deliver::{CONCURRENCY, Courier, CourierError, DeliveryRun, Outgoing, REMINDER_SUFFIX};
 pub use demo::DEMO_REGISTRY;
 pub use error::AppError;
 pub use history::{FieldChange, HistoryEntry};
-pub use inbox::{DeliveryPage, MemberRow, member_rows_csv};
-pub use items::{ItemPage, ItemView, Retraction, SendReport};
-pub use plan::{ChannelPlan, Plan, PlannedPermit, needs_approval};
+pub use inbox::{DeliveryPage, MemberRow, delivery_record, member_rows_csv};
+pub use items::{ItemPage, ItemView, Retraction, SendReport, item_summary};
+pub use plan::{ChannelPlan, Plan, PlannedPermit};
 pub use registry::{ImportOptions, ImportReport, OwnerAnswer};
 pub use review::ReviewEntry;
 pub use schakel_formats::registry::EntryError;

@@ -18,15 +18,24 @@ struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-fn demo_app() -> Result<TestApp, Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(&dir.path().join("t.db"), SectorVocabulary::default())?;
-    let app = App::new(
-        Arc::new(store),
+/// The application on the SQLite file `path`, with the shipped rulebooks.
+fn app_on(path: &std::path::Path, clock: Clock) -> Result<App, Box<dyn std::error::Error>> {
+    Ok(App::new(
+        Arc::new(SqliteStore::open(path, SectorVocabulary::default())?),
         SectorVocabulary::default(),
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
-        Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
-    );
+        clock,
+    ))
+}
+
+fn fixed_clock() -> Result<Clock, Box<dyn std::error::Error>> {
+    Ok(Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?))
+}
+
+/// The demo constituency in a fresh database (`t.db` in the test's directory).
+fn demo_app_with(clock: Clock) -> Result<TestApp, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let app = app_on(&dir.path().join("t.db"), clock)?;
     let admin = App::local_admin("tester");
     app.load_demo(&admin)?;
     Ok(TestApp {
@@ -34,6 +43,10 @@ fn demo_app() -> Result<TestApp, Box<dyn std::error::Error>> {
         admin,
         _dir: dir,
     })
+}
+
+fn demo_app() -> Result<TestApp, Box<dyn std::error::Error>> {
+    demo_app_with(fixed_clock()?)
 }
 
 fn person(name: &str, role: Role) -> Principal {
@@ -385,17 +398,12 @@ fn an_item_needing_no_approval_is_sent_against_the_plan_shown() -> TestResult {
 
 #[test]
 fn the_audit_chain_verifies_exports_what_went_to_whom_and_shows_tampering() -> TestResult {
-    let dir = tempfile::tempdir()?;
+    let TestApp {
+        app,
+        admin: _,
+        _dir: dir,
+    } = demo_app()?;
     let path = dir.path().join("t.db");
-    let store = SqliteStore::open(&path, SectorVocabulary::default())?;
-    let app = App::new(
-        Arc::new(store),
-        SectorVocabulary::default(),
-        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
-        Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
-    );
-    let admin = App::local_admin("tester");
-    app.load_demo(&admin)?;
     let (alice, bob) = (person("alice", Role::Analyst), person("bob", Role::Analyst));
     let lena = person("lena", Role::Legal);
     let item = app.create_item(&alice, vulnerability(json!({})))?;
@@ -447,13 +455,7 @@ fn the_audit_chain_verifies_exports_what_went_to_whom_and_shows_tampering() -> T
          DELETE FROM audit_log WHERE seq = 9;",
     )?;
     drop(conn);
-    let store = SqliteStore::open(&path, SectorVocabulary::default())?;
-    let app = App::new(
-        Arc::new(store),
-        SectorVocabulary::default(),
-        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
-        Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
-    );
+    let app = app_on(&path, fixed_clock()?)?;
     let v = app.verify_audit(&lena, None, None)?;
     assert!(!v.intact());
     let problems = v.problems.join("\n");
@@ -610,26 +612,16 @@ fn the_review_list_shows_denies_with_remedies_to_legal_officers_only() -> TestRe
 #[test]
 fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> TestResult {
     use std::sync::atomic::{AtomicI64, Ordering};
-    let dir = tempfile::tempdir()?;
     let now = Arc::new(AtomicI64::new(
         "2026-11-22T10:00:00Z".parse::<Timestamp>()?.as_second(),
     ));
     let clock = Arc::clone(&now);
-    let app = App::new(
-        Arc::new(SqliteStore::open(
-            &dir.path().join("t.db"),
-            SectorVocabulary::default(),
-        )?),
-        SectorVocabulary::default(),
-        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
-        Clock::from_fn(move || {
-            Timestamp::from_second(clock.load(Ordering::SeqCst)).unwrap_or_default()
-        }),
-    );
-    let admin = App::local_admin("tester");
-    app.load_demo(&admin)?;
+    let t = demo_app_with(Clock::from_fn(move || {
+        Timestamp::from_second(clock.load(Ordering::SeqCst)).unwrap_or_default()
+    }))?;
+    let (app, admin) = (&t.app, &t.admin);
     // Z-CERT has a SOC and, second, a duty officer.
-    let org = app.organisation(&admin, "z-cert")?;
+    let org = app.organisation(admin, "z-cert")?;
     let mut record = serde_json::to_value(
         schakel_formats::registry::OrganisationRecord::from_organisation(&org),
     )?;
@@ -637,12 +629,7 @@ fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> Tes
         {"name": "SOC", "email": "soc@z-cert.example"},
         {"name": "Duty officer", "email": "duty@z-cert.example"}
     ]);
-    app.put_organisation(&admin, "z-cert", record)?;
-    let t = TestApp {
-        app,
-        admin,
-        _dir: dir,
-    };
+    app.put_organisation(admin, "z-cert", record)?;
     let hospital = recipient(&t, "hospital-south")?;
     let (alice, bob) = (person("alice", Role::Analyst), person("bob", Role::Analyst));
     let id = t.app.create_item(&alice, vulnerability(json!({})))?.row.id;

@@ -161,16 +161,7 @@ pub(crate) fn item(app: &App, me: &Principal, command: ItemCommand) -> Result<()
             let page = app.items(me, &query)?;
             if as_json {
                 return json(&json!({
-                    "items": page.items.iter().map(|i| json!({
-                        "id": i.id,
-                        "version": i.version,
-                        "status": i.status.as_str(),
-                        "kind": i.kind.as_str(),
-                        "title": i.title,
-                        "tlp": i.tlp.as_str(),
-                        "created_by": i.created_by,
-                        "created_at": i.created_at.to_string(),
-                    })).collect::<Vec<_>>(),
+                    "items": page.items.iter().map(schakel_app::item_summary).collect::<Vec<_>>(),
                     "total": page.total,
                 }));
             }
@@ -272,15 +263,7 @@ pub(crate) fn item(app: &App, me: &Principal, command: ItemCommand) -> Result<()
         } => {
             let report = app.send_item(me, &id, plan_hash.as_deref())?;
             if as_json {
-                return json(&json!({
-                    "plan": report.plan.record(),
-                    "deliveries": report.deliveries.iter().map(|(id, recipient, channel, state)| json!({
-                        "id": id,
-                        "recipient": recipient.as_str(),
-                        "channel": channel.as_str(),
-                        "state": state.as_str(),
-                    })).collect::<Vec<_>>(),
-                }));
+                return json(&report.record());
             }
             let count = |c: Channel| report.deliveries.iter().filter(|d| d.2 == c).count();
             out(&format!(
@@ -327,21 +310,7 @@ pub(crate) fn outbox(app: &App, me: &Principal, command: OutboxCommand) -> Resul
             let page = app.outbox(me, &query)?;
             if as_json {
                 return json(&json!({
-                    "items": page.deliveries.iter().map(|d| json!({
-                        "id": d.id,
-                        "item": d.item_id,
-                        "version": d.version,
-                        "recipient": d.recipient.as_str(),
-                        "channel": d.channel.as_str(),
-                        "address": d.address,
-                        "state": d.state.as_str(),
-                        "attempts": d.attempts,
-                        "next_attempt_at": d.next_attempt_at.map(|t| t.to_string()),
-                        "last_error": d.last_error,
-                        "created_at": d.created_at.to_string(),
-                        "delivered_at": d.delivered_at.map(|t| t.to_string()),
-                        "acknowledged_at": d.acknowledged_at.map(|t| t.to_string()),
-                    })).collect::<Vec<_>>(),
+                    "items": page.deliveries.iter().map(schakel_app::delivery_record).collect::<Vec<_>>(),
                     "total": page.total,
                 }));
             }

@@ -194,7 +194,7 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
 
 /// The text of the message: TLP at the top and bottom, the item, the legal basis and the
 /// conditions in English and Dutch, how to acknowledge.
-pub fn body_text(out: &Outgoing) -> String {
+fn body_text(out: &Outgoing) -> String {
     let data = out.payload.get("data").cloned().unwrap_or_default();
     let tlp = str_of(&data, "tlp");
     // Acknowledgements and forwarding confirmations go to the inbox copy.
@@ -338,7 +338,7 @@ fn content_entity(out: &Outgoing) -> String {
 }
 
 /// The whole message (headers and body), signed and, when asked, encrypted.
-pub fn compose(out: &Outgoing, from_header: &str, key: &CentreKey) -> Result<Vec<u8>, String> {
+fn compose(out: &Outgoing, from_header: &str, key: &CentreKey) -> Result<Vec<u8>, String> {
     let data = out.payload.get("data").cloned().unwrap_or_default();
     let tlp = str_of(&data, "tlp");
     let content = crlf(&content_entity(out));

@@ -7,5 +7,5 @@ mod email;
 mod webhook;
 
 pub use centre_key::{CentreKey, verify_signature};
-pub use email::{EmailCourier, body_text, compose};
+pub use email::EmailCourier;
 pub use webhook::{WebhookCourier, sign};

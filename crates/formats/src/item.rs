@@ -412,3 +412,81 @@ pub struct ReviewRecord {
     /// Every denied candidate, with reasons and remedies.
     pub denies: Vec<PlanDenyRecord>,
 }
+
+/// An item in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ItemSummaryRecord {
+    /// `itm_…`.
+    pub id: String,
+    /// Current version.
+    pub version: u32,
+    /// Where it stands.
+    pub status: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its title.
+    pub title: String,
+    /// Its TLP.
+    pub tlp: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+}
+
+/// A delivery in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryRecord {
+    /// `dlv_…`: the stable id every attempt carries.
+    pub id: String,
+    /// The item.
+    pub item: String,
+    /// The item's version.
+    pub version: u32,
+    /// The recipient.
+    pub recipient: String,
+    /// `inbox`, `email` or `webhook`.
+    pub channel: String,
+    /// Email address or webhook URL.
+    pub address: Option<String>,
+    /// `pending`, `delivered`, `held` or `dead`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_at: Option<String>,
+    /// The last failure, or why it is held.
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: String,
+    /// When it arrived.
+    pub delivered_at: Option<String>,
+    /// When the recipient acknowledged it.
+    pub acknowledged_at: Option<String>,
+}
+
+/// A delivery just enqueued by sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SentDeliveryRecord {
+    /// `dlv_…`.
+    pub id: String,
+    /// The recipient.
+    pub recipient: String,
+    /// `inbox`, `email` or `webhook`.
+    pub channel: String,
+    /// The first state: `delivered` (inbox) or `pending`.
+    pub state: String,
+}
+
+/// What sending did: the plan sent and the deliveries enqueued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendRecord {
+    /// The plan that was sent.
+    pub plan: PlanRecord,
+    /// The deliveries enqueued.
+    pub deliveries: Vec<SentDeliveryRecord>,
+}

@@ -232,11 +232,6 @@ impl Permit {
     pub fn recipient(&self) -> &OrgSlug {
         &self.decision.recipient
     }
-
-    /// The route: a permit always has one.
-    pub fn route(&self) -> Option<&Route> {
-        self.decision.route.as_ref()
-    }
 }
 
 /// A decision as something to act on: a [`Permit`], or the deny with its reasons.
@@ -246,14 +241,4 @@ pub enum Verdict {
     Permit(Permit),
     /// Providing is not permitted.
     Deny(Decision),
-}
-
-impl Verdict {
-    /// The decision behind it.
-    pub fn decision(&self) -> &Decision {
-        match self {
-            Verdict::Permit(p) => p.decision(),
-            Verdict::Deny(d) => d,
-        }
-    }
 }

@@ -14,7 +14,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use schakel_app::App;
 use schakel_domain::{Channel, DeliveryState, ItemKind, ItemStatus, OrgSlug, Tlp};
-use schakel_formats::item::{InboxEntryRecord, ItemAnswer, ItemRecord, PlanRecord, ReviewRecord};
+use schakel_formats::item::{
+    DeliveryRecord, InboxEntryRecord, ItemAnswer, ItemRecord, ItemSummaryRecord, PlanRecord,
+    ReviewRecord, SendRecord,
+};
 use schakel_store::{DeliveryQuery, ItemQuery};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -46,7 +49,7 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ItemList {
     /// This page, newest first.
-    pub items: Vec<ItemSummary>,
+    pub items: Vec<ItemSummaryRecord>,
     /// Page number, from 1.
     pub page: u64,
     /// Page size.
@@ -55,86 +58,11 @@ pub(crate) struct ItemList {
     pub total: u64,
 }
 
-/// An item in a listing.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ItemSummary {
-    /// `itm_…`.
-    pub id: String,
-    /// Current version.
-    pub version: u32,
-    /// Where it stands.
-    pub status: String,
-    /// Its kind.
-    pub kind: String,
-    /// Its title.
-    pub title: String,
-    /// Its TLP.
-    pub tlp: String,
-    /// Who created it.
-    pub created_by: String,
-    /// When (RFC 3339).
-    pub created_at: String,
-}
-
-/// What sending did.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct SendAnswer {
-    /// The plan that was sent.
-    pub plan: PlanRecord,
-    /// The deliveries enqueued.
-    pub deliveries: Vec<DeliverySummary>,
-}
-
-/// A delivery in an answer or listing.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DeliverySummary {
-    /// `dlv_…`: the stable id every attempt carries.
-    pub id: String,
-    /// The item.
-    pub item: String,
-    /// The recipient.
-    pub recipient: String,
-    /// `inbox`, `email` or `webhook`.
-    pub channel: String,
-    /// Email address or webhook URL.
-    pub address: Option<String>,
-    /// `pending`, `delivered`, `held` or `dead`.
-    pub state: String,
-    /// Attempts made.
-    pub attempts: u32,
-    /// The last failure, or why it is held.
-    pub last_error: Option<String>,
-    /// When it was enqueued.
-    pub created_at: String,
-    /// When it arrived.
-    pub delivered_at: Option<String>,
-    /// When the recipient acknowledged it.
-    pub acknowledged_at: Option<String>,
-}
-
-impl DeliverySummary {
-    fn of(d: &schakel_store::DeliveryRow) -> Self {
-        Self {
-            id: d.id.clone(),
-            item: d.item_id.clone(),
-            recipient: d.recipient.to_string(),
-            channel: d.channel.as_str().to_owned(),
-            address: d.address.clone(),
-            state: d.state.as_str().to_owned(),
-            attempts: d.attempts,
-            last_error: d.last_error.clone(),
-            created_at: d.created_at.to_string(),
-            delivered_at: d.delivered_at.map(|t| t.to_string()),
-            acknowledged_at: d.acknowledged_at.map(|t| t.to_string()),
-        }
-    }
-}
-
 /// A page of deliveries.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DeliveryList {
     /// This page, oldest first.
-    pub items: Vec<DeliverySummary>,
+    pub items: Vec<DeliveryRecord>,
     /// Page number, from 1.
     pub page: u64,
     /// Page size.
@@ -245,20 +173,7 @@ async fn list_items(
     };
     let found = blocking(&app, move |app| app.items(&p, &query)).await?;
     Ok(Json(ItemList {
-        items: found
-            .items
-            .iter()
-            .map(|i| ItemSummary {
-                id: i.id.clone(),
-                version: i.version,
-                status: i.status.as_str().to_owned(),
-                kind: i.kind.as_str().to_owned(),
-                title: i.title.clone(),
-                tlp: i.tlp.as_str().to_owned(),
-                created_by: i.created_by.clone(),
-                created_at: i.created_at.to_string(),
-            })
-            .collect(),
+        items: found.items.iter().map(schakel_app::item_summary).collect(),
         page,
         per_page,
         total: found.total,
@@ -333,37 +248,17 @@ async fn approve_item(
 #[utoipa::path(post, path = "/api/v1/items/{id}/send", tag = "distribution",
     params(("id" = String, Path, description = "The item's id")),
     request_body(content = PlanHashBody, description = "Optional: the plan hash shown when sending was ordered"),
-    responses((status = 200, body = SendAnswer),
+    responses((status = 200, body = SendRecord),
               (status = 409, description = "Needs approval, or the plan differs from the one approved or shown: nothing was sent", body = Problem, content_type = "application/problem+json")))]
 async fn send_item(
     State(app): State<App>,
     Caller(p): Caller,
     Path(id): Path<String>,
     body: OptionalJson,
-) -> Result<Json<SendAnswer>, ApiError> {
+) -> Result<Json<SendRecord>, ApiError> {
     let expected = plan_hash(body)?;
     let report = blocking(&app, move |app| app.send_item(&p, &id, expected.as_deref())).await?;
-    let deliveries = report
-        .deliveries
-        .iter()
-        .map(|(id, recipient, channel, state)| DeliverySummary {
-            id: id.clone(),
-            item: report.plan.item_id.clone(),
-            recipient: recipient.to_string(),
-            channel: channel.as_str().to_owned(),
-            address: None,
-            state: state.as_str().to_owned(),
-            attempts: 0,
-            last_error: None,
-            created_at: String::new(),
-            delivered_at: None,
-            acknowledged_at: None,
-        })
-        .collect();
-    Ok(Json(SendAnswer {
-        plan: report.plan.record(),
-        deliveries,
-    }))
+    Ok(Json(report.record()))
 }
 
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "distribution",
@@ -397,7 +292,11 @@ async fn outbox(
     };
     let found = blocking(&app, move |app| app.outbox(&p, &query)).await?;
     Ok(Json(DeliveryList {
-        items: found.deliveries.iter().map(DeliverySummary::of).collect(),
+        items: found
+            .deliveries
+            .iter()
+            .map(schakel_app::delivery_record)
+            .collect(),
         page,
         per_page,
         total: found.total,

@@ -200,6 +200,8 @@ pub trait Tx {
     fn forwardings(&mut self, delivery_id: &str) -> Result<Vec<ForwardingRow>, StoreError>;
     /// An organisation's webhook signing secret.
     fn webhook_secret(&mut self, slug: &OrgSlug) -> Result<Option<String>, StoreError>;
+    /// Every organisation with a webhook signing secret.
+    fn webhook_secret_holders(&mut self) -> Result<Vec<OrgSlug>, StoreError>;
     /// Sets an organisation's webhook signing secret.
     fn put_webhook_secret(
         &mut self,

@@ -186,7 +186,7 @@ impl Drop for SqliteTx<'_> {
     }
 }
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
@@ -198,7 +198,7 @@ fn read_date(slug: &str, text: &str) -> Result<Date, StoreError> {
     parse_date(text).map_err(|e| corrupt(format!("organisation `{slug}`: {e}")))
 }
 
-fn read_timestamp(text: &str) -> Result<Timestamp, StoreError> {
+pub(crate) fn read_timestamp(text: &str) -> Result<Timestamp, StoreError> {
     text.parse()
         .map_err(|e| corrupt(format!("`{text}` is not a timestamp: {e}")))
 }
@@ -863,6 +863,10 @@ impl Tx for SqliteTx<'_> {
 
     fn webhook_secret(&mut self, slug: &OrgSlug) -> Result<Option<String>, StoreError> {
         dist::webhook_secret(&self.conn, slug)
+    }
+
+    fn webhook_secret_holders(&mut self) -> Result<Vec<OrgSlug>, StoreError> {
+        dist::webhook_secret_holders(&self.conn)
     }
 
     fn put_webhook_secret(

@@ -8,22 +8,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use schakel_domain::OrgSlug;
 
 use crate::audit::timestamp_text;
+use crate::sqlite::{corrupt, read_timestamp};
 use crate::{
     ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
     ItemVersionRow, NewDelivery, StoreError,
 };
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn ts(text: &str) -> Result<Timestamp, StoreError> {
-    text.parse()
-        .map_err(|e| corrupt(format!("timestamp `{text}`: {e}")))
-}
-
 fn opt_ts(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
-    text.as_deref().map(ts).transpose()
+    text.as_deref().map(read_timestamp).transpose()
 }
 
 fn parse<T: FromStr>(what: &str, text: &str) -> Result<T, StoreError>
@@ -81,9 +73,9 @@ fn item_from(t: ItemTuple) -> Result<ItemRow, StoreError> {
         kind: parse("item kind", &t.3)?,
         title: t.4,
         tlp: parse("TLP", &t.5)?,
-        created_at: ts(&t.6)?,
+        created_at: read_timestamp(&t.6)?,
         created_by: t.7,
-        updated_at: ts(&t.8)?,
+        updated_at: read_timestamp(&t.8)?,
         retraction: t.9.map(version).transpose()?,
     })
 }
@@ -157,7 +149,7 @@ pub(crate) fn item_version(
             version: v,
             content: serde_json::from_str(&content)
                 .map_err(|e| corrupt(format!("item {id} version {v}: {e}")))?,
-            created_at: ts(&at)?,
+            created_at: read_timestamp(&at)?,
             created_by: by,
         })
     })
@@ -223,7 +215,7 @@ pub(crate) fn approvals(conn: &Connection, item_id: &str) -> Result<Vec<Approval
             version: version(v)?,
             plan_hash: hash,
             approved_by: by,
-            approved_at: ts(&at)?,
+            approved_at: read_timestamp(&at)?,
         })
     })
     .collect()
@@ -391,7 +383,7 @@ fn delivery_from(raw: RawDelivery) -> Result<DeliveryRow, StoreError> {
         attempts: u32::try_from(raw.attempts).unwrap_or(u32::MAX),
         next_attempt_at: opt_ts(next_attempt_at)?,
         last_error,
-        created_at: ts(&need(created_at, "created_at")?)?,
+        created_at: read_timestamp(&need(created_at, "created_at")?)?,
         delivered_at: opt_ts(delivered_at)?,
         acknowledged_at: opt_ts(acknowledged_at)?,
         reminded_at: opt_ts(reminded_at)?,
@@ -543,7 +535,7 @@ pub(crate) fn forwardings(
         Ok(ForwardingRow {
             delivery_id: delivery_id.to_owned(),
             member: OrgSlug::parse(&member).map_err(|e| corrupt(e.0))?,
-            confirmed_at: ts(&at)?,
+            confirmed_at: read_timestamp(&at)?,
             confirmed_by: by,
         })
     })
@@ -558,6 +550,13 @@ pub(crate) fn webhook_secret(
         .prepare_cached("SELECT secret FROM webhook_secrets WHERE slug = ?1")?
         .query_row(params![slug.as_str()], |r| r.get(0))
         .optional()?)
+}
+
+pub(crate) fn webhook_secret_holders(conn: &Connection) -> Result<Vec<OrgSlug>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT slug FROM webhook_secrets ORDER BY slug")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.map(|r| OrgSlug::parse(&r?).map_err(|e| corrupt(e.0)))
+        .collect()
 }
 
 pub(crate) fn put_webhook_secret(

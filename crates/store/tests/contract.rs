@@ -504,6 +504,7 @@ fn items_versions_and_deliveries_round_trip_and_filter() -> TestResult {
             tx.webhook_secret(&OrgSlug::parse("provider")?)?.as_deref(),
             Some("whsec_x")
         );
+        assert_eq!(tx.webhook_secret_holders()?, [OrgSlug::parse("provider")?]);
         tx.commit()?;
     }
     Ok(())

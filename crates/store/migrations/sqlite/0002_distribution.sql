@@ -63,7 +63,7 @@ CREATE TABLE deliveries (
 -- Only pending deliveries are ever looked up by due time; inbox copies never enter it.
 CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_by_recipient ON deliveries(recipient, channel, created_at);
-CREATE INDEX deliveries_by_item ON deliveries(item_id, version);
+CREATE INDEX deliveries_by_item ON deliveries(item_id, version, recipient, channel);
 -- Inbox copies waiting for an acknowledgement, for reminders.
 CREATE INDEX deliveries_unacknowledged ON deliveries(delivered_at)
     WHERE channel = 'inbox' AND acknowledged_at IS NULL AND reminded_at IS NULL;

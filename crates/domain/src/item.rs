@@ -2,52 +2,8 @@
 //! markers, purpose and the restriction its source set.
 
 use std::fmt;
-use std::str::FromStr;
 
 use crate::ValueError;
-
-macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in the order of FORMATS.md.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The identifier used in files and APIs.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = ValueError;
-
-            fn from_str(text: &str) -> Result<Self, Self::Err> {
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == text)
-                    .ok_or_else(|| {
-                        let all: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                        ValueError::new(format!("`{text}` is not one of {}", all.join(", ")))
-                    })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 vocabulary! {
     /// Traffic Light Protocol 2.0 (FIRST).

@@ -5,6 +5,9 @@
 //! JSON or the policy engine; functions take the date they reason about instead of reading
 //! a clock.
 
+#[macro_use]
+mod vocabulary;
+
 mod access;
 mod contact;
 mod designation;
@@ -14,6 +17,8 @@ mod jurisdiction;
 mod network;
 mod organisation;
 mod registry;
+mod report;
+mod reporting;
 mod sector;
 mod slug;
 mod time;
@@ -30,6 +35,13 @@ pub use jurisdiction::Jurisdiction;
 pub use network::{Asn, DomainName, IpPrefix};
 pub use organisation::{Organisation, OrganisationDraft, Serves};
 pub use registry::{Registry, RegistryIssue, check_registry};
+pub use report::{
+    DisruptionNature, Impact, IncidentCategory, IncidentReport, Priority, ReportStatus,
+};
+pub use reporting::{
+    Anchor, Applies, Clocks, Deadline, Due, Period, Regime, RegimeTable, ReportFact, ReporterFacts,
+    ReportingClock, Step, Submission,
+};
 pub use sector::{DEFAULT_SECTORS, Sector, SectorVocabulary};
 pub use slug::OrgSlug;
 pub use time::{AMSTERDAM, Date, legal_date, parse_date};

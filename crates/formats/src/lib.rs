@@ -10,7 +10,9 @@ pub mod answers;
 pub mod decision;
 pub mod item;
 mod nullable;
+pub mod regimes;
 pub mod registry;
+pub mod report;
 
 /// Deserialises a record, reporting a problem with the path of the field at fault.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(

@@ -7,8 +7,10 @@
 
 mod audit;
 mod distribution;
+mod reports;
 mod sqlite;
 mod sqlite_distribution;
+mod sqlite_reports;
 
 use std::net::IpAddr;
 
@@ -20,6 +22,7 @@ pub use distribution::{
     ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
     ItemVersionRow, NewDelivery,
 };
+pub use reports::{AdviceRow, ReportEventRow, ReportQuery, ReportRow, SubmissionRow};
 pub use sqlite::SqliteStore;
 
 /// Failures of the storage layer.
@@ -209,6 +212,27 @@ pub trait Tx {
         secret: &str,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// Creates or updates a report's row.
+    fn put_report(&mut self, report: &ReportRow) -> Result<(), StoreError>;
+    /// One report.
+    fn report(&mut self, id: &str) -> Result<Option<ReportRow>, StoreError>;
+    /// A filtered page of reports, newest awareness first, and how many matched in all.
+    fn find_reports(&mut self, query: &ReportQuery) -> Result<(Vec<ReportRow>, u64), StoreError>;
+    /// Appends to a report's history.
+    fn insert_report_event(&mut self, event: &ReportEventRow) -> Result<(), StoreError>;
+    /// A report's history, oldest first.
+    fn report_events(&mut self, report_id: &str) -> Result<Vec<ReportEventRow>, StoreError>;
+    /// Records a submission; false when that step was already recorded.
+    fn insert_submission(&mut self, submission: &SubmissionRow) -> Result<bool, StoreError>;
+    /// A report's recorded submissions.
+    fn submissions(&mut self, report_id: &str) -> Result<Vec<SubmissionRow>, StoreError>;
+    /// Creates or updates written advice.
+    fn put_advice(&mut self, advice: &AdviceRow) -> Result<(), StoreError>;
+    /// One piece of written advice.
+    fn advice(&mut self, id: &str) -> Result<Option<AdviceRow>, StoreError>;
+    /// All written advice, earliest follow-up first.
+    fn all_advice(&mut self) -> Result<Vec<AdviceRow>, StoreError>;
 
     /// Makes the transaction's changes durable.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -16,10 +16,12 @@ use schakel_domain::{
 
 use crate::audit::timestamp_text;
 use crate::sqlite_distribution as dist;
+use crate::sqlite_reports as rep;
 use crate::{
-    ApprovalRow, AuditEntry, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow,
+    AdviceRow, ApprovalRow, AuditEntry, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow,
     GENESIS_HASH, ItemQuery, ItemRow, ItemVersionRow, NewAuditEntry, NewDelivery, OrganisationPage,
-    OrganisationQuery, PrefixMatch, Store, StoreError, TokenRecord, Tx, entry_hash,
+    OrganisationQuery, PrefixMatch, ReportEventRow, ReportQuery, ReportRow, Store, StoreError,
+    SubmissionRow, TokenRecord, Tx, entry_hash,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -27,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_registry.sql"),
     include_str!("../migrations/sqlite/0002_distribution.sql"),
     include_str!("../migrations/sqlite/0003_registry_version.sql"),
+    include_str!("../migrations/sqlite/0004_reports.sql"),
 ];
 
 const READERS: usize = 4;
@@ -876,6 +879,46 @@ impl Tx for SqliteTx<'_> {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         dist::put_webhook_secret(&self.conn, slug, secret, at)
+    }
+
+    fn put_report(&mut self, report: &ReportRow) -> Result<(), StoreError> {
+        rep::put_report(&self.conn, report)
+    }
+
+    fn report(&mut self, id: &str) -> Result<Option<ReportRow>, StoreError> {
+        rep::report(&self.conn, id)
+    }
+
+    fn find_reports(&mut self, query: &ReportQuery) -> Result<(Vec<ReportRow>, u64), StoreError> {
+        rep::find_reports(&self.conn, query)
+    }
+
+    fn insert_report_event(&mut self, event: &ReportEventRow) -> Result<(), StoreError> {
+        rep::insert_report_event(&self.conn, event)
+    }
+
+    fn report_events(&mut self, report_id: &str) -> Result<Vec<ReportEventRow>, StoreError> {
+        rep::report_events(&self.conn, report_id)
+    }
+
+    fn insert_submission(&mut self, submission: &SubmissionRow) -> Result<bool, StoreError> {
+        rep::insert_submission(&self.conn, submission)
+    }
+
+    fn submissions(&mut self, report_id: &str) -> Result<Vec<SubmissionRow>, StoreError> {
+        rep::submissions(&self.conn, report_id)
+    }
+
+    fn put_advice(&mut self, advice: &AdviceRow) -> Result<(), StoreError> {
+        rep::put_advice(&self.conn, advice)
+    }
+
+    fn advice(&mut self, id: &str) -> Result<Option<AdviceRow>, StoreError> {
+        rep::advice(&self.conn, id)
+    }
+
+    fn all_advice(&mut self) -> Result<Vec<AdviceRow>, StoreError> {
+        rep::all_advice(&self.conn)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {

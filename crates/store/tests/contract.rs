@@ -509,3 +509,108 @@ fn items_versions_and_deliveries_round_trip_and_filter() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn reports_history_submissions_and_advice_round_trip() -> TestResult {
+    use schakel_domain::{IncidentCategory, ReportStatus};
+    use schakel_store::{AdviceRow, ReportEventRow, ReportQuery, ReportRow, SubmissionRow};
+    for b in backends()? {
+        let t = |s: &str| s.parse::<Timestamp>();
+        let report = |id: &str,
+                      reporter: &str,
+                      aware: &str|
+         -> Result<ReportRow, Box<dyn std::error::Error>> {
+            Ok(ReportRow {
+                id: id.into(),
+                reporter: OrgSlug::parse(reporter)?,
+                aware_at: t(aware)?,
+                category: IncidentCategory::Availability,
+                title: format!("report {id}"),
+                status: ReportStatus::New,
+                content: serde_json::json!({"id": id}),
+                triage: serde_json::json!({}),
+                filed_at: t(aware)?,
+                filed_by: "someone".into(),
+                updated_at: t(aware)?,
+            })
+        };
+        let mut tx = b.store.write()?;
+        tx.put_report(&report("rpt_1", "hospital-a", "2026-07-01T10:00:00Z")?)?;
+        tx.put_report(&report("rpt_2", "hospital-b", "2026-10-01T10:00:00Z")?)?;
+        let mut third = report("rpt_3", "hospital-a", "2026-09-30T21:59:59Z")?;
+        tx.put_report(&third)?;
+        third.status = ReportStatus::Triaged;
+        third.triage = serde_json::json!({"impact": "limited"});
+        tx.put_report(&third)?;
+        for action in ["filed", "triage"] {
+            tx.insert_report_event(&ReportEventRow {
+                report_id: "rpt_3".into(),
+                at: t("2026-10-01T00:00:00Z")?,
+                actor: "x".into(),
+                action: action.into(),
+                detail: serde_json::json!({}),
+            })?;
+        }
+        let sub = SubmissionRow {
+            report_id: "rpt_3".into(),
+            regime: "cbw".into(),
+            step: "early_warning".into(),
+            submitted_at: t("2026-10-01T08:00:00Z")?,
+            recorded_at: t("2026-10-01T09:00:00Z")?,
+            recorded_by: "x".into(),
+        };
+        assert!(tx.insert_submission(&sub)?);
+        assert!(!tx.insert_submission(&sub)?, "recorded twice");
+        let advice = AdviceRow {
+            id: "adv_1".into(),
+            organisation: OrgSlug::parse("hospital-a")?,
+            report_id: Some("rpt_3".into()),
+            content: serde_json::json!({"title": "patch"}),
+            follow_up: date("2026-10-15"),
+            given_at: t("2026-10-01T09:00:00Z")?,
+            given_by: "x".into(),
+            confirmed_at: None,
+            confirmed_by: None,
+            confirmation: None,
+            escalated_at: Some(t("2026-10-16T09:00:00Z")?),
+            escalation_item: Some("itm_1".into()),
+        };
+        tx.put_advice(&advice)?;
+        tx.commit()?;
+
+        let mut tx = b.store.read()?;
+        assert_eq!(tx.report("rpt_3")?, Some(third));
+        assert_eq!(tx.report("rpt_9")?, None);
+        let q3 = ReportQuery {
+            aware_from: Some(t("2026-06-30T22:00:00Z")?),
+            aware_before: Some(t("2026-09-30T22:00:00Z")?),
+            limit: 10,
+            ..ReportQuery::default()
+        };
+        let (found, total) = tx.find_reports(&q3)?;
+        let ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!((ids, total), (vec!["rpt_3", "rpt_1"], 2));
+        let (found, _) = tx.find_reports(&ReportQuery {
+            reporter: Some(OrgSlug::parse("hospital-b")?),
+            limit: 10,
+            ..ReportQuery::default()
+        })?;
+        assert_eq!(found.len(), 1);
+        let (found, _) = tx.find_reports(&ReportQuery {
+            status: Some(ReportStatus::Triaged),
+            limit: 10,
+            ..ReportQuery::default()
+        })?;
+        assert_eq!(found.len(), 1);
+        let actions: Vec<String> = tx
+            .report_events("rpt_3")?
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(actions, ["filed", "triage"]);
+        assert_eq!(tx.submissions("rpt_3")?, vec![sub]);
+        assert_eq!(tx.advice("adv_1")?, Some(advice.clone()));
+        assert_eq!(tx.all_advice()?, vec![advice]);
+    }
+    Ok(())
+}

@@ -198,6 +198,18 @@ impl App {
         require_analyst(principal)?;
         let mut tx = self.store.write()?;
         let item = self.parse_checked(&mut *tx, value)?;
+        let view = self.insert_item(&mut *tx, principal, item)?;
+        tx.commit()?;
+        Ok(view)
+    }
+
+    /// Stores a new item (version 1, draft) and its audit entry in `tx`.
+    pub(crate) fn insert_item(
+        &self,
+        tx: &mut dyn Tx,
+        principal: &Principal,
+        item: ParsedItem,
+    ) -> Result<ItemView, AppError> {
         let now = self.clock.now();
         let id = format!("itm_{}", random_hex(8)?);
         let row = ItemRow {
@@ -236,7 +248,6 @@ impl App {
                 "concerns": item.facts.concerns.iter().map(OrgSlug::as_str).collect::<Vec<_>>(),
             })),
         })?;
-        tx.commit()?;
         Ok(ItemView {
             row,
             item,
@@ -245,7 +256,7 @@ impl App {
     }
 
     /// Parses an item and checks that every organisation it names exists.
-    fn parse_checked(
+    pub(crate) fn parse_checked(
         &self,
         tx: &mut dyn Tx,
         value: serde_json::Value,

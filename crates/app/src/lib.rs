@@ -15,14 +15,19 @@ mod history;
 mod inbox;
 mod items;
 mod plan;
+mod redact;
 mod registry;
+mod reports;
 mod review;
+mod stats;
+mod suppress;
 mod tokens;
+mod woo;
 
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use schakel_domain::{Date, Principal, Role, SectorVocabulary, legal_date};
+use schakel_domain::{Date, Principal, RegimeTable, Role, SectorVocabulary, legal_date};
 use schakel_rulebook::RulebookSet;
 use schakel_store::Store;
 
@@ -35,9 +40,12 @@ pub use inbox::{DeliveryPage, MemberRow, delivery_record, member_rows_csv};
 pub use items::{ItemPage, ItemView, Retraction, SendReport, item_summary};
 pub use plan::{ChannelPlan, Plan, PlannedPermit};
 pub use registry::{ImportOptions, ImportReport, OwnerAnswer};
+pub use reports::{ItemFromReport, ReportPage, ReportView, clock_record};
 pub use review::ReviewEntry;
 pub use schakel_formats::registry::EntryError;
+pub use stats::{Quarter, StatsOptions, UNKNOWN_SECTOR};
 pub use tokens::{IssuedToken, TokenKind, TokenRequest};
+pub use woo::{DisclosedReport, MIN_SECTOR_MEMBERS, RedactionEntry, WooExport};
 
 /// Where "now" comes from: the system clock, or a fixed instant in tests.
 #[derive(Clone)]
@@ -79,6 +87,7 @@ pub struct App {
     store: Arc<dyn Store>,
     vocabulary: SectorVocabulary,
     rulebooks: Arc<RulebookSet>,
+    regimes: Arc<RegimeTable>,
     clock: Clock,
     /// The registry in memory, with the store's registry version it was read at.
     registry_cache: Arc<std::sync::Mutex<Option<CachedRegistry>>>,
@@ -92,13 +101,31 @@ impl App {
         rulebooks: Arc<RulebookSet>,
         clock: Clock,
     ) -> Self {
+        // The shipped table names sectors of the default vocabulary; with another
+        // vocabulary, call `with_regimes` with a table that fits it.
+        let regimes = schakel_formats::regimes::parse_regimes(
+            schakel_formats::regimes::DEFAULT_REGIMES,
+            &vocabulary,
+            true,
+        )
+        .unwrap_or(RegimeTable {
+            regimes: vec![],
+            displacement: true,
+        });
         Self {
             store,
             vocabulary,
             rulebooks,
+            regimes: Arc::new(regimes),
             clock,
             registry_cache: Arc::default(),
         }
+    }
+
+    /// The same application with another reporting-regime table.
+    pub fn with_regimes(mut self, regimes: RegimeTable) -> Self {
+        self.regimes = Arc::new(regimes);
+        self
     }
 
     /// The rulebooks in force.

@@ -6,6 +6,7 @@
 //! beyond the documented exchange formats.
 
 mod access;
+mod advice;
 mod audit;
 mod decide;
 mod deliver;
@@ -31,6 +32,7 @@ use schakel_domain::{Date, Principal, RegimeTable, Role, SectorVocabulary, legal
 use schakel_rulebook::RulebookSet;
 use schakel_store::Store;
 
+pub use advice::{Advice, AdviceState};
 pub use audit::{SignedHead, Signer, Verification};
 pub use deliver::{CONCURRENCY, Courier, CourierError, DeliveryRun, Outgoing, REMINDER_SUFFIX};
 pub use demo::DEMO_REGISTRY;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use schakel_domain::{Date, OrgSlug, Organisation, Registry, Status, Tlp};
+use schakel_domain::{Date, OrgSlug, Organisation, Purpose, Registry, Status, Tlp};
 use schakel_formats::item::{ChannelRecord, PlanDenyRecord, PlanPermitRecord, PlanRecord};
 use schakel_rulebook::{Decision, DecisionRequest, ItemFacts, Permit, RulebookSet, Verdict};
 use serde_json::json;
@@ -140,7 +140,9 @@ fn designated(org: &Organisation, date: Date) -> bool {
 ///   it, and every linking organisation or crisis team serving X;
 /// - for an item that concerns nobody: every designated organisation in the affected
 ///   sectors (all sectors when none is given) and those serving them;
-/// - every recipient the analyst named.
+/// - every recipient the analyst named;
+/// - for an escalation (purpose `escalation`), instead of the above: every organisation
+///   overseeing a sector of a concerned organisation, and the named recipients.
 ///
 /// Organisations ended on the date are never candidates.
 pub fn candidates<'a>(
@@ -150,28 +152,45 @@ pub fn candidates<'a>(
     date: Date,
 ) -> Vec<OrgSlug> {
     let mut out: BTreeSet<&OrgSlug> = BTreeSet::new();
-    let mut add_with_servers = |org: &'a Organisation, with_self: bool| {
-        let mut served = false;
-        for server in registry.servers_of(org, date) {
-            if !server.is_ended_on(date) {
-                out.insert(server.slug());
-                served = true;
+    if facts.purpose == Purpose::Escalation {
+        // An escalation goes to the ministries overseeing the concerned organisations'
+        // sectors (rule W7), not to the organisations or those serving them.
+        for org in facts.concerns.iter().filter_map(|slug| registry.get(slug)) {
+            out.extend(
+                registry
+                    .iter()
+                    .filter(|o| {
+                        !o.is_ended_on(date)
+                            && o.oversees().iter().any(|s| org.sectors().contains(s))
+                    })
+                    .map(Organisation::slug),
+            );
+        }
+    } else {
+        let mut add_with_servers = |org: &'a Organisation, with_self: bool| {
+            let mut served = false;
+            for server in registry.servers_of(org, date) {
+                if !server.is_ended_on(date) {
+                    out.insert(server.slug());
+                    served = true;
+                }
+            }
+            if with_self || !served {
+                out.insert(org.slug());
+            }
+        };
+        for slug in &facts.concerns {
+            if let Some(org) = registry.get(slug).filter(|o| !o.is_ended_on(date)) {
+                add_with_servers(org, designated(org, date));
             }
         }
-        if with_self || !served {
-            out.insert(org.slug());
-        }
-    };
-    for slug in &facts.concerns {
-        if let Some(org) = registry.get(slug).filter(|o| !o.is_ended_on(date)) {
-            add_with_servers(org, designated(org, date));
-        }
-    }
-    if facts.concerns.is_empty() {
-        for org in registry.iter().filter(|o| !o.is_ended_on(date)) {
-            let affected = sectors.is_empty() || org.sectors().iter().any(|s| sectors.contains(s));
-            if affected && designated(org, date) {
-                add_with_servers(org, true);
+        if facts.concerns.is_empty() {
+            for org in registry.iter().filter(|o| !o.is_ended_on(date)) {
+                let affected =
+                    sectors.is_empty() || org.sectors().iter().any(|s| sectors.contains(s));
+                if affected && designated(org, date) {
+                    add_with_servers(org, true);
+                }
             }
         }
     }

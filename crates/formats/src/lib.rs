@@ -13,6 +13,7 @@ mod nullable;
 pub mod regimes;
 pub mod registry;
 pub mod report;
+pub mod stats;
 
 /// Deserialises a record, reporting a problem with the path of the field at fault.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(

@@ -1,8 +1,6 @@
 //! Items, plans, four-eyes approval, sending and the inbox, against a real SQLite file and
 //! the demo constituency.
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
 use schakel_app::{App, AppError, Clock, TokenKind, TokenRequest};
 use schakel_domain::{Channel, DeliveryState, ItemStatus, Principal, Role, SectorVocabulary};
@@ -10,67 +8,9 @@ use schakel_rulebook::{EffectiveDates, RulebookSet};
 use schakel_store::{DeliveryQuery, SqliteStore};
 use serde_json::{Value, json};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod common;
 
-struct TestApp {
-    app: App,
-    admin: Principal,
-    _dir: tempfile::TempDir,
-}
-
-/// The application on the SQLite file `path`, with the shipped rulebooks.
-fn app_on(path: &std::path::Path, clock: Clock) -> Result<App, Box<dyn std::error::Error>> {
-    Ok(App::new(
-        Arc::new(SqliteStore::open(path, SectorVocabulary::default())?),
-        SectorVocabulary::default(),
-        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
-        clock,
-    ))
-}
-
-fn fixed_clock() -> Result<Clock, Box<dyn std::error::Error>> {
-    Ok(Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?))
-}
-
-/// The demo constituency in a fresh database (`t.db` in the test's directory).
-fn demo_app_with(clock: Clock) -> Result<TestApp, Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let app = app_on(&dir.path().join("t.db"), clock)?;
-    let admin = App::local_admin("tester");
-    app.load_demo(&admin)?;
-    Ok(TestApp {
-        app,
-        admin,
-        _dir: dir,
-    })
-}
-
-fn demo_app() -> Result<TestApp, Box<dyn std::error::Error>> {
-    demo_app_with(fixed_clock()?)
-}
-
-fn person(name: &str, role: Role) -> Principal {
-    Principal {
-        token_id: format!("tok_{name}"),
-        name: name.into(),
-        role,
-        organisation: None,
-    }
-}
-
-fn recipient(t: &TestApp, slug: &str) -> Result<Principal, Box<dyn std::error::Error>> {
-    let issued = t.app.create_token(
-        &t.admin,
-        TokenRequest {
-            kind: TokenKind::Recipient {
-                organisation: slug.into(),
-                label: None,
-            },
-            expires: None,
-        },
-    )?;
-    Ok(t.app.authenticate(&issued.secret)?)
-}
+use common::*;
 
 fn vulnerability(extra: Value) -> Value {
     let mut item = json!({
@@ -90,13 +30,6 @@ fn vulnerability(extra: Value) -> Value {
         }
     }
     item
-}
-
-fn problems(e: &AppError) -> Vec<String> {
-    match e {
-        AppError::Invalid { problems, .. } => problems.iter().map(ToString::to_string).collect(),
-        other => vec![format!("not invalid: {other}")],
-    }
 }
 
 #[test]

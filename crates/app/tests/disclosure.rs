@@ -201,6 +201,9 @@ fn the_woo_export_leaves_nothing_from_the_registry_and_indexes_every_redaction()
     Ok(())
 }
 
+/// The true counts of one quarter: (sector, category) -> (reports, organisations).
+type Truth = BTreeMap<(String, String), (u64, BTreeSet<String>)>;
+
 /// A small deterministic generator (no dependency needed for a test's randomness).
 struct Lcg(u64);
 
@@ -300,8 +303,7 @@ fn no_suppressed_statistic_can_be_worked_out_and_no_more_is_suppressed_than_need
         "2026-Q1", "2026-Q2", "2026-Q3",
     ];
     // The truth, per quarter: (sector, category) -> (reports, organisations).
-    let mut truth: BTreeMap<&str, BTreeMap<(String, String), (u64, BTreeSet<String>)>> =
-        BTreeMap::new();
+    let mut truth: BTreeMap<&str, Truth> = BTreeMap::new();
     for (qi, quarter) in quarters.iter().enumerate() {
         let year = &quarter[..4];
         let first_month = (u64::from(quarter.as_bytes()[6] - b'0') - 1) * 3 + 1;

@@ -1,11 +1,9 @@
 //! Items, plans, four-eyes approval, sending and the inbox, against a real SQLite file and
 //! the demo constituency.
 
-use jiff::Timestamp;
-use schakel_app::{App, AppError, Clock, TokenKind, TokenRequest};
-use schakel_domain::{Channel, DeliveryState, ItemStatus, Principal, Role, SectorVocabulary};
-use schakel_rulebook::{EffectiveDates, RulebookSet};
-use schakel_store::{DeliveryQuery, SqliteStore};
+use schakel_app::AppError;
+use schakel_domain::{Channel, DeliveryState, ItemStatus, Role};
+use schakel_store::DeliveryQuery;
 use serde_json::{Value, json};
 
 mod common;
@@ -544,14 +542,8 @@ fn the_review_list_shows_denies_with_remedies_to_legal_officers_only() -> TestRe
 
 #[test]
 fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> TestResult {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    let now = Arc::new(AtomicI64::new(
-        "2026-11-22T10:00:00Z".parse::<Timestamp>()?.as_second(),
-    ));
-    let clock = Arc::clone(&now);
-    let t = demo_app_with(Clock::from_fn(move || {
-        Timestamp::from_second(clock.load(Ordering::SeqCst)).unwrap_or_default()
-    }))?;
+    let clock = TestClock::at("2026-11-22T10:00:00Z")?;
+    let t = demo_app_with(clock.clock())?;
     let (app, admin) = (&t.app, &t.admin);
     // Z-CERT has a SOC and, second, a duty officer.
     let org = app.organisation(admin, "z-cert")?;
@@ -574,7 +566,7 @@ fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> Tes
     // Hospital South acknowledges; Z-CERT does not.
     let (mine, _) = t.app.inbox(&hospital, 0, 10)?;
     t.app.acknowledge(&hospital, &mine[0].id)?;
-    now.fetch_add(25 * 3600, Ordering::SeqCst);
+    clock.advance_hours(25)?;
     let reminders = t.app.send_reminders(&alice, day)?;
     assert_eq!(reminders.len(), 1, "{reminders:?}");
     let reminder = t
@@ -597,7 +589,7 @@ fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> Tes
     assert!(reminder.id.ends_with(schakel_app::REMINDER_SUFFIX));
     assert_eq!(reminder.state, DeliveryState::Pending);
     // Once only.
-    now.fetch_add(25 * 3600, Ordering::SeqCst);
+    clock.advance_hours(25)?;
     assert!(t.app.send_reminders(&alice, day)?.is_empty());
 
     // Nobody is reminded of a version that was corrected since.
@@ -605,7 +597,7 @@ fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> Tes
         .correct_item(&alice, &id, vulnerability(json!({"title": "Corrected"})))?;
     t.app.approve_item(&bob, &id, None)?;
     t.app.send_item(&alice, &id, None)?;
-    now.fetch_add(25 * 3600, Ordering::SeqCst);
+    clock.advance_hours(25)?;
     let reminders = t.app.send_reminders(&alice, day)?;
     assert_eq!(
         reminders.len(),
@@ -617,7 +609,7 @@ fn an_unacknowledged_delivery_is_reminded_once_to_the_alternate_contact() -> Tes
         &id,
         vulnerability(json!({"title": "Corrected again"})),
     )?;
-    now.fetch_add(25 * 3600, Ordering::SeqCst);
+    clock.advance_hours(25)?;
     assert!(
         t.app.send_reminders(&alice, day)?.is_empty(),
         "version 2 was corrected"

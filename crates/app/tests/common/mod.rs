@@ -100,4 +100,11 @@ impl TestClock {
         }
         Ok(())
     }
+
+    pub fn advance_hours(&self, hours: i64) -> Result<(), Box<dyn std::error::Error>> {
+        if let Ok(mut now) = self.0.lock() {
+            *now = now.checked_add(jiff::SignedDuration::from_hours(hours))?;
+        }
+        Ok(())
+    }
 }

@@ -87,24 +87,57 @@ pub struct WooExport {
     pub redactions: Vec<RedactionEntry>,
 }
 
-struct Marker<'a> {
-    entries: &'a mut Vec<RedactionEntry>,
-    report: String,
-    field: String,
+/// Numbers redactions in reading order: a field is redacted with placeholders first (the
+/// redactor works in passes, not from left to right), then numbered as they appear.
+struct Index {
+    entries: Vec<RedactionEntry>,
 }
 
-impl Marker<'_> {
-    fn mark(&mut self, w: Withheld) -> String {
-        let n = self.entries.len() + 1;
-        self.entries.push(RedactionEntry {
-            n,
-            report: self.report.clone(),
-            field: self.field.clone(),
-            withheld: w.as_str(),
-            replaced_by: w.marker(),
-            ground: w.ground(),
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+
+impl Index {
+    /// Redacts one field with `redact`, which is handed the function that marks a part.
+    fn field(
+        &mut self,
+        report: &str,
+        field: &str,
+        redact: impl FnOnce(&mut dyn FnMut(Withheld) -> String) -> String,
+    ) -> String {
+        let mut pending: Vec<Withheld> = Vec::new();
+        let text = redact(&mut |w| {
+            pending.push(w);
+            format!("{OPEN}{}{CLOSE}", pending.len() - 1)
         });
-        format!("{}[^{n}]", w.marker())
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find(OPEN) {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + OPEN.len_utf8()..];
+            let Some(end) = after.find(CLOSE) else {
+                rest = after;
+                continue;
+            };
+            let kind = after[..end]
+                .parse::<usize>()
+                .ok()
+                .and_then(|k| pending.get(k))
+                .copied()
+                .unwrap_or(Withheld::System);
+            let n = self.entries.len() + 1;
+            self.entries.push(RedactionEntry {
+                n,
+                report: report.to_owned(),
+                field: field.to_owned(),
+                withheld: kind.as_str(),
+                replaced_by: kind.marker(),
+                ground: kind.ground(),
+            });
+            out.push_str(&format!("{}[^{n}]", kind.marker()));
+            rest = &after[end + CLOSE.len_utf8()..];
+        }
+        out.push_str(rest);
+        out
     }
 }
 
@@ -150,7 +183,9 @@ impl App {
                 *members.entry(s.to_string()).or_default() += 1;
             }
         }
-        let mut redactions = Vec::new();
+        let mut index = Index {
+            entries: Vec::new(),
+        };
         let mut reports = Vec::new();
         for row in rows {
             let record: schakel_formats::report::ReportRecord =
@@ -160,37 +195,18 @@ impl App {
             let triage: schakel_formats::report::TriageRecord =
                 serde_json::from_value(row.triage.clone()).unwrap_or_default();
             let id = row.id.clone();
+            let reporter = index.field(&id, "reporter", |mark| mark(Withheld::Organisation));
             let sector = registry
                 .get(&row.reporter)
                 .and_then(|o| o.primary_sector())
                 .map(ToString::to_string);
             let sector = match sector {
                 Some(s) if members.get(&s).copied().unwrap_or(0) >= MIN_SECTOR_MEMBERS => s,
-                _ => {
-                    let mut marker = Marker {
-                        entries: &mut redactions,
-                        report: id.clone(),
-                        field: "sector".into(),
-                    };
-                    marker.mark(Withheld::Sector)
-                }
-            };
-            let reporter = {
-                let mut marker = Marker {
-                    entries: &mut redactions,
-                    report: id.clone(),
-                    field: "reporter".into(),
-                };
-                marker.mark(Withheld::Organisation)
+                _ => index.field(&id, "sector", |mark| mark(Withheld::Sector)),
             };
             let mut redact = |field: &str, text: &str| {
-                let mut marker = Marker {
-                    entries: &mut redactions,
-                    report: id.clone(),
-                    field: field.to_owned(),
-                };
-                redactor.redact(text, Depth::Disclosure, &record.systems, &mut |w| {
-                    marker.mark(w)
+                index.field(&id, field, |mark| {
+                    redactor.redact(text, Depth::Disclosure, &record.systems, mark)
                 })
             };
             let title = redact("title", &record.title);
@@ -236,7 +252,7 @@ impl App {
             before: None,
             after: Some(json!({
                 "reports": reports.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-                "redactions": redactions.len(),
+                "redactions": index.entries.len(),
             })),
         })?;
         tx.commit()?;
@@ -245,7 +261,7 @@ impl App {
             to: to.to_string(),
             made_at: now.to_string(),
             reports,
-            redactions,
+            redactions: index.entries,
         })
     }
 }

@@ -82,6 +82,40 @@ pub(crate) enum Command {
     /// The legal officer's review list: denies with reasons and remedies.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Incident reports: file, reporting clocks, submissions, triage, items from reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Written advice to an organisation, its follow-up and escalation.
+    #[command(subcommand)]
+    Advice(AdviceCommand),
+    /// Disclosure (Woo) requests.
+    #[command(subcommand)]
+    Woo(WooCommand),
+    /// Published statistics of incident reports for a quarter, with small numbers
+    /// suppressed so that no organisation can be identified.
+    Stats {
+        /// The quarter, such as 2026-Q3.
+        #[arg(long, value_name = "YYYY-Qn")]
+        period: String,
+        /// Print JSON (FORMATS.md "Statistics").
+        #[arg(long, conflicts_with_all = ["csv", "svg"])]
+        json: bool,
+        /// Print a CSV matrix (a suppressed number is an empty field).
+        #[arg(long, conflicts_with = "svg")]
+        csv: bool,
+        /// Print an SVG chart.
+        #[arg(long)]
+        svg: bool,
+        /// Fewest reports a published number holds (default 5, or the settings file's).
+        #[arg(long)]
+        threshold: Option<u64>,
+        /// Fewest organisations a published number's reports come from (default 3).
+        #[arg(long)]
+        min_organisations: Option<u64>,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Deliver what is due in the outbox (webhooks; email follows), deciding each again
     /// just before it goes out.
     Deliver {
@@ -488,6 +522,203 @@ pub(crate) enum ReviewCommand {
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// File an incident report (FORMATS.md "Incident report") from FILE or standard input.
+    File {
+        /// The report (`-` or absent: standard input).
+        file: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a report with its clocks, triage and history.
+    Show {
+        /// `rpt_…`.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List reports, newest awareness first.
+    List {
+        /// Only reports with a reporting step past its deadline and not submitted.
+        #[arg(long)]
+        overdue: bool,
+        /// Only in this state (`new`, `triaged`, `coordinating`, `closed`).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this organisation's.
+        #[arg(long, value_name = "SLUG")]
+        reporter: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every reporting clock of a report: regime, step, deadline, authority, time left.
+    Clocks {
+        /// `rpt_…`.
+        id: String,
+        /// Print JSON (`[{"regime", "step", "due", "provisional", "basis", "report_to", …}]`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record that a step was submitted to its authority.
+    Submit {
+        /// `rpt_…`.
+        id: String,
+        /// The regime (`cbw`, `dora`, `gdpr`, `nccs`, `wbni`).
+        #[arg(long)]
+        regime: String,
+        /// The step (`early_warning`, `notification`, …).
+        #[arg(long)]
+        step: String,
+        /// When it was submitted (RFC 3339; default now).
+        #[arg(long, value_name = "INSTANT")]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Triage: nature, impact, priority, assignee, advice, status.
+    Triage {
+        /// `rpt_…`.
+        id: String,
+        /// The next status (`triaged`, `coordinating`, `closed`).
+        #[arg(long)]
+        status: Option<String>,
+        /// Estimated societal impact (`negligible`, `limited`, `considerable`, `serious`,
+        /// `critical`; see docs/triage.md).
+        #[arg(long)]
+        impact: Option<String>,
+        /// `low`, `medium`, `high`, `critical` (default: from the impact).
+        #[arg(long)]
+        priority: Option<String>,
+        /// What it disrupts, comma-separated (`availability`, `integrity`, `confidentiality`).
+        #[arg(long, value_delimiter = ',')]
+        nature: Option<Vec<String>>,
+        /// The analyst handling it (`""` clears).
+        #[arg(long)]
+        assignee: Option<String>,
+        /// The advice given to the reporter.
+        #[arg(long)]
+        advice: Option<String>,
+        /// Why (kept in the history).
+        #[arg(long)]
+        note: Option<String>,
+        /// The reporter consented to being named in items made from the report.
+        #[arg(long, value_name = "yes|no")]
+        consent: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a draft item for the distribution planner from a report (the reporter's
+    /// identity removed unless it consented).
+    Item {
+        /// `rpt_…`.
+        id: String,
+        /// Its TLP (default AMBER).
+        #[arg(long)]
+        tlp: Option<String>,
+        /// Its title (default: the report's, sanitised).
+        #[arg(long)]
+        title: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The reporting regimes in force, as read from the regime table.
+    Regimes {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdviceCommand {
+    /// Record written advice to an organisation.
+    Give {
+        /// The organisation advised.
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        /// What it is about (one line).
+        #[arg(long)]
+        title: String,
+        /// A measure advised (repeat for several).
+        #[arg(long = "measure", required = true)]
+        measures: Vec<String>,
+        /// When the organisation must have confirmed the measures (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        follow_up: String,
+        /// The report it follows from.
+        #[arg(long)]
+        report: Option<String>,
+        /// A CVE concerned (repeat for several).
+        #[arg(long = "cve")]
+        cves: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List advice, earliest follow-up first.
+    List {
+        /// Only advice whose follow-up date passed without confirmation (to escalate).
+        #[arg(long)]
+        flagged: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record that the organisation confirmed the measures.
+    Confirm {
+        /// `adv_…`.
+        id: String,
+        /// What the organisation said it did.
+        #[arg(long)]
+        note: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Escalate flagged advice to the ministry overseeing the organisation's sector: makes
+    /// a draft escalation item and shows its plan.
+    Escalate {
+        /// `adv_…`.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WooCommand {
+    /// Export the reports of a period for a disclosure request, redacted, with an index of
+    /// every redaction and its ground.
+    Export {
+        /// First awareness date (YYYY-MM-DD, Europe/Amsterdam).
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// Last awareness date (inclusive).
+        #[arg(long, value_name = "DATE")]
+        to: String,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// JSON instead of Markdown.
         #[arg(long)]
         json: bool,
     },

@@ -80,12 +80,14 @@ fn open_app(cli: &Cli) -> Result<App, CliError> {
             cli.db.display()
         ))
     })?;
+    let regimes = settings.regimes(&vocabulary, cli.rulebooks.as_deref())?;
     let app = App::new(
         Arc::new(store),
         vocabulary,
         Arc::new(rulebooks),
         Clock::system(),
-    );
+    )
+    .with_regimes(regimes);
     // A rulebook whose text changed since it was last used is recorded as an amendment.
     app.record_rulebooks(&operator())?;
     Ok(app)
@@ -141,6 +143,32 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Outbox(command) => crate::items::outbox(&app, &me, command),
         Command::Webhook(command) => crate::items::webhook(&app, &me, command),
         Command::Review(command) => crate::items::review(&app, &me, command),
+        Command::Report(command) => crate::reports::report(&app, &me, command),
+        Command::Advice(command) => crate::reports::advice(&app, &me, command),
+        Command::Woo(command) => crate::reports::woo(&app, &me, command),
+        Command::Stats {
+            period,
+            json: as_json,
+            csv,
+            svg,
+            threshold,
+            min_organisations,
+            out: target,
+        } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            crate::reports::stats(
+                &app,
+                &me,
+                crate::reports::StatsArgs {
+                    period,
+                    json: as_json,
+                    csv,
+                    svg,
+                    options: settings.stats_options(threshold, min_organisations),
+                    out: target,
+                },
+            )
+        }
         Command::Audit(command) => {
             crate::items::audit(&app, &me, &key_path(&cli_key, &cli_db), command)
         }

@@ -16,6 +16,29 @@ pub(crate) struct Settings {
     registry: RegistrySettings,
     #[serde(default)]
     rulebook: RulebookSettings,
+    #[serde(default)]
+    reporting: ReportingSettings,
+    #[serde(default)]
+    statistics: StatisticsSettings,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportingSettings {
+    /// A reporting-regime table to use instead of the built-in one.
+    regimes: Option<PathBuf>,
+    /// Whether sector law with equivalent reporting (DORA) displaces the Cbw's steps
+    /// (Cbw art. 31; default true).
+    sector_law_displaces_cbw: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatisticsSettings {
+    /// Fewest reports a published number holds (default 5).
+    threshold: Option<u64>,
+    /// Fewest organisations a published number's reports come from (default 3).
+    min_organisations: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +84,62 @@ impl Settings {
             Some(sectors) => SectorVocabulary::new(sectors),
         }
         .map_err(|e| CliError::user(format!("settings `registry.sectors`: {e}")))
+    }
+
+    /// The reporting-regime table: the settings file's, else the rulebook directory's
+    /// `reporting-regimes.toml` when it has one, else the built-in table.
+    pub(crate) fn regimes(
+        &self,
+        vocabulary: &SectorVocabulary,
+        directory: Option<&Path>,
+    ) -> Result<schakel_domain::RegimeTable, CliError> {
+        let from_dir = directory
+            .or(self.rulebook.directory.as_deref())
+            .map(|d| d.join("reporting-regimes.toml"))
+            .filter(|p| p.exists());
+        let (name, text) = match self.reporting.regimes.clone().or(from_dir) {
+            Some(path) => (
+                path.display().to_string(),
+                std::fs::read_to_string(&path).map_err(|e| {
+                    CliError::user(format!(
+                        "cannot read the regime table `{}`: {e}",
+                        path.display()
+                    ))
+                })?,
+            ),
+            None => (
+                "the built-in regime table".to_owned(),
+                schakel_formats::regimes::DEFAULT_REGIMES.to_owned(),
+            ),
+        };
+        let displacement = self.reporting.sector_law_displaces_cbw.unwrap_or(true);
+        schakel_formats::regimes::parse_regimes(&text, vocabulary, displacement).map_err(|issues| {
+            CliError::user(format!(
+                "{name}:\n  {}",
+                issues
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            ))
+        })
+    }
+
+    /// How the published statistics protect reporters (command line first).
+    pub(crate) fn stats_options(
+        &self,
+        threshold: Option<u64>,
+        min_organisations: Option<u64>,
+    ) -> schakel_app::StatsOptions {
+        let default = schakel_app::StatsOptions::default();
+        schakel_app::StatsOptions {
+            threshold: threshold
+                .or(self.statistics.threshold)
+                .unwrap_or(default.threshold),
+            min_organisations: min_organisations
+                .or(self.statistics.min_organisations)
+                .unwrap_or(default.min_organisations),
+        }
     }
 
     /// The rulebooks: from `directory` (the command line's `--rulebooks` first, then the

@@ -50,7 +50,7 @@ fn item_text(a: &ItemAnswer) -> String {
     t
 }
 
-fn plan_text(plan: &Plan) -> String {
+pub(crate) fn plan_text(plan: &Plan) -> String {
     let r = plan.record();
     let mut t = format!(
         "Plan for {} version {} on {} under {} ({})\n",

@@ -6,6 +6,7 @@ mod config;
 mod decide;
 mod items;
 mod output;
+mod reports;
 mod rulebook;
 
 use std::process::ExitCode;

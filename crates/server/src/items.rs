@@ -119,7 +119,7 @@ fn paging(params: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
 }
 
 /// An optional JSON body: none at all, or JSON.
-pub(crate) struct OptionalJson(Option<serde_json::Value>);
+pub(crate) struct OptionalJson(pub(crate) Option<serde_json::Value>);
 
 impl<S: Send + Sync> FromRequest<S> for OptionalJson {
     type Rejection = ApiError;

@@ -8,6 +8,7 @@
 mod auth;
 mod items;
 mod problem;
+mod reports;
 mod routes;
 mod wire;
 

@@ -54,7 +54,8 @@ Every route but /healthz needs `Authorization: Bearer <token>`; every error is a
         (name = "registry", description = "The constituency registry"),
         (name = "rulebook", description = "Sharing decisions and the rulebooks behind them"),
         (name = "distribution", description = "Items, their plans, four-eyes approval, sending and the outbox"),
-        (name = "audit", description = "The audit trail, for legal officers and supervisors"),
+        (name = "reports", description = "Incident reports, their reporting clocks and triage; written advice; published statistics"),
+        (name = "audit", description = "The audit trail and disclosure (Woo) exports, for legal officers and supervisors"),
         (name = "inbox", description = "A recipient organisation's inbox: what was delivered to it, acknowledgements, forwarding confirmations"),
         (name = "meta", description = "Health, identity and this document")
     ),
@@ -95,6 +96,7 @@ pub(crate) fn router(app: App) -> Router {
         .routes(routes!(rulebooks))
         .routes(routes!(openapi_document))
         .merge(crate::items::routes())
+        .merge(crate::reports::routes())
         .split_for_parts();
     // /healthz is the one route without authentication.
     if let Some(item) = openapi.paths.paths.get_mut("/healthz")

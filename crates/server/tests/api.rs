@@ -821,3 +821,177 @@ async fn an_item_goes_from_analyst_through_four_eyes_to_the_right_inbox_only() -
     assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
     Ok(())
 }
+
+#[tokio::test]
+async fn reports_are_filed_and_read_by_their_own_organisation_and_staff() -> TestResult {
+    let s = spawn_server().await?;
+    let report = json!({
+        "reporter": "z-cert", "aware_at": "2026-11-20T10:00:00Z", "category": "availability",
+        "type": "ddos", "title": "DDoS on the portal", "description": "…",
+        "significant": true, "personal_data": true, "cross_border": false, "malicious": true
+    });
+    // A recipient files for itself, not for another organisation.
+    let (status, _, filed) = s
+        .call(
+            Method::POST,
+            "/api/v1/reports",
+            Some(&s.z_cert),
+            Some(report.clone()),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let id = filed["id"].as_str().ok_or("no id")?.to_owned();
+    assert!(
+        filed.get("triage").is_none(),
+        "a recipient sees no triage: {filed}"
+    );
+    let mut other = report.clone();
+    other["reporter"] = json!("hospital-south");
+    let (status, _, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/reports",
+            Some(&s.z_cert),
+            Some(other),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // Bad input: problem+json naming the field.
+    let mut bad = report.clone();
+    bad["category"] = json!("ddos");
+    let (status, _, body) = s
+        .call(Method::POST, "/api/v1/reports", Some(&s.analyst), Some(bad))
+        .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], json!("category"), "{body}");
+    // Staff see triage and history; the clocks are there for both.
+    let (status, _, staff_view) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/{id}"),
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(staff_view.get("history").is_some() && staff_view.get("triage").is_some());
+    let (_, _, clocks) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/{id}/clocks"),
+            Some(&s.z_cert),
+            None,
+        )
+        .await?;
+    let clocks = clocks.as_array().ok_or("not a list")?;
+    assert!(clocks.iter().all(|c| c.get("regime").is_some()
+        && c.get("due").is_some()
+        && c.get("report_to").is_some()));
+    // Submission by the reporter; triage by an analyst only.
+    let first = clocks.first().ok_or("no clocks")?;
+    let (status, _, body) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/reports/{id}/submissions"),
+            Some(&s.z_cert),
+            Some(json!({"regime": first["regime"], "step": first["step"]})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let triage = json!({"status": "triaged", "impact": "limited"});
+    let (status, _, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/reports/{id}/triage"),
+            Some(&s.z_cert),
+            Some(triage.clone()),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/reports/{id}/triage"),
+            Some(&s.analyst),
+            Some(triage),
+        )
+        .await?;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (StatusCode::OK, json!("triaged")),
+        "{body}"
+    );
+    let (status, _, body) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/reports/{id}/item"),
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["concerns"], json!([]));
+    // Statistics for staff in three forms; the Woo export for legal officers only.
+    let (status, _, stats) = s
+        .call(
+            Method::GET,
+            "/api/v1/stats?period=2026-Q4",
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(
+        stats["cells"][0]["count"],
+        Value::Null,
+        "one report is suppressed: {stats}"
+    );
+    for (format, kind) in [("csv", "text/csv"), ("svg", "image/svg+xml")] {
+        let resp = s
+            .client
+            .get(format!(
+                "{}/api/v1/stats?period=2026-Q4&format={format}",
+                s.base
+            ))
+            .bearer_auth(&s.analyst)
+            .send()
+            .await?;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(content_type.starts_with(kind), "{content_type}");
+    }
+    let (status, _, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/stats?period=2026-Q5",
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/woo?from=2026-11-01&to=2026-11-30",
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, woo) = s
+        .call(
+            Method::GET,
+            "/api/v1/woo?from=2026-11-01&to=2026-11-30&format=json",
+            Some(&s.legal),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{woo}");
+    assert!(!woo.to_string().to_lowercase().contains("z-cert"), "{woo}");
+    Ok(())
+}

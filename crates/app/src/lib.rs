@@ -103,17 +103,13 @@ impl App {
         rulebooks: Arc<RulebookSet>,
         clock: Clock,
     ) -> Self {
-        // The shipped table names sectors of the default vocabulary; with another
-        // vocabulary, call `with_regimes` with a table that fits it.
-        let regimes = schakel_formats::regimes::parse_regimes(
-            schakel_formats::regimes::DEFAULT_REGIMES,
-            &vocabulary,
-            true,
-        )
-        .unwrap_or(RegimeTable {
-            regimes: vec![],
-            displacement: true,
-        });
+        // The shipped table, fitted to the vocabulary (`with_regimes` replaces it).
+        let regimes = schakel_formats::regimes::builtin_regimes(&vocabulary, true)
+            .map(|(table, _)| table)
+            .unwrap_or(RegimeTable {
+                regimes: vec![],
+                displacement: true,
+            });
         Self {
             store,
             vocabulary,

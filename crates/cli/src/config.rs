@@ -97,23 +97,8 @@ impl Settings {
             .or(self.rulebook.directory.as_deref())
             .map(|d| d.join("reporting-regimes.toml"))
             .filter(|p| p.exists());
-        let (name, text) = match self.reporting.regimes.clone().or(from_dir) {
-            Some(path) => (
-                path.display().to_string(),
-                std::fs::read_to_string(&path).map_err(|e| {
-                    CliError::user(format!(
-                        "cannot read the regime table `{}`: {e}",
-                        path.display()
-                    ))
-                })?,
-            ),
-            None => (
-                "the built-in regime table".to_owned(),
-                schakel_formats::regimes::DEFAULT_REGIMES.to_owned(),
-            ),
-        };
         let displacement = self.reporting.sector_law_displaces_cbw.unwrap_or(true);
-        schakel_formats::regimes::parse_regimes(&text, vocabulary, displacement).map_err(|issues| {
+        let problems = |name: &str, issues: Vec<schakel_domain::FieldIssue>| {
             CliError::user(format!(
                 "{name}:\n  {}",
                 issues
@@ -122,7 +107,21 @@ impl Settings {
                     .collect::<Vec<_>>()
                     .join("\n  ")
             ))
-        })
+        };
+        match self.reporting.regimes.clone().or(from_dir) {
+            Some(path) => {
+                let name = path.display().to_string();
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    CliError::user(format!("cannot read the regime table `{name}`: {e}"))
+                })?;
+                schakel_formats::regimes::parse_regimes(&text, vocabulary, displacement)
+                    .map_err(|issues| problems(&name, issues))
+            }
+            // The built-in table leaves out sectors a configured vocabulary lacks.
+            None => schakel_formats::regimes::builtin_regimes(vocabulary, displacement)
+                .map(|(table, _)| table)
+                .map_err(|issues| problems("the built-in regime table", issues)),
+        }
     }
 
     /// How the published statistics protect reporters (command line first).

@@ -689,3 +689,169 @@ fn an_item_is_planned_approved_by_another_person_and_sent_from_the_terminal() ->
     assert_eq!(export["deliveries"].as_array().map(Vec::len), Some(4));
     Ok(())
 }
+
+#[test]
+fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestResult {
+    let env = Env::new()?;
+    assert!(env.run(&["demo"])?.status.success());
+    let report = r#"{"reporter": "hospital-south", "aware_at": "2026-11-01T09:00:00Z",
+        "category": "intrusions", "type": "system-compromise",
+        "title": "Ransomware at Hospital South", "description": "Servers at 198.51.100.7 encrypted.",
+        "significant": true, "personal_data": true, "cross_border": false, "malicious": true}"#;
+    let out = env.run_stdin(&["report", "file", "--json"], report)?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let filed: Value = serde_json::from_slice(&out.stdout)?;
+    let id = filed["id"].as_str().ok_or("no id")?.to_owned();
+    // The clocks in JSON as FORMATS.md gives them; in text with the time left.
+    let clocks = env.json(&["report", "clocks", &id, "--json"])?;
+    let steps: Vec<String> = clocks
+        .as_array()
+        .ok_or("not a list")?
+        .iter()
+        .map(|c| {
+            format!(
+                "{}/{}",
+                c["regime"].as_str().unwrap_or(""),
+                c["step"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "cbw/early_warning",
+            "cbw/notification",
+            "cbw/intermediate",
+            "cbw/final",
+            "gdpr/notification"
+        ]
+    );
+    assert_eq!(clocks[0]["due"], "2026-11-02T09:00:00Z");
+    let text = stdout(&env.run(&["report", "clocks", &id])?);
+    assert!(
+        text.contains("2026-11-02 10:00 CET") && text.contains("OVERDUE"),
+        "{text}"
+    );
+    // Overdue until submitted.
+    let overdue = env.json(&["report", "list", "--overdue", "--json"])?;
+    assert_eq!(overdue["total"], 1);
+    for step in ["early_warning", "notification"] {
+        let out = env.run(&[
+            "report",
+            "submit",
+            &id,
+            "--regime",
+            "cbw",
+            "--step",
+            step,
+            "--at",
+            "2026-11-01T20:00:00Z",
+        ])?;
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = env.run(&[
+        "report",
+        "submit",
+        &id,
+        "--regime",
+        "gdpr",
+        "--step",
+        "notification",
+    ])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let overdue = env.json(&["report", "list", "--overdue", "--json"])?;
+    assert_eq!(overdue["total"], 0, "{overdue}");
+    let out = env.run(&[
+        "report", "submit", &id, "--regime", "dora", "--step", "initial",
+    ])?;
+    assert!(
+        !out.status.success() && stderr(&out).contains("`regime`"),
+        "{}",
+        stderr(&out)
+    );
+    // Triage, with its history.
+    let out = env.run(&[
+        "report",
+        "triage",
+        &id,
+        "--status",
+        "triaged",
+        "--impact",
+        "serious",
+        "--nature",
+        "availability,confidentiality",
+        "--note",
+        "phoned the CISO",
+        "--json",
+    ])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let view: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(view["triage"]["priority"], "high");
+    let history = view["history"].as_array().ok_or("no history")?;
+    let actions: Vec<&str> = history
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["filed", "submitted", "submitted", "submitted", "triage"]
+    );
+    assert_eq!(history[4]["detail"]["note"], "phoned the CISO");
+    // Statistics as SVG to a file; the Woo export to a file, without the reporter's name.
+    let svg = env.dir.path().join("q4.svg");
+    let out = env.run(&[
+        "stats",
+        "--period",
+        "2026-Q4",
+        "--svg",
+        "--out",
+        svg.to_str().ok_or("path")?,
+    ])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(&svg)?.starts_with("<svg"));
+    let woo = env.dir.path().join("woo.md");
+    let out = env.run(&[
+        "woo",
+        "export",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--out",
+        woo.to_str().ok_or("path")?,
+    ])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&woo)?;
+    assert!(
+        !text.to_lowercase().contains("hospital") && !text.contains("198.51.100.7"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[organisation][^1]") && text.contains("Woo art. 5.1"),
+        "{text}"
+    );
+    // Written advice is listed; bad input names the flag.
+    let out = env.run(&[
+        "advice",
+        "give",
+        "--org",
+        "hospital-south",
+        "--title",
+        "Patch the portal",
+        "--measure",
+        "Install 4.2.1",
+        "--follow-up",
+        "2099-01-31",
+        "--json",
+    ])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = env.json(&["advice", "list", "--json"])?;
+    assert_eq!(list[0]["state"], "open");
+    let out = env.run(&["stats", "--period", "2026-Q9"])?;
+    assert!(
+        !out.status.success() && stderr(&out).contains("`period`"),
+        "{}",
+        stderr(&out)
+    );
+    Ok(())
+}

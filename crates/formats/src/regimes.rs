@@ -69,6 +69,9 @@ struct DeadlineEntry {
 struct Reader<'a> {
     issues: Vec<FieldIssue>,
     vocabulary: &'a SectorVocabulary,
+    /// Sectors the vocabulary lacks are left out (with a note) instead of refused.
+    lenient: bool,
+    notes: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -173,8 +176,19 @@ impl Reader<'_> {
         for (j, s) in r.applies.sectors_any.iter().enumerate() {
             match self.vocabulary.parse(s) {
                 Ok(s) => sectors.push(s),
+                Err(_) if self.lenient => self.notes.push(format!(
+                    "regime `{}`: the sector vocabulary has no `{s}`",
+                    r.id
+                )),
                 Err(e) => self.issue(at(&format!("applies.sectors_any[{j}]")), e.0),
             }
+        }
+        if self.lenient && sectors.is_empty() && !r.applies.sectors_any.is_empty() {
+            self.notes.push(format!(
+                "regime `{}` left out: none of its sectors is in the vocabulary",
+                r.id
+            ));
+            return None;
         }
         let mut facts = Vec::new();
         for (j, f) in r.applies.facts_all.iter().enumerate() {
@@ -229,11 +243,31 @@ pub fn parse_regimes(
     vocabulary: &SectorVocabulary,
     displacement: bool,
 ) -> Result<RegimeTable, Vec<FieldIssue>> {
+    read(text, vocabulary, displacement, false).map(|(table, _)| table)
+}
+
+/// The built-in table fitted to a sector vocabulary: a sector the vocabulary lacks is left
+/// out, and a regime none of whose sectors exists is left out; the notes say what was.
+pub fn builtin_regimes(
+    vocabulary: &SectorVocabulary,
+    displacement: bool,
+) -> Result<(RegimeTable, Vec<String>), Vec<FieldIssue>> {
+    read(DEFAULT_REGIMES, vocabulary, displacement, true)
+}
+
+fn read(
+    text: &str,
+    vocabulary: &SectorVocabulary,
+    displacement: bool,
+    lenient: bool,
+) -> Result<(RegimeTable, Vec<String>), Vec<FieldIssue>> {
     let file: TableFile =
         toml::from_str(text).map_err(|e| vec![FieldIssue::new("", e.to_string())])?;
     let mut reader = Reader {
         issues: Vec::new(),
         vocabulary,
+        lenient,
+        notes: Vec::new(),
     };
     let mut regimes: Vec<Regime> = Vec::new();
     for (i, entry) in file.regime.iter().enumerate() {
@@ -247,21 +281,29 @@ pub fn parse_regimes(
             regimes.push(r);
         }
     }
-    for (i, r) in regimes.iter().enumerate() {
-        for d in &r.displaces {
-            if !regimes.iter().any(|o| &o.id == d) || d == &r.id {
-                reader.issue(
-                    format!("regime[{i}] `{}`.displaces", r.id),
-                    format!("`{d}` is not another regime in the table"),
-                );
-            }
+    for (i, r) in regimes.iter_mut().enumerate() {
+        let known: Vec<String> = r
+            .displaces
+            .iter()
+            .filter(|d| file.regime.iter().any(|o| &&o.id == d) && **d != r.id)
+            .cloned()
+            .collect();
+        for d in r.displaces.iter().filter(|d| !known.contains(d)) {
+            reader.issues.push(FieldIssue::new(
+                format!("regime[{i}] `{}`.displaces", r.id),
+                format!("`{d}` is not another regime in the table"),
+            ));
         }
+        r.displaces = known;
     }
     if reader.issues.is_empty() {
-        Ok(RegimeTable {
-            regimes,
-            displacement,
-        })
+        Ok((
+            RegimeTable {
+                regimes,
+                displacement,
+            },
+            reader.notes,
+        ))
     } else {
         Err(reader.issues)
     }
@@ -349,6 +391,25 @@ mod tests {
         let t = table(true)?;
         let ids: Vec<&str> = t.regimes.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["wbni", "cbw", "dora", "gdpr", "nccs"]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_builtin_table_fits_a_smaller_vocabulary() -> TestResult {
+        let vocabulary = SectorVocabulary::new(["health", "energy", "banking"])?;
+        let (t, notes) = builtin_regimes(&vocabulary, true).map_err(|e| format!("{e:?}"))?;
+        let dora = t.regimes.iter().find(|r| r.id == "dora").ok_or("no dora")?;
+        assert_eq!(dora.applies.sectors_any.len(), 1);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        let vocabulary = SectorVocabulary::new(["health"])?;
+        let (t, notes) = builtin_regimes(&vocabulary, true).map_err(|e| format!("{e:?}"))?;
+        let ids: Vec<&str> = t.regimes.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["wbni", "cbw", "gdpr"]);
+        assert!(
+            notes.iter().any(|n| n.contains("`dora` left out")),
+            "{notes:?}"
+        );
+        assert!(parse_regimes(DEFAULT_REGIMES, &vocabulary, true).is_err());
         Ok(())
     }
 

@@ -15,7 +15,7 @@ use crate::args::{
     AuditCommand, ItemCommand, KeyCommand, OutboxCommand, ReviewCommand, WebhookCommand,
 };
 use crate::commands::{CliError, date_arg, read_json, write_atomically};
-use crate::output::{json, local_time, out, table};
+use crate::output::{json, json_text, local_time, out, table, to_file_or_out};
 
 fn option<T: std::str::FromStr<Err = ValueError>>(
     name: &str,
@@ -459,9 +459,7 @@ pub(crate) fn audit(
         AuditCommand::Sign { out: target } => {
             let centre = load_key(key)?;
             let head = app.sign_audit_head(me, &centre)?;
-            let mut text = serde_json::to_string_pretty(&head)
-                .map_err(|e| CliError::user(format!("cannot write JSON: {e}")))?;
-            text.push('\n');
+            let text = json_text(&head)?;
             match target {
                 None => out(&text),
                 Some(path) => {
@@ -544,13 +542,7 @@ pub(crate) fn audit(
             let from = date_arg("from", Some(&from))?.ok_or_else(|| CliError::user("--from"))?;
             let to = date_arg("to", Some(&to))?.ok_or_else(|| CliError::user("--to"))?;
             let export = app.export_audit(me, from, to)?;
-            let mut text = serde_json::to_string_pretty(&export)
-                .map_err(|e| CliError::user(format!("cannot write JSON: {e}")))?;
-            text.push('\n');
-            match target {
-                None => out(&text),
-                Some(path) => write_atomically(&path, &text),
-            }
+            to_file_or_out(target.as_deref(), &json_text(&export)?)
         }
     }
 }

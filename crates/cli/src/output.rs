@@ -24,12 +24,25 @@ pub(crate) fn out(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// Writes a value as pretty JSON with a final newline.
-pub(crate) fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
+/// A value as pretty JSON with a final newline.
+pub(crate) fn json_text<T: Serialize>(value: &T) -> Result<String, CliError> {
     let mut text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::user(format!("cannot write JSON: {e}")))?;
     text.push('\n');
-    out(&text)
+    Ok(text)
+}
+
+/// Writes a value as pretty JSON with a final newline.
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    out(&json_text(value)?)
+}
+
+/// Writes text to FILE (whole or not at all) when one is given, else to standard output.
+pub(crate) fn to_file_or_out(target: Option<&std::path::Path>, text: &str) -> Result<(), CliError> {
+    match target {
+        Some(path) => crate::commands::write_atomically(path, text),
+        None => out(text),
+    }
 }
 
 /// An instant as people read it: `2026-11-22 07:15 CET`.

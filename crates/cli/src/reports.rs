@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::args::{AdviceCommand, ReportCommand, WooCommand};
 use crate::commands::{CliError, read_json, write_atomically};
-use crate::output::{json, local_time, out, table};
+use crate::output::{json, json_text, local_time, out, table, to_file_or_out};
 
 /// How long until (or since) a deadline, for people: `in 3 h 20 min`, `overdue by 2 d 4 h`.
 fn time_left(due: Timestamp, now: Timestamp) -> String {
@@ -533,9 +533,7 @@ pub(crate) fn woo(app: &App, me: &Principal, command: WooCommand) -> Result<(), 
     let to = parse_date(&to).map_err(|e| CliError::user(format!("--to: {e}")))?;
     let export = app.woo_export(me, from, to)?;
     let text = if as_json {
-        serde_json::to_string_pretty(&export)
-            .map_err(|e| CliError::user(format!("cannot write JSON: {e}")))?
-            + "\n"
+        json_text(&export)?
     } else {
         export.markdown()
     };
@@ -567,9 +565,7 @@ pub(crate) struct StatsArgs {
 pub(crate) fn stats(app: &App, me: &Principal, args: StatsArgs) -> Result<(), CliError> {
     let stats = app.statistics(me, &args.period, args.options)?;
     let text = if args.json {
-        serde_json::to_string_pretty(&stats)
-            .map_err(|e| CliError::user(format!("cannot write JSON: {e}")))?
-            + "\n"
+        json_text(&stats)?
     } else if args.csv {
         stats_csv(&stats)
     } else if args.svg {
@@ -600,8 +596,5 @@ pub(crate) fn stats(app: &App, me: &Principal, args: StatsArgs) -> Result<(), Cl
         }
         t
     };
-    match args.out {
-        Some(path) => write_atomically(&path, &text),
-        None => out(&text),
-    }
+    to_file_or_out(args.out.as_deref(), &text)
 }

@@ -189,6 +189,59 @@ impl Drop for SqliteTx<'_> {
     }
 }
 
+/// A `WHERE` clause of only the filters given, so that SQLite can use the indexes (a
+/// `?n IS NULL OR column = ?n` clause defeats them), and a page of what it matches.
+#[derive(Default)]
+pub(crate) struct Filter {
+    clauses: Vec<&'static str>,
+    values: Vec<rusqlite::types::Value>,
+}
+
+impl Filter {
+    /// Adds a condition with one `?` and its value.
+    pub(crate) fn add(&mut self, clause: &'static str, value: rusqlite::types::Value) {
+        self.clauses.push(clause);
+        self.values.push(value);
+    }
+
+    /// How many rows of `from` match, and the page `limit`/`offset` of `select` (a
+    /// `SELECT … FROM …` without `WHERE`) in the `order` given, each row read by `raw`
+    /// and converted by `convert`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call per listing; each part differs"
+    )]
+    pub(crate) fn page<R, T>(
+        mut self,
+        conn: &Connection,
+        from: &str,
+        select: &str,
+        order: &str,
+        (limit, offset): (u64, u64),
+        raw: fn(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
+        convert: fn(R) -> Result<T, StoreError>,
+    ) -> Result<(Vec<T>, u64), StoreError> {
+        use rusqlite::types::Value as V;
+        let filter = if self.clauses.is_empty() {
+            "1".to_owned()
+        } else {
+            self.clauses.join(" AND ")
+        };
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT count(*) FROM {from} WHERE {filter}"))?
+            .query_row(rusqlite::params_from_iter(self.values.iter()), |r| r.get(0))?;
+        let n = |v: u64| V::Integer(i64::try_from(v).unwrap_or(i64::MAX));
+        self.values.push(n(limit));
+        self.values.push(n(offset));
+        let mut stmt = conn.prepare_cached(&format!(
+            "{select} WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(self.values.iter()), raw)?;
+        let found = rows.map(|r| convert(r?)).collect::<Result<Vec<_>, _>>()?;
+        Ok((found, u64::try_from(total).unwrap_or(0)))
+    }
+}
+
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use schakel_domain::OrgSlug;
 
 use crate::audit::timestamp_text;
-use crate::sqlite::{corrupt, read_timestamp};
+use crate::sqlite::{Filter, corrupt, read_timestamp};
 use crate::{
     ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
     ItemVersionRow, NewDelivery, StoreError,
@@ -407,61 +407,44 @@ pub(crate) fn find_deliveries(
     q: &DeliveryQuery,
 ) -> Result<(Vec<DeliveryRow>, u64), StoreError> {
     use rusqlite::types::Value as V;
-    // Only the filters asked for are in the SQL, so SQLite can use the indexes (a
-    // `?n IS NULL OR column = ?n` clause defeats them).
-    let mut clauses: Vec<&str> = Vec::new();
-    let mut values: Vec<V> = Vec::new();
-    let mut add = |clause: &'static str, value: V| {
-        clauses.push(clause);
-        values.push(value);
-    };
+    let mut f = Filter::default();
     if let Some(item) = &q.item_id {
-        add("d.item_id = ?", V::Text(item.clone()));
+        f.add("d.item_id = ?", V::Text(item.clone()));
     }
     if let Some(recipient) = &q.recipient {
-        add("d.recipient = ?", V::Text(recipient.as_str().to_owned()));
+        f.add("d.recipient = ?", V::Text(recipient.as_str().to_owned()));
     }
     if let Some(channel) = q.channel {
-        add("d.channel = ?", V::Text(channel.as_str().to_owned()));
+        f.add("d.channel = ?", V::Text(channel.as_str().to_owned()));
     }
     if let Some(state) = q.state {
-        add("d.state = ?", V::Text(state.as_str().to_owned()));
+        f.add("d.state = ?", V::Text(state.as_str().to_owned()));
     }
     if let Some(version) = q.version {
-        add("d.version = ?", V::Integer(i64::from(version)));
+        f.add("d.version = ?", V::Integer(i64::from(version)));
     }
     if let Some(due) = q.due_by {
-        add(
+        f.add(
             "d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)",
             V::Text(timestamp_text(due)),
         );
     }
     if let Some(before) = q.unacknowledged_before {
-        add(
+        f.add(
             "d.channel = 'inbox' AND d.state = 'delivered' AND d.acknowledged_at IS NULL
              AND d.reminded_at IS NULL AND d.delivered_at <= ?",
             V::Text(timestamp_text(before)),
         );
     }
-    let filter = if clauses.is_empty() {
-        "1".to_owned()
-    } else {
-        clauses.join(" AND ")
-    };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM deliveries d WHERE {filter}"))?
-        .query_row(rusqlite::params_from_iter(values.iter()), |r| r.get(0))?;
-    values.push(V::Integer(count(q.limit)));
-    values.push(V::Integer(count(q.offset)));
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_FROM} WHERE {filter}
-         ORDER BY d.created_at, d.item_id, d.version, d.id LIMIT ? OFFSET ?"
-    ))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), delivery_raw)?;
-    let found = rows
-        .map(|r| delivery_from(r?))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((found, u64::try_from(total).unwrap_or(0)))
+    f.page(
+        conn,
+        "deliveries d",
+        &format!("SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_FROM}"),
+        "d.created_at, d.item_id, d.version, d.id",
+        (q.limit, q.offset),
+        delivery_raw,
+        delivery_from,
+    )
 }
 
 pub(crate) fn update_delivery(

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use schakel_domain::{OrgSlug, parse_date};
 
 use crate::audit::timestamp_text;
-use crate::sqlite::{corrupt, read_timestamp};
+use crate::sqlite::{Filter, corrupt, read_timestamp};
 use crate::{AdviceRow, ReportEventRow, ReportQuery, ReportRow, StoreError, SubmissionRow};
 
 fn json(what: &str, text: &str) -> Result<serde_json::Value, StoreError> {
@@ -20,10 +20,6 @@ fn slug(text: &str) -> Result<OrgSlug, StoreError> {
 
 fn opt_ts(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
     text.as_deref().map(read_timestamp).transpose()
-}
-
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 const REPORT_COLUMNS: &str = "id, reporter, aware_at, category, title, status, content, triage, filed_at, filed_by, updated_at";
@@ -115,43 +111,28 @@ pub(crate) fn find_reports(
     conn: &Connection,
     q: &ReportQuery,
 ) -> Result<(Vec<ReportRow>, u64), StoreError> {
-    let mut clauses: Vec<&str> = Vec::new();
-    let mut values: Vec<V> = Vec::new();
+    let mut f = Filter::default();
     if let Some(reporter) = &q.reporter {
-        clauses.push("reporter = ?");
-        values.push(V::Text(reporter.as_str().to_owned()));
+        f.add("reporter = ?", V::Text(reporter.as_str().to_owned()));
     }
     if let Some(status) = q.status {
-        clauses.push("status = ?");
-        values.push(V::Text(status.as_str().to_owned()));
+        f.add("status = ?", V::Text(status.as_str().to_owned()));
     }
     if let Some(from) = q.aware_from {
-        clauses.push("aware_at >= ?");
-        values.push(V::Text(timestamp_text(from)));
+        f.add("aware_at >= ?", V::Text(timestamp_text(from)));
     }
     if let Some(before) = q.aware_before {
-        clauses.push("aware_at < ?");
-        values.push(V::Text(timestamp_text(before)));
+        f.add("aware_at < ?", V::Text(timestamp_text(before)));
     }
-    let filter = if clauses.is_empty() {
-        "1".to_owned()
-    } else {
-        clauses.join(" AND ")
-    };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM reports WHERE {filter}"))?
-        .query_row(rusqlite::params_from_iter(values.iter()), |r| r.get(0))?;
-    values.push(V::Integer(count(q.limit)));
-    values.push(V::Integer(count(q.offset)));
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {REPORT_COLUMNS} FROM reports WHERE {filter}
-         ORDER BY aware_at DESC, id DESC LIMIT ? OFFSET ?"
-    ))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), report_tuple)?;
-    let found = rows
-        .map(|r| report_from(r?))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((found, u64::try_from(total).unwrap_or(0)))
+    f.page(
+        conn,
+        "reports",
+        &format!("SELECT {REPORT_COLUMNS} FROM reports"),
+        "aware_at DESC, id DESC",
+        (q.limit, q.offset),
+        report_tuple,
+        report_from,
+    )
 }
 
 pub(crate) fn insert_report_event(conn: &Connection, e: &ReportEventRow) -> Result<(), StoreError> {

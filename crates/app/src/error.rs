@@ -70,9 +70,14 @@ impl AppError {
     /// An invalid-input error listing problems.
     pub fn invalid(message: impl Into<String>, problems: Vec<EntryError>) -> Self {
         let mut message = message.into();
-        for p in &problems {
+        // A person reads at most this many; programs get every problem in `problems`.
+        const SHOWN: usize = 50;
+        for p in problems.iter().take(SHOWN) {
             message.push_str("\n  ");
             message.push_str(&p.to_string());
+        }
+        if problems.len() > SHOWN {
+            message.push_str(&format!("\n  … and {} more", problems.len() - SHOWN));
         }
         AppError::Invalid { message, problems }
     }

@@ -88,6 +88,9 @@ pub(crate) enum Command {
     /// Written advice to an organisation, its follow-up and escalation.
     #[command(subcommand)]
     Advice(AdviceCommand),
+    /// Bulk feeds: scan and abuse reports to the organisations they are about, lawfully.
+    #[command(subcommand)]
+    Feed(FeedCommand),
     /// Disclosure (Woo) requests.
     #[command(subcommand)]
     Woo(WooCommand),
@@ -719,6 +722,39 @@ pub(crate) enum WooCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FeedCommand {
+    /// Read feed files in one streaming pass: resolve every event to the organisation that
+    /// owns it, de-duplicate, and plan the notifications through the rulebook.
+    Ingest {
+        /// The files (`-` reads standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// `shadowserver`, `csv` (with --mapping), `stix` or `misp`.
+        #[arg(long, value_name = "FORMAT")]
+        format: String,
+        /// The report type (Shadowserver: default from the file name `YYYY-MM-DD-<report>-….csv`).
+        #[arg(long, value_name = "TYPE")]
+        report: Option<String>,
+        /// A generic CSV's mapping file (TOML: column → field).
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// Shadowserver's machine-readable schema (the `intelmq.json` format), to update the
+        /// built-in report types without a release.
+        #[arg(long, value_name = "FILE")]
+        shadowserver_schema: Option<PathBuf>,
+        /// Read and plan; change nothing (not even the de-duplication state).
+        #[arg(long)]
+        plan_only: bool,
+        /// Days within which a notified host and issue is not notified again.
+        #[arg(long, default_value_t = 7, value_name = "DAYS")]
+        window: u32,
+        /// Print the run summary as JSON (FORMATS.md "Feed run summary").
         #[arg(long)]
         json: bool,
     },

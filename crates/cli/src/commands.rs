@@ -146,6 +146,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Report(command) => crate::reports::report(&app, &me, command),
         Command::Advice(command) => crate::reports::advice(&app, &me, command),
         Command::Woo(command) => crate::reports::woo(&app, &me, command),
+        Command::Feed(command) => crate::feeds::feed(&app, &me, &cli_db, command),
         Command::Stats {
             period,
             json: as_json,

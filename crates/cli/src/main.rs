@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod config;
 mod decide;
+mod feeds;
 mod items;
 mod output;
 mod reports;

@@ -8,6 +8,7 @@
 
 pub mod answers;
 pub mod decision;
+pub mod feed;
 pub mod item;
 mod nullable;
 pub mod regimes;

@@ -2,6 +2,7 @@
 //! applied on open. One writer connection (SQLite serialises writers anyway) and a few
 //! reader connections that see consistent snapshots while a write is under way.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -270,123 +271,172 @@ fn addr_bytes(addr: IpAddr) -> (i64, Vec<u8>) {
     }
 }
 
+/// An organisation's own row: name, jurisdiction, ended, secrecy basis, from, until.
+type Head = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// An organisation's rows in the other tables, each in position order.
+#[derive(Default)]
+struct Parts {
+    sectors: Vec<String>,
+    serves_sectors: Vec<String>,
+    serves_members: Vec<String>,
+    oversees: Vec<String>,
+    prefixes: Vec<String>,
+    domains: Vec<String>,
+    asns: Vec<i64>,
+    designations: Vec<(String, String, Option<String>)>,
+    contacts: Vec<(String, String, Option<String>, Option<String>)>,
+}
+
+/// Where a list of texts goes in [`Parts`].
+type Slot = fn(&mut Parts) -> &mut Vec<String>;
+
+/// Every organisation's own row by slug (in slug order), and its other rows.
+type Fetched = (Vec<(String, Head)>, HashMap<String, Parts>);
+
+/// Lists of one text per row: (table, column, where it goes).
+const TEXT_PARTS: &[(&str, &str, Slot)] = &[
+    ("org_sectors", "sector", |p| &mut p.sectors),
+    ("org_serves_sectors", "sector", |p| &mut p.serves_sectors),
+    ("org_serves_members", "member", |p| &mut p.serves_members),
+    ("org_oversees", "sector", |p| &mut p.oversees),
+    ("org_prefixes", "prefix", |p| &mut p.prefixes),
+    ("org_domains", "domain", |p| &mut p.domains),
+];
+
 impl SqliteTx<'_> {
-    fn load(&self, slug: &str) -> Result<Option<Organisation>, StoreError> {
+    /// The organisations' rows, of one organisation or of all. Reading every table once
+    /// for the whole registry is what keeps loading 10,000 organisations fast: one query
+    /// per table, not per organisation.
+    fn fetch(&self, slug: Option<&str>) -> Result<Fetched, StoreError> {
         let c = &*self.conn;
-        let row = c
-            .prepare_cached(
-                "SELECT name, jurisdiction, ended, secrecy_basis, secrecy_from, secrecy_until
-                 FROM organisations WHERE slug = ?1",
-            )?
-            .query_row(params![slug], |r| {
+        let filter = if slug.is_some() {
+            "WHERE slug = ?1"
+        } else {
+            ""
+        };
+        let bind: Vec<&dyn rusqlite::ToSql> = match &slug {
+            Some(s) => vec![s],
+            None => vec![],
+        };
+        let mut heads = Vec::new();
+        {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT slug, name, jurisdiction, ended, secrecy_basis, secrecy_from, secrecy_until
+                 FROM organisations {filter} ORDER BY slug"
+            ))?;
+            let rows = stmt.query_map(bind.as_slice(), |r| {
                 Ok((
                     r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
+                    (
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ),
                 ))
-            })
-            .optional()?;
-        let Some((name, jurisdiction, ended, basis, s_from, s_until)) = row else {
-            return Ok(None);
-        };
+            })?;
+            for row in rows {
+                heads.push(row?);
+            }
+        }
+        let mut parts: HashMap<String, Parts> = HashMap::with_capacity(heads.len());
+        for (table, column, slot) in TEXT_PARTS {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT slug, {column} FROM {table} {filter} ORDER BY slug, position"
+            ))?;
+            let rows = stmt.query_map(bind.as_slice(), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (owner, value) = row?;
+                slot(parts.entry(owner).or_default()).push(value);
+            }
+        }
+        {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT slug, asn FROM org_asns {filter} ORDER BY slug, position"
+            ))?;
+            let rows = stmt.query_map(bind.as_slice(), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (owner, asn) = row?;
+                parts.entry(owner).or_default().asns.push(asn);
+            }
+        }
+        {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT slug, status, valid_from, valid_until FROM org_designations {filter}
+                 ORDER BY slug, position"
+            ))?;
+            let rows = stmt.query_map(bind.as_slice(), |r| {
+                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+            })?;
+            for row in rows {
+                let (owner, d) = row?;
+                parts.entry(owner).or_default().designations.push(d);
+            }
+        }
+        {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT slug, name, email, pgp_key, webhook_url FROM org_contacts {filter}
+                 ORDER BY slug, position"
+            ))?;
+            let rows = stmt.query_map(bind.as_slice(), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                ))
+            })?;
+            for row in rows {
+                let (owner, contact) = row?;
+                parts.entry(owner).or_default().contacts.push(contact);
+            }
+        }
+        Ok((heads, parts))
+    }
+
+    /// Builds an organisation from its rows.
+    fn assemble(&self, slug: &str, head: Head, parts: Parts) -> Result<Organisation, StoreError> {
+        let (name, jurisdiction, ended, basis, s_from, s_until) = head;
         let bad = |e: schakel_domain::ValueError| corrupt(format!("organisation `{slug}`: {e}"));
-        let texts = |sql: &str| -> Result<Vec<String>, StoreError> {
-            let mut stmt = c.prepare_cached(sql)?;
-            let rows = stmt.query_map(params![slug], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        };
-        let sectors = texts("SELECT sector FROM org_sectors WHERE slug = ?1 ORDER BY position")?
-            .iter()
-            .map(|s| self.vocabulary.parse(s).map_err(bad))
-            .collect::<Result<_, _>>()?;
-        let serves_sectors =
-            texts("SELECT sector FROM org_serves_sectors WHERE slug = ?1 ORDER BY position")?
-                .iter()
+        let sectors_of = |list: &[String]| -> Result<Vec<_>, StoreError> {
+            list.iter()
                 .map(|s| self.vocabulary.parse(s).map_err(bad))
-                .collect::<Result<_, _>>()?;
-        let serves_members =
-            texts("SELECT member FROM org_serves_members WHERE slug = ?1 ORDER BY position")?
-                .iter()
-                .map(|s| OrgSlug::parse(s).map_err(bad))
-                .collect::<Result<_, _>>()?;
-        let oversees = texts("SELECT sector FROM org_oversees WHERE slug = ?1 ORDER BY position")?
-            .iter()
-            .map(|s| self.vocabulary.parse(s).map_err(bad))
-            .collect::<Result<_, _>>()?;
-        let prefixes = texts("SELECT prefix FROM org_prefixes WHERE slug = ?1 ORDER BY position")?
-            .iter()
-            .map(|s| IpPrefix::parse(s).map_err(bad))
-            .collect::<Result<_, _>>()?;
-        let domains = texts("SELECT domain FROM org_domains WHERE slug = ?1 ORDER BY position")?
-            .iter()
-            .map(|s| DomainName::parse(s).map_err(bad))
-            .collect::<Result<_, _>>()?;
-        let asns = {
-            let mut stmt =
-                c.prepare_cached("SELECT asn FROM org_asns WHERE slug = ?1 ORDER BY position")?;
-            let rows = stmt.query_map(params![slug], |r| r.get::<_, i64>(0))?;
-            rows.map(|n| {
-                let n = n?;
-                Asn::new(u64::try_from(n).unwrap_or(0)).map_err(bad)
-            })
-            .collect::<Result<Vec<_>, _>>()?
+                .collect()
         };
-        let designations = {
-            let mut stmt = c.prepare_cached(
-                "SELECT status, valid_from, valid_until FROM org_designations
-                 WHERE slug = ?1 ORDER BY position",
-            )?;
-            let rows = stmt.query_map(params![slug], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (status, from, until) = row?;
-                let status: Status = status.parse().map_err(bad)?;
-                let from = read_date(slug, &from)?;
-                let until = until.map(|u| read_date(slug, &u)).transpose()?;
-                out.push(Designation::new(status, from, until).map_err(bad)?);
-            }
-            out
-        };
-        let contacts = {
-            let mut stmt = c.prepare_cached(
-                "SELECT name, email, pgp_key, webhook_url FROM org_contacts
-                 WHERE slug = ?1 ORDER BY position",
-            )?;
-            let rows = stmt.query_map(params![slug], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (name, email, key, hook) = row?;
-                out.push(Contact {
-                    name,
-                    email: EmailAddress::parse(&email).map_err(bad)?,
-                    pgp_key: key
-                        .map(|k| PgpPublicKey::parse(&k))
-                        .transpose()
-                        .map_err(bad)?,
-                    webhook_url: hook
-                        .map(|u| WebhookUrl::parse(&u))
-                        .transpose()
-                        .map_err(bad)?,
-                });
-            }
-            out
-        };
+        let mut designations = Vec::new();
+        for (status, from, until) in parts.designations {
+            let status: Status = status.parse().map_err(bad)?;
+            let from = read_date(slug, &from)?;
+            let until = until.map(|u| read_date(slug, &u)).transpose()?;
+            designations.push(Designation::new(status, from, until).map_err(bad)?);
+        }
+        let mut contacts = Vec::new();
+        for (name, email, key, hook) in parts.contacts {
+            contacts.push(Contact {
+                name,
+                email: EmailAddress::parse(&email).map_err(bad)?,
+                pgp_key: key
+                    .map(|k| PgpPublicKey::parse(&k))
+                    .transpose()
+                    .map_err(bad)?,
+                webhook_url: hook
+                    .map(|u| WebhookUrl::parse(&u))
+                    .transpose()
+                    .map_err(bad)?,
+            });
+        }
         let secrecy = match basis {
             None => None,
             Some(basis) => Some(
@@ -401,25 +451,53 @@ impl SqliteTx<'_> {
         let draft = OrganisationDraft {
             slug: OrgSlug::parse(slug).map_err(bad)?,
             name,
-            sectors,
+            sectors: sectors_of(&parts.sectors)?,
             jurisdiction: Jurisdiction::parse(&jurisdiction).map_err(bad)?,
             designations,
             secrecy,
             serves: Serves {
-                sectors: serves_sectors,
-                organisations: serves_members,
+                sectors: sectors_of(&parts.serves_sectors)?,
+                organisations: parts
+                    .serves_members
+                    .iter()
+                    .map(|s| OrgSlug::parse(s).map_err(bad))
+                    .collect::<Result<_, _>>()?,
             },
-            oversees,
-            prefixes,
-            asns,
-            domains,
+            oversees: sectors_of(&parts.oversees)?,
+            prefixes: parts
+                .prefixes
+                .iter()
+                .map(|s| IpPrefix::parse(s).map_err(bad))
+                .collect::<Result<_, _>>()?,
+            asns: parts
+                .asns
+                .iter()
+                .map(|n| Asn::new(u64::try_from(*n).unwrap_or(0)).map_err(bad))
+                .collect::<Result<_, _>>()?,
+            domains: parts
+                .domains
+                .iter()
+                .map(|s| DomainName::parse(s).map_err(bad))
+                .collect::<Result<_, _>>()?,
             contacts,
             ended: ended.map(|d| read_date(slug, &d)).transpose()?,
         };
-        Organisation::new(draft).map(Some).map_err(|issues| {
+        Organisation::new(draft).map_err(|issues| {
             let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
             corrupt(format!("organisation `{slug}`: {}", text.join("; ")))
         })
+    }
+
+    fn load(&self, slug: &str) -> Result<Option<Organisation>, StoreError> {
+        let (heads, mut parts) = self.fetch(Some(slug))?;
+        heads
+            .into_iter()
+            .next()
+            .map(|(slug, head)| {
+                let p = parts.remove(&slug).unwrap_or_default();
+                self.assemble(&slug, head, p)
+            })
+            .transpose()
     }
 
     fn slugs(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<String>, StoreError> {
@@ -428,12 +506,23 @@ impl SqliteTx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Organisations by slug, in the order given: one by one for a short list, else every
+    /// table read once.
     fn load_all(&self, slugs: Vec<String>) -> Result<Vec<Organisation>, StoreError> {
+        let vanished = |s: &str| corrupt(format!("organisation `{s}` vanished while reading"));
+        if slugs.len() <= 64 {
+            return slugs
+                .iter()
+                .map(|s| self.load(s)?.ok_or_else(|| vanished(s)))
+                .collect();
+        }
+        let (heads, mut parts) = self.fetch(None)?;
+        let mut heads: HashMap<String, Head> = heads.into_iter().collect();
         slugs
             .iter()
             .map(|s| {
-                self.load(s)?
-                    .ok_or_else(|| corrupt(format!("organisation `{s}` vanished while reading")))
+                let head = heads.remove(s).ok_or_else(|| vanished(s))?;
+                self.assemble(s, head, parts.remove(s).unwrap_or_default())
             })
             .collect()
     }

@@ -1,0 +1,461 @@
+//! Bulk feeds: one streaming pass over scan and abuse reports, every event resolved to the
+//! organisation owning it, and the notifications this gives — planned by the same
+//! candidates (RULEBOOK.md "Routing") and decided by the same rulebook as any item. A
+//! linking organisation or crisis team gets one message per report type, with a section
+//! for each member it serves whose events it may receive, and nothing about the others.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use schakel_domain::{ConfidentialityMarker, OrgSlug, Principal, Purpose, SourceRestriction, Tlp};
+use schakel_feeds::{
+    FactsTable, FeedError, Format, Ingest, Ingested, Mapping, ReportTable, ReportType, Resolver,
+    SeenState, report_from_file_name,
+};
+use schakel_formats::feed::{
+    FeedDenyRecord, FeedFileRecord, FeedNotificationRecord, FeedSummaryRecord, MalformedLineRecord,
+    NotificationCounts,
+};
+use schakel_rulebook::{DecisionRequest, ItemFacts, Verdict};
+use schakel_store::NewAuditEntry;
+use serde_json::json;
+
+use crate::access::require_analyst;
+use crate::plan::candidates;
+use crate::{App, AppError};
+
+/// One input.
+pub struct FeedInput {
+    /// As given (`-` for standard input); a Shadowserver file's name gives its report type.
+    pub path: String,
+    /// Its format.
+    pub format: Format,
+    /// The bytes.
+    pub reader: Box<dyn Read + Send>,
+}
+
+/// How a run goes.
+#[derive(Debug, Clone, Default)]
+pub struct FeedOptions {
+    /// The report type of every input (overrides the file name).
+    pub report: Option<String>,
+    /// A generic CSV's mapping.
+    pub mapping: Option<Mapping>,
+    /// Shadowserver's schema (`intelmq.json` format) updating the built-in table.
+    pub shadowserver_schema: Option<String>,
+    /// Read and plan, change nothing.
+    pub plan_only: bool,
+    /// Days a notified host and issue is not notified again.
+    pub window_days: u32,
+    /// Where the de-duplication state lives (none: no state across runs).
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The default de-duplication window, in days.
+pub const DEFAULT_WINDOW_DAYS: u32 = 7;
+
+fn feed_error(e: FeedError) -> AppError {
+    match e {
+        FeedError::Schema(m) | FeedError::Input(m) => AppError::field("input", m),
+        FeedError::Io(m) => AppError::Internal(m),
+    }
+}
+
+/// Messages by recipient and report type (index into the run's report types).
+type Messages = BTreeMap<(OrgSlug, usize), Message>;
+/// Denied notifications by recipient, report type and reasons: the organisations they were
+/// about and the remedies.
+type Denied = BTreeMap<(OrgSlug, usize, Vec<String>), (BTreeSet<OrgSlug>, BTreeSet<String>)>;
+
+/// One message being put together: to one recipient, about one report type.
+struct Message {
+    route_via: bool,
+    organisations: BTreeSet<OrgSlug>,
+    events: u64,
+    bases: BTreeSet<String>,
+    conditions: BTreeSet<String>,
+    serious: bool,
+    tlp: Tlp,
+}
+
+impl App {
+    /// Runs a feed: reads every input in one streaming pass, resolves, de-duplicates and
+    /// plans the notifications. With `plan_only` nothing is changed (not even the
+    /// de-duplication state). Analysts only.
+    pub fn ingest_feed(
+        &self,
+        principal: &Principal,
+        inputs: Vec<FeedInput>,
+        options: &FeedOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<FeedSummaryRecord, AppError> {
+        require_analyst(principal)?;
+        let started = Instant::now();
+        let today = self.clock.today();
+        let registry = self.registry()?;
+        let resolver = Resolver::new(&registry, today);
+        let mut table = ReportTable::shadowserver().map_err(feed_error)?;
+        if let Some(schema) = &options.shadowserver_schema {
+            table.merge_intelmq(schema).map_err(feed_error)?;
+        }
+        let facts_table = FactsTable::builtin().map_err(feed_error)?;
+        let mut ingest = Ingest::new(&resolver);
+        let mut tlp_override: BTreeMap<String, &'static str> = BTreeMap::new();
+        for input in inputs {
+            let report = self.report_type(&table, &input, options)?;
+            match input.format {
+                Format::Shadowserver => ingest.csv(
+                    &input.path,
+                    input.format,
+                    &report,
+                    b',',
+                    input.reader,
+                    progress,
+                ),
+                Format::Csv => {
+                    let delimiter = options.mapping.as_ref().map_or(b',', |m| m.delimiter);
+                    ingest.csv(
+                        &input.path,
+                        input.format,
+                        &report,
+                        delimiter,
+                        input.reader,
+                        progress,
+                    )
+                }
+                Format::Stix => ingest.stix(&input.path, &report, input.reader),
+                Format::Misp => ingest
+                    .misp(&input.path, &report, input.reader)
+                    .map(|tagged| {
+                        if let Some((report, tlp)) = tagged {
+                            tlp_override.insert(report, tlp);
+                        }
+                    }),
+            }
+            .map_err(feed_error)?;
+        }
+        let epoch_day = |d: schakel_domain::Date| {
+            u32::try_from((d - jiff::civil::date(1970, 1, 1)).get_days()).unwrap_or(0)
+        };
+        let state = options.state_dir.as_ref().map(SeenState::new);
+        let ingested = ingest
+            .finish(
+                state.as_ref(),
+                epoch_day(today),
+                options.window_days,
+                !options.plan_only,
+            )
+            .map_err(feed_error)?;
+        let (messages, denied) = self.plan_notifications(
+            &registry,
+            &resolver,
+            &ingested,
+            &facts_table,
+            &tlp_override,
+            today,
+        )?;
+        let notified: Vec<bool> = ingested
+            .aggregates
+            .iter()
+            .map(|a| {
+                resolver
+                    .organisations()
+                    .get(a.organisation as usize)
+                    .is_some_and(|org| {
+                        messages.iter().any(|((_, report), m)| {
+                            usize::from(a.report) == *report && m.organisations.contains(org)
+                        })
+                    })
+            })
+            .collect();
+        let summary = summary(
+            &ingested,
+            &resolver,
+            &messages,
+            &denied,
+            options.plan_only,
+            started,
+        );
+        if !options.plan_only {
+            let mut tx = self.store.write()?;
+            tx.append_audit(NewAuditEntry {
+                at: self.clock.now(),
+                actor: principal.actor(),
+                action: "feed.ingest".into(),
+                subject: format!(
+                    "feed:{}",
+                    summary.files.iter().map(|f| f.report.as_str()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(",")
+                ),
+                before: None,
+                after: Some(json!({
+                    "files": summary.files.iter().map(|f| json!({"path": f.path, "format": f.format, "report": f.report, "rows": f.rows})).collect::<Vec<_>>(),
+                    "rows": summary.rows, "malformed": summary.malformed,
+                    "resolved": summary.resolved, "unresolved": summary.unresolved,
+                    "deduplicated": summary.deduplicated,
+                    "notifications": {"permitted": summary.notifications.permitted, "denied": summary.notifications.denied},
+                })),
+            })?;
+            tx.commit()?;
+            if let Some(state) = &state {
+                ingested
+                    .dedup
+                    .remember(state, &notified, epoch_day(today), options.window_days)
+                    .map_err(feed_error)?;
+            }
+        }
+        Ok(summary)
+    }
+
+    fn report_type(
+        &self,
+        table: &ReportTable,
+        input: &FeedInput,
+        options: &FeedOptions,
+    ) -> Result<ReportType, AppError> {
+        match input.format {
+            Format::Shadowserver => {
+                let name = match (&options.report, report_from_file_name(&input.path)) {
+                    (Some(r), _) => r.clone(),
+                    (None, Some(r)) => r.to_owned(),
+                    (None, None) => {
+                        return Err(AppError::field(
+                            "report",
+                            format!(
+                                "`{}` is not named YYYY-MM-DD-<report>-….csv; give the report type with --report",
+                                input.path
+                            ),
+                        ));
+                    }
+                };
+                table.get(&name).cloned().ok_or_else(|| {
+                    AppError::field(
+                        "report",
+                        format!("`{name}` is not a known Shadowserver report type; --shadowserver-schema FILE loads newer ones"),
+                    )
+                })
+            }
+            Format::Csv => {
+                let mapping = options.mapping.as_ref().ok_or_else(|| {
+                    AppError::field("mapping", "a generic CSV needs --mapping FILE")
+                })?;
+                let mut report = mapping.report.clone();
+                if let Some(r) = &options.report {
+                    report.report.clone_from(r);
+                }
+                Ok(report)
+            }
+            Format::Stix => Ok(ReportType::bare(
+                options.report.as_deref().unwrap_or("stix"),
+                "malicious-code",
+            )),
+            Format::Misp => Ok(ReportType::bare(
+                options.report.as_deref().unwrap_or("misp"),
+                "malicious-code",
+            )),
+        }
+    }
+
+    /// Every organisation's events of a report type become candidates' messages: the
+    /// planner's candidates for an item concerning that organisation, each decided by the
+    /// rulebook.
+    fn plan_notifications(
+        &self,
+        registry: &schakel_domain::Registry,
+        resolver: &Resolver,
+        ingested: &Ingested,
+        facts_table: &FactsTable,
+        tlp_override: &BTreeMap<String, &'static str>,
+        today: schakel_domain::Date,
+    ) -> Result<(Messages, Denied), AppError> {
+        let mut messages = Messages::new();
+        let mut denied = Denied::new();
+        let facts_of: Vec<_> = ingested
+            .reports
+            .iter()
+            .map(|r| facts_table.facts(r))
+            .collect();
+        for (i, agg) in ingested.aggregates.iter().enumerate() {
+            let unique = ingested.dedup.unique.get(i).copied().unwrap_or(0);
+            if unique == 0 {
+                continue;
+            }
+            let (Some(org), Some(report), Some(facts)) = (
+                resolver.organisations().get(agg.organisation as usize),
+                ingested.reports.get(usize::from(agg.report)),
+                facts_of.get(usize::from(agg.report)),
+            ) else {
+                continue;
+            };
+            let tlp_text = tlp_override
+                .get(&report.report)
+                .copied()
+                .unwrap_or(facts.tlp.as_str());
+            let tlp: Tlp = tlp_text.parse().map_err(|e: schakel_domain::ValueError| {
+                AppError::Internal(format!("notification facts: {e}"))
+            })?;
+            let item = ItemFacts {
+                tlp,
+                concerns: vec![org.clone()],
+                confidential: false,
+                confidentiality_markers: facts
+                    .confidentiality_markers
+                    .iter()
+                    .filter_map(|m| m.parse::<ConfidentialityMarker>().ok())
+                    .collect(),
+                consent: vec![],
+                purpose: facts
+                    .purpose
+                    .parse::<Purpose>()
+                    .unwrap_or(Purpose::PreventDisruption),
+                serious: facts.serious.contains(&agg.max_severity),
+                personal_data: false,
+                national_security: false,
+                named_recipients: vec![],
+                source_restriction: SourceRestriction::None,
+            };
+            for recipient in candidates(registry, &item, &[], today) {
+                let request = DecisionRequest {
+                    at: today,
+                    recipient: recipient.clone(),
+                    item: item.clone(),
+                };
+                let verdict = self
+                    .rulebooks
+                    .verdict(registry, &request)
+                    .map_err(|e| AppError::Internal(format!("the rulebook cannot decide: {e}")))?;
+                let key = (recipient.clone(), usize::from(agg.report));
+                match verdict {
+                    Verdict::Permit(permit) => {
+                        let d = permit.decision();
+                        let m = messages.entry(key).or_insert_with(|| Message {
+                            route_via: false,
+                            organisations: BTreeSet::new(),
+                            events: 0,
+                            bases: BTreeSet::new(),
+                            conditions: BTreeSet::new(),
+                            serious: false,
+                            tlp,
+                        });
+                        m.route_via |= d.route.as_ref().is_some_and(|r| !r.on_behalf_of.is_empty());
+                        m.organisations.insert(org.clone());
+                        m.events += unique;
+                        m.bases.extend(d.bases.iter().map(|b| b.rule.to_string()));
+                        m.conditions
+                            .extend(d.conditions.iter().map(ToString::to_string));
+                        m.serious |= item.serious;
+                    }
+                    Verdict::Deny(d) => {
+                        let reasons: Vec<String> =
+                            d.reasons.iter().map(|r| r.rule.rule.to_string()).collect();
+                        let entry = denied
+                            .entry((recipient, usize::from(agg.report), reasons))
+                            .or_default();
+                        entry.0.insert(org.clone());
+                        entry.1.extend(
+                            d.reasons
+                                .iter()
+                                .filter_map(|r| r.remedy.as_ref().map(|m| m.text.clone())),
+                        );
+                    }
+                }
+            }
+        }
+        Ok((messages, denied))
+    }
+}
+
+fn summary(
+    ingested: &Ingested,
+    resolver: &Resolver,
+    messages: &Messages,
+    denied: &Denied,
+    plan_only: bool,
+    started: Instant,
+) -> FeedSummaryRecord {
+    let report_name = |i: usize| {
+        ingested
+            .reports
+            .get(i)
+            .map(|r| r.report.clone())
+            .unwrap_or_default()
+    };
+    // A denied message: a recipient and report type with no permitted section at all.
+    let denied_messages: BTreeSet<(&OrgSlug, usize)> = denied
+        .keys()
+        .filter(|(r, rep, _)| !messages.contains_key(&(r.clone(), *rep)))
+        .map(|(r, rep, _)| (r, *rep))
+        .collect();
+    FeedSummaryRecord {
+        files: ingested
+            .files
+            .iter()
+            .map(|f| FeedFileRecord {
+                path: f.path.clone(),
+                format: f.format.to_owned(),
+                report: f.report.clone(),
+                rows: f.rows,
+            })
+            .collect(),
+        rows: ingested.rows,
+        parsed: ingested.parsed,
+        malformed: ingested.malformed,
+        malformed_lines: ingested
+            .malformed_lines
+            .iter()
+            .map(|m| MalformedLineRecord {
+                file: m.file.clone(),
+                line: m.line,
+                reason: m.reason.clone(),
+            })
+            .collect(),
+        resolved: ingested.resolved,
+        unresolved: ingested.unresolved,
+        deduplicated: ingested.dedup.deduplicated,
+        by_organisation: resolver
+            .organisations()
+            .iter()
+            .zip(&ingested.by_organisation)
+            .filter(|(_, n)| **n > 0)
+            .map(|(o, n)| (o.to_string(), *n))
+            .collect(),
+        notifications: NotificationCounts {
+            permitted: messages.len() as u64,
+            denied: denied_messages.len() as u64,
+        },
+        plan_only,
+        permitted: messages
+            .iter()
+            .map(|((recipient, report), m)| FeedNotificationRecord {
+                recipient: recipient.to_string(),
+                report: report_name(*report),
+                route: if m.route_via {
+                    "via_linking_organisation"
+                } else {
+                    "direct"
+                }
+                .to_owned(),
+                organisations: m.organisations.iter().map(ToString::to_string).collect(),
+                events: m.events,
+                bases: m.bases.iter().cloned().collect(),
+                conditions: m.conditions.iter().cloned().collect(),
+                serious: m.serious,
+                tlp: m.tlp.as_str().to_owned(),
+            })
+            .collect(),
+        denied: denied
+            .iter()
+            .map(
+                |((recipient, report, reasons), (orgs, remedies))| FeedDenyRecord {
+                    recipient: recipient.to_string(),
+                    report: report_name(*report),
+                    organisations: orgs.iter().map(ToString::to_string).collect(),
+                    reasons: reasons.clone(),
+                    remedies: remedies.iter().cloned().collect(),
+                },
+            )
+            .collect(),
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}

@@ -1,0 +1,340 @@
+//! Bulk feeds end to end on the demo constituency: every format, resolution by prefix,
+//! domain and ASN, malformed rows, de-duplication across runs, and routing through the
+//! planner and rulebook.
+
+use std::io::Cursor;
+
+use schakel_app::{FeedInput, FeedOptions};
+use schakel_domain::Role;
+use schakel_feeds::{Format, parse_mapping};
+use schakel_formats::feed::FeedSummaryRecord;
+
+mod common;
+
+use common::*;
+
+const SCAN_HTTP: &str = "timestamp,ip,protocol,port,hostname,tag,asn,geo,severity,http_code
+2026-11-21 03:00:00,198.51.100.7,tcp,443,,,64500,NL,info,200
+2026-11-21 03:00:01,198.51.100.7,tcp,443,,,64500,NL,info,200
+2026-11-21 03:00:02,198.51.100.70,tcp,80,,,64501,NL,critical,200
+2026-11-21 03:00:03,2001:db8:10::5,tcp,8080,,,,NL,high,403
+2026-11-21 03:00:04,203.0.113.100,tcp,80,,,,NL,medium,200
+2026-11-21 03:00:05,100.64.1.1,tcp,80,,,,NL,info,200
+2026-11-21 03:00:06,not-an-address,tcp,80,,,,NL,info,200
+2026-11-21 03:00:07,198.51.100.8
+";
+
+fn input(path: &str, format: Format, text: &str) -> FeedInput {
+    FeedInput {
+        path: path.to_owned(),
+        format,
+        reader: Box::new(Cursor::new(text.as_bytes().to_vec())),
+    }
+}
+
+fn run(
+    t: &TestApp,
+    inputs: Vec<FeedInput>,
+    options: &FeedOptions,
+) -> Result<FeedSummaryRecord, schakel_app::AppError> {
+    let analyst = person("ana", Role::Analyst);
+    t.app.ingest_feed(&analyst, inputs, options, &mut |_| {})
+}
+
+fn options(dir: &std::path::Path, plan_only: bool) -> FeedOptions {
+    FeedOptions {
+        plan_only,
+        window_days: 7,
+        state_dir: Some(dir.join("seen")),
+        ..FeedOptions::default()
+    }
+}
+
+#[test]
+fn a_shadowserver_report_is_resolved_counted_and_routed() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let s = run(
+        &t,
+        vec![input(
+            "2026-11-21-scan_http-nl-asn.csv",
+            Format::Shadowserver,
+            SCAN_HTTP,
+        )],
+        &options(dir.path(), true),
+    )?;
+    assert_eq!(s.files[0].report, "scan_http");
+    // The FORMATS.md invariants.
+    assert_eq!((s.rows, s.parsed, s.malformed), (8, 6, 2));
+    assert_eq!(s.parsed + s.malformed, s.rows);
+    assert_eq!(s.resolved + s.unresolved, s.parsed);
+    assert_eq!((s.resolved, s.unresolved), (5, 1));
+    let lines: Vec<(u64, &str)> = s
+        .malformed_lines
+        .iter()
+        .map(|m| (m.line, m.reason.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (8, "`ip`: `not-an-address` is not an IP address"),
+            (9, "2 fields where the header has 10")
+        ]
+    );
+    // Hospital South's two identical rows count once after de-duplication (its third
+    // event is on its IPv6 prefix).
+    assert_eq!(s.by_organisation.get("hospital-south"), Some(&3));
+    assert_eq!(s.deduplicated, 1);
+    // Hospital South (an important entity) directly, and Z-CERT on its behalf.
+    let to = |r: &str| s.permitted.iter().find(|n| n.recipient == r);
+    let hs = to("hospital-south").ok_or("no notification to hospital-south")?;
+    assert_eq!(
+        (hs.route.as_str(), hs.events, hs.tlp.as_str()),
+        ("direct", 2, "AMBER")
+    );
+    let zc = to("z-cert").ok_or("no notification to z-cert")?;
+    assert_eq!(zc.route, "via_linking_organisation");
+    assert_eq!(zc.organisations, ["hospital-south", "ziekenhuis-noord"]);
+    // Ziekenhuis Noord's critical event makes its notification serious.
+    let zn = to("ziekenhuis-noord").ok_or("no notification to ziekenhuis-noord")?;
+    assert!(zn.serious);
+    assert_eq!(s.notifications.permitted, s.permitted.len() as u64);
+    Ok(())
+}
+
+#[test]
+fn a_linking_organisation_gets_only_members_it_may_receive_and_denies_carry_remedies() -> TestResult
+{
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    // Two political parties: their linking organisation has no secrecy guarantee, so the
+    // scan results (specific systems) may not go to it; the parties are not designated
+    // and are served, so they get nothing directly either.
+    let csv = "timestamp,ip,port,severity\nx,203.0.113.100,80,high\nx,203.0.113.98,80,high\n";
+    let s = run(
+        &t,
+        vec![input(
+            "2026-11-21-scan_http-x.csv",
+            Format::Shadowserver,
+            csv,
+        )],
+        &options(dir.path(), true),
+    )?;
+    assert!(
+        s.permitted
+            .iter()
+            .all(|n| n.recipient != "partijen-schakel"),
+        "{:?}",
+        s.permitted
+    );
+    let deny = s
+        .denied
+        .iter()
+        .find(|d| d.recipient == "partijen-schakel")
+        .ok_or("no deny")?;
+    assert_eq!(deny.reasons, ["R1"]);
+    assert!(
+        deny.remedies
+            .iter()
+            .any(|r| r.contains("secrecy guarantee")),
+        "{deny:?}"
+    );
+    assert_eq!(s.notifications.denied, 1);
+    Ok(())
+}
+
+#[test]
+fn repeats_within_the_window_are_not_notified_again_and_plan_only_changes_nothing() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let feed = || {
+        input(
+            "2026-11-21-scan_http-nl-asn.csv",
+            Format::Shadowserver,
+            SCAN_HTTP,
+        )
+    };
+    // Planning twice: nothing remembered.
+    let first = run(&t, vec![feed()], &options(dir.path(), true))?;
+    let again = run(&t, vec![feed()], &options(dir.path(), true))?;
+    assert_eq!(first.deduplicated, again.deduplicated);
+    assert!(!dir.path().join("seen").exists());
+    // A real run remembers what it notified; the next run within the window leaves it out.
+    let real = run(&t, vec![feed()], &options(dir.path(), false))?;
+    assert_eq!(real.notifications, first.notifications);
+    let next = run(&t, vec![feed()], &options(dir.path(), true))?;
+    assert_eq!(next.notifications.permitted, 0);
+    // Only what was notified is remembered: the party's event was denied, so it stays.
+    assert_eq!(next.deduplicated, next.resolved - 1, "{next:?}");
+    assert_eq!(next.notifications.denied, 1);
+    // A window of 0 days forgets at once.
+    let mut forget = options(dir.path(), true);
+    forget.window_days = 0;
+    let later = run(&t, vec![feed()], &forget)?;
+    assert_eq!(later.notifications, first.notifications);
+    // The run is in the audit log.
+    let legal = person("lea", Role::Legal);
+    assert!(
+        t.app
+            .audit_log(&legal)?
+            .iter()
+            .any(|e| e.entry.action == "feed.ingest")
+    );
+    Ok(())
+}
+
+#[test]
+fn stix_misp_and_a_mapped_csv_resolve_by_address_domain_and_asn() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    // The OASIS samples: one indicator with an address outside the registry, one with a
+    // file hash (not resolvable), email patterns (not resolvable).
+    let mut inputs = Vec::new();
+    for name in [
+        "indicator-for-c2-ip-address.json",
+        "indicators-for-C2-with-COA.json",
+        "malicious-email-indicator-with-attachment.json",
+    ] {
+        inputs.push(input(
+            name,
+            Format::Stix,
+            &std::fs::read_to_string(data.join("stix").join(name))?,
+        ));
+    }
+    let s = run(&t, inputs, &options(dir.path(), true))?;
+    assert_eq!((s.rows, s.parsed, s.resolved, s.unresolved), (5, 5, 0, 5));
+    // A STIX bundle of our own, and MISP events: the samples and one about our hosts.
+    let bundle = r#"{"type": "bundle", "id": "bundle--1", "objects": [
+        {"type": "indicator", "id": "indicator--1", "pattern": "[ipv4-addr:value = '198.51.100.9']"},
+        {"type": "indicator", "id": "indicator--2", "pattern": "[domain-name:value = 'portal.z-cert.example']"},
+        {"type": "indicator", "id": "indicator--3", "pattern": "[url:value = 'https://mail.ziekenhuis-noord.example/owa']"},
+        {"type": "malware", "id": "malware--1"}]}"#;
+    let misp = r#"{"Event": {"info": "ours", "Tag": [{"name": "tlp:red"}], "Attribute": [
+        {"type": "ip-dst|port", "value": "192.0.2.10|443", "uuid": "a1"},
+        {"type": "hostname", "value": "vpn.bank-oranje.example", "uuid": "a2"},
+        {"type": "md5", "value": "d41d8cd98f00b204e9800998ecf8427e", "uuid": "a3"},
+        {"type": "ip-src", "value": "999.1.1.1", "uuid": "a4"}]}}"#;
+    let mut inputs = vec![
+        input("ours.json", Format::Stix, bundle),
+        input("ours-misp.json", Format::Misp, misp),
+    ];
+    for name in [
+        "57c4445b-c548-4654-af0b-4be3950d210f.json",
+        "misp_event.json",
+    ] {
+        inputs.push(input(
+            name,
+            Format::Misp,
+            &std::fs::read_to_string(data.join("misp").join(name))?,
+        ));
+    }
+    let s = run(&t, inputs, &options(dir.path(), true))?;
+    assert_eq!(
+        s.files.iter().map(|f| f.rows).collect::<Vec<_>>(),
+        [3, 4, 9, 2]
+    );
+    assert_eq!(s.malformed, 1, "{:?}", s.malformed_lines);
+    assert_eq!(s.resolved, 5, "{s:?}");
+    for org in [
+        "hospital-south",
+        "z-cert",
+        "ziekenhuis-noord",
+        "waterbedrijf-delta",
+        "bank-oranje",
+    ] {
+        assert!(
+            s.by_organisation.contains_key(org),
+            "{org}: {:?}",
+            s.by_organisation
+        );
+    }
+    // The MISP event's TLP:RED travels: nobody not named may receive it.
+    assert!(
+        s.permitted.iter().all(|n| n.report != "misp:red"),
+        "{:?}",
+        s.permitted
+    );
+    assert!(
+        s.denied
+            .iter()
+            .any(|d| d.report == "misp:red" && d.reasons.contains(&"R4".to_owned()))
+    );
+    // A mapped CSV, resolving by ASN when there is no address.
+    let mapping = parse_mapping(
+        "report = \"phishing_urls\"\ndefault_severity = \"high\"\ndelimiter = \";\"\n[columns]\n\"Adres\" = \"source.ip\"\n\"URL\" = \"source.url\"\n\"AS\" = [\"source.asn\", \"invalidate_zero\"]\n",
+    )?;
+    let csv = "Adres;URL;AS;Opmerking\n198.51.100.20;;0;x\n;https://login.hospital-south.example/x;;y\n;;64500;z\n";
+    let s = run(
+        &t,
+        vec![input("phish.csv", Format::Csv, csv)],
+        &FeedOptions {
+            mapping: Some(mapping),
+            ..options(dir.path(), true)
+        },
+    )?;
+    assert_eq!((s.rows, s.resolved), (3, 3), "{s:?}");
+    assert_eq!(s.files[0].report, "phishing_urls");
+    Ok(())
+}
+
+#[test]
+fn unknown_report_types_and_missing_locators_are_named() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let err = run(
+        &t,
+        vec![input(
+            "2026-11-21-scan_nothing-x.csv",
+            Format::Shadowserver,
+            "ip\n",
+        )],
+        &options(dir.path(), true),
+    )
+    .err()
+    .ok_or("accepted")?;
+    assert!(
+        problems(&err)[0].contains("`scan_nothing` is not a known Shadowserver report type"),
+        "{err}"
+    );
+    let err = run(
+        &t,
+        vec![input("-", Format::Shadowserver, "ip\n")],
+        &options(dir.path(), true),
+    )
+    .err()
+    .ok_or("accepted")?;
+    assert!(problems(&err)[0].contains("--report"), "{err}");
+    let err = run(
+        &t,
+        vec![input(
+            "2026-11-21-scan_http-x.csv",
+            Format::Shadowserver,
+            "when,what\n1,2\n",
+        )],
+        &options(dir.path(), true),
+    )
+    .err()
+    .ok_or("accepted")?;
+    assert!(
+        problems(&err)[0].contains("no column that locates an event"),
+        "{err}"
+    );
+    // The full Shadowserver schema updates the table: a report type it adds is known.
+    let schema = r#"{"brand_new": {"file_name": "brand_new", "feed_name": "Brand-New", "constant_fields": {"classification.taxonomy": "vulnerable"},
+        "required_fields": [["source.ip", "addr", "validate_ip"]], "optional_fields": []}}"#;
+    let s = run(
+        &t,
+        vec![input(
+            "2026-11-21-brand_new-x.csv",
+            Format::Shadowserver,
+            "addr\n198.51.100.9\n",
+        )],
+        &FeedOptions {
+            shadowserver_schema: Some(schema.into()),
+            ..options(dir.path(), true)
+        },
+    )?;
+    assert_eq!((s.rows, s.resolved), (1, 1));
+    Ok(())
+}

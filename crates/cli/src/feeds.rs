@@ -1,0 +1,246 @@
+//! `schakel feed ingest`: the feed files streamed through the app, a progress bar with
+//! rows/s on a terminal (quiet otherwise), and the run summary in sentences or JSON.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use schakel_app::{App, FeedInput, FeedOptions};
+use schakel_domain::Principal;
+use schakel_feeds::{Format, parse_mapping};
+use schakel_formats::feed::FeedSummaryRecord;
+
+use crate::args::FeedCommand;
+use crate::commands::CliError;
+use crate::output::{json, out, table};
+
+/// Counts the bytes read, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Where the de-duplication state lives: beside the database.
+fn state_dir(db: &Path) -> PathBuf {
+    let name = db
+        .file_name()
+        .map_or_else(|| "schakel.db".into(), |n| n.to_string_lossy().into_owned());
+    db.with_file_name(format!("{name}.feed-seen"))
+}
+
+pub(crate) fn feed(
+    app: &App,
+    me: &Principal,
+    db: &Path,
+    command: FeedCommand,
+) -> Result<(), CliError> {
+    let FeedCommand::Ingest {
+        files,
+        format,
+        report,
+        mapping,
+        shadowserver_schema,
+        plan_only,
+        window,
+        json: as_json,
+    } = command;
+    let format = Format::parse(&format).ok_or_else(|| {
+        CliError::user(format!(
+            "--format: `{format}` is not shadowserver, csv, stix or misp"
+        ))
+    })?;
+    let read_text = |p: &Path, what: &str| {
+        std::fs::read_to_string(p)
+            .map_err(|e| CliError::user(format!("cannot read {what} `{}`: {e}", p.display())))
+    };
+    let mapping = match &mapping {
+        Some(p) => Some(
+            parse_mapping(&read_text(p, "the mapping")?)
+                .map_err(|e| CliError::user(format!("`{}`: {e}", p.display())))?,
+        ),
+        None if format == Format::Csv => {
+            return Err(CliError::user(
+                "--format csv needs --mapping FILE (TOML: column → field)",
+            ));
+        }
+        None => None,
+    };
+    let shadowserver_schema = shadowserver_schema
+        .as_deref()
+        .map(|p| read_text(p, "the Shadowserver schema"))
+        .transpose()?;
+    let read = Arc::new(AtomicU64::new(0));
+    let mut total = 0u64;
+    let mut inputs = Vec::new();
+    let mut stdin_used = false;
+    for path in &files {
+        let reader: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+            if stdin_used {
+                return Err(CliError::user("standard input (`-`) can be read only once"));
+            }
+            stdin_used = true;
+            Box::new(std::io::stdin())
+        } else {
+            let file = std::fs::File::open(path)
+                .map_err(|e| CliError::user(format!("cannot read `{}`: {e}", path.display())))?;
+            total += file.metadata().map(|m| m.len()).unwrap_or(0);
+            Box::new(file)
+        };
+        inputs.push(FeedInput {
+            path: path.display().to_string(),
+            format,
+            reader: Box::new(Counting {
+                inner: reader,
+                read: Arc::clone(&read),
+            }),
+        });
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = if stdin_used || total == 0 {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::new(total)
+        };
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        let style = if stdin_used || total == 0 {
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")
+        } else {
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {msg} [{elapsed_precise}, ETA {eta}]",
+            )
+        };
+        if let Ok(style) = style {
+            bar.set_style(style);
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let started = Instant::now();
+    let mut progress = |rows: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(read.load(Ordering::Relaxed));
+            let seconds = started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / seconds));
+        }
+    };
+    let options = FeedOptions {
+        report,
+        mapping,
+        shadowserver_schema,
+        plan_only,
+        window_days: window,
+        state_dir: Some(state_dir(db)),
+    };
+    let summary = app.ingest_feed(me, inputs, &options, &mut progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let summary = summary?;
+    if as_json {
+        return json(&summary);
+    }
+    out(&summary_text(&summary))
+}
+
+fn summary_text(s: &FeedSummaryRecord) -> String {
+    let mut t = format!(
+        "{} {} rows in {:.2} s ({:.0} rows/s): {} parsed, {} malformed; {} resolved to {} organisation(s), {} unresolved; {} repeats left out.\n",
+        if s.plan_only {
+            "Planned (nothing changed):"
+        } else {
+            "Ingested"
+        },
+        s.rows,
+        s.seconds,
+        s.rows as f64 / s.seconds.max(1e-9),
+        s.parsed,
+        s.malformed,
+        s.resolved,
+        s.by_organisation.len(),
+        s.unresolved,
+        s.deduplicated
+    );
+    for f in &s.files {
+        t.push_str(&format!(
+            "  {} ({}, report {}): {} rows\n",
+            f.path, f.format, f.report, f.rows
+        ));
+    }
+    for m in s.malformed_lines.iter().take(10) {
+        t.push_str(&format!(
+            "  malformed: {} line {}: {}\n",
+            m.file, m.line, m.reason
+        ));
+    }
+    if s.malformed > 10 {
+        t.push_str(&format!(
+            "  … {} more malformed (all of the first 100 are in --json)\n",
+            s.malformed - 10
+        ));
+    }
+    t.push_str(&format!(
+        "\nNotifications: {} permitted, {} denied.\n",
+        s.notifications.permitted, s.notifications.denied
+    ));
+    let rows: Vec<Vec<String>> = s
+        .permitted
+        .iter()
+        .take(40)
+        .map(|n| {
+            vec![
+                n.recipient.clone(),
+                n.report.clone(),
+                if n.route == "direct" {
+                    "direct".into()
+                } else {
+                    format!("for {} member(s)", n.organisations.len())
+                },
+                n.events.to_string(),
+                n.bases.join(", "),
+                format!("TLP:{}{}", n.tlp, if n.serious { ", serious" } else { "" }),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        t.push_str(&table(
+            &["RECIPIENT", "REPORT", "ROUTE", "EVENTS", "BASIS", "FACTS"],
+            &rows,
+        ));
+        if s.permitted.len() > 40 {
+            t.push_str(&format!(
+                "… and {} more (see --json)\n",
+                s.permitted.len() - 40
+            ));
+        }
+    }
+    if !s.denied.is_empty() {
+        t.push_str("\nDenied:\n");
+        for d in s.denied.iter().take(40) {
+            t.push_str(&format!(
+                "  {} ({}) about {}: {}{}\n",
+                d.recipient,
+                d.report,
+                d.organisations.join(", "),
+                d.reasons.join(", "),
+                if d.remedies.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", d.remedies.join("; "))
+                }
+            ));
+        }
+    }
+    t
+}

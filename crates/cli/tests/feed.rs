@@ -1,0 +1,109 @@
+//! The small version of the feed benchmark, run in CI: a generated registry on real
+//! routing-table prefixes, generated Shadowserver rows streamed through standard input,
+//! and the summary's invariants. (The throughput and memory figures come from
+//! `cargo bench -p schakel --bench feed`.)
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use support::feedgen;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+#[test]
+fn generated_rows_stream_through_standard_input_and_the_summary_adds_up() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("feed.db");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asn");
+    let registry = feedgen::registry(&data, 300, 3_000)?;
+    let file = dir.path().join("registry.json");
+    std::fs::write(&file, &registry.json)?;
+    let schakel = env!("CARGO_BIN_EXE_schakel");
+    let import = Command::new(schakel)
+        .env("SCHAKEL_DB", &db)
+        .args(["org", "import"])
+        .arg(&file)
+        .output()?;
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let mut child = Command::new(schakel)
+        .env("SCHAKEL_DB", &db)
+        .args([
+            "feed",
+            "ingest",
+            "-",
+            "--format",
+            "shadowserver",
+            "--report",
+            "scan_http",
+            "--plan-only",
+            "--json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    let rows = 50_000;
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        feedgen::write_rows(&mut stdin, &registry, rows, 7)?;
+        stdin.write_all(b"2026-11-21 03:00:00,not-an-ip,tcp,80\n")
+    });
+    let output = child.wait_with_output()?;
+    writer.join().map_err(|_| "the generator panicked")??;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Quiet when standard error is not a terminal.
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let n = |k: &str| s[k].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(n("rows"), rows + 1);
+    assert_eq!(n("parsed") + n("malformed"), n("rows"));
+    assert_eq!(n("resolved") + n("unresolved"), n("parsed"));
+    assert_eq!(n("malformed"), 1);
+    assert_eq!(s["malformed_lines"][0]["line"], rows + 2);
+    // About 90 % of the generated addresses are registered, about 5 % repeats.
+    let resolved = n("resolved") as f64 / n("parsed") as f64;
+    assert!((0.85..0.95).contains(&resolved), "{resolved}");
+    assert!(n("deduplicated") > rows / 40, "{}", n("deduplicated"));
+    let by_org: u64 = s["by_organisation"]
+        .as_object()
+        .ok_or("no by_organisation")?
+        .values()
+        .filter_map(|v| v.as_u64())
+        .sum();
+    assert_eq!(by_org, n("resolved"));
+    assert!(
+        s["notifications"]["permitted"].as_u64().unwrap_or(0) > 100,
+        "{}",
+        s["notifications"]
+    );
+    // Every linking organisation gets one message about the members of its sector.
+    let isacs = s["permitted"]
+        .as_array()
+        .ok_or("no permitted")?
+        .iter()
+        .filter(|p| {
+            p["recipient"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("isac-"))
+        })
+        .count();
+    assert_eq!(isacs, 10);
+    // Nothing was changed: no de-duplication state beside the database.
+    assert!(!dir.path().join("feed.db.feed-seen").exists());
+    Ok(())
+}

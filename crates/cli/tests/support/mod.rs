@@ -1,0 +1,2 @@
+//! Helpers shared by the CLI tests.
+pub mod feedgen;

@@ -1,0 +1,372 @@
+//! De-duplication: within a run (the same host and issue twice counts once) and across
+//! runs (a host and issue notified within the window is not notified again).
+//!
+//! Memory does not grow with the input: each resolved event leaves a 12-byte record
+//! (fingerprint, aggregate) in one of 64 partitions by the fingerprint's top bits, spilled
+//! to a temporary file when the buffers fill. At the end each partition is sorted and
+//! merged with that partition of the state on disk (`DIR/NN.bin`: sorted fingerprint and
+//! the day it was last notified, little-endian).
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::FeedError;
+
+const PARTITIONS: usize = 64;
+/// Records held in memory before the buffers are spilled (about 24 MB).
+const SPILL_AT: usize = 2 << 20;
+const RECORD: usize = 12;
+const STATE_RECORD: usize = 12;
+
+fn io(what: &str, e: std::io::Error) -> FeedError {
+    FeedError::Io(format!("{what}: {e}"))
+}
+
+fn partition(fingerprint: u64) -> usize {
+    (fingerprint >> 58) as usize
+}
+
+/// The fingerprints of one run, partitioned.
+pub(crate) struct Spool {
+    buffers: Vec<Vec<(u64, u32)>>,
+    held: usize,
+    dir: Option<tempdir::TempDir>,
+    files: Vec<Option<BufWriter<File>>>,
+}
+
+mod tempdir {
+    //! A temporary directory removed when dropped (the spool's files).
+    use std::path::{Path, PathBuf};
+
+    pub(crate) struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub(crate) fn new() -> std::io::Result<Self> {
+            let base = std::env::temp_dir();
+            for attempt in 0..100u32 {
+                let path = base.join(format!("schakel-feed-{}-{attempt}", std::process::id()));
+                match std::fs::create_dir(&path) {
+                    Ok(()) => return Ok(Self(path)),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(std::io::Error::other("no free temporary directory name"))
+        }
+
+        pub(crate) fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Spool {
+    pub(crate) fn new() -> Self {
+        Self {
+            buffers: (0..PARTITIONS).map(|_| Vec::new()).collect(),
+            held: 0,
+            dir: None,
+            files: (0..PARTITIONS).map(|_| None).collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, fingerprint: u64, aggregate: u32) -> Result<(), FeedError> {
+        if let Some(b) = self.buffers.get_mut(partition(fingerprint)) {
+            b.push((fingerprint, aggregate));
+        }
+        self.held += 1;
+        if self.held >= SPILL_AT {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> Result<(), FeedError> {
+        if self.dir.is_none() {
+            self.dir = Some(
+                tempdir::TempDir::new().map_err(|e| io("cannot make a temporary directory", e))?,
+            );
+        }
+        let dir: PathBuf = self
+            .dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default();
+        for (p, buffer) in self.buffers.iter_mut().enumerate() {
+            if buffer.is_empty() {
+                continue;
+            }
+            let Some(slot) = self.files.get_mut(p) else {
+                continue;
+            };
+            if slot.is_none() {
+                let file = File::create(dir.join(format!("{p:02}.spool")))
+                    .map_err(|e| io("cannot write the de-duplication spool", e))?;
+                *slot = Some(BufWriter::with_capacity(1 << 16, file));
+            }
+            if let Some(w) = slot.as_mut() {
+                for (f, a) in buffer.drain(..) {
+                    w.write_all(&f.to_le_bytes())
+                        .and_then(|()| w.write_all(&a.to_le_bytes()))
+                        .map_err(|e| io("cannot write the de-duplication spool", e))?;
+                }
+            }
+        }
+        self.held = 0;
+        Ok(())
+    }
+
+    /// Every record of a partition: spilled ones, then those still in memory.
+    fn take(&mut self, p: usize) -> Result<Vec<(u64, u32)>, FeedError> {
+        let mut out = Vec::new();
+        if let Some(mut w) = self.files.get_mut(p).and_then(Option::take) {
+            w.flush()
+                .map_err(|e| io("cannot write the de-duplication spool", e))?;
+            drop(w);
+            let path = self
+                .dir
+                .as_ref()
+                .map(|d| d.path().join(format!("{p:02}.spool")));
+            if let Some(path) = path {
+                let mut bytes = Vec::new();
+                File::open(&path)
+                    .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
+                    .map_err(|e| io("cannot read the de-duplication spool", e))?;
+                out.reserve(bytes.len() / RECORD);
+                for chunk in bytes.chunks_exact(RECORD) {
+                    let (f, a) = chunk.split_at(8);
+                    out.push((
+                        u64::from_le_bytes(f.try_into().unwrap_or_default()),
+                        u32::from_le_bytes(a.try_into().unwrap_or_default()),
+                    ));
+                }
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        if let Some(b) = self.buffers.get_mut(p) {
+            out.append(b);
+        }
+        Ok(out)
+    }
+}
+
+/// The de-duplication state on disk.
+#[derive(Debug, Clone)]
+pub struct SeenState {
+    dir: PathBuf,
+}
+
+fn read_state(path: &Path) -> Result<Vec<(u64, u32)>, FeedError> {
+    let mut bytes = Vec::new();
+    match File::open(path) {
+        Ok(f) => BufReader::new(f)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io(&format!("cannot read `{}`", path.display()), e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(io(&format!("cannot read `{}`", path.display()), e)),
+    };
+    if bytes.len() % STATE_RECORD != 0 {
+        return Err(FeedError::Io(format!(
+            "`{}` is damaged (its length is not a multiple of {STATE_RECORD}); remove it to start the window afresh",
+            path.display()
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(STATE_RECORD)
+        .map(|c| {
+            let (f, d) = c.split_at(8);
+            (
+                u64::from_le_bytes(f.try_into().unwrap_or_default()),
+                u32::from_le_bytes(d.try_into().unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+impl SeenState {
+    /// The state kept in `dir` (created when first written).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn file(&self, p: usize) -> PathBuf {
+        self.dir.join(format!("{p:02}.bin"))
+    }
+}
+
+/// What de-duplication found, and what to remember once the run's notifications are known.
+pub struct DedupOutcome {
+    /// Per aggregate: events left after de-duplication.
+    pub unique: Vec<u64>,
+    /// Events removed (duplicates in the run, and hosts notified within the window).
+    pub deduplicated: u64,
+    /// The run's distinct fingerprints and their aggregate, one file per partition, kept
+    /// on disk (not in memory) until [`DedupOutcome::remember`].
+    pending: Option<tempdir::TempDir>,
+}
+
+fn write_records(path: &Path, records: &[(u64, u32)]) -> Result<(), FeedError> {
+    let mut w = BufWriter::with_capacity(
+        1 << 16,
+        File::create(path).map_err(|e| io("cannot write the de-duplication spool", e))?,
+    );
+    for (f, a) in records {
+        w.write_all(&f.to_le_bytes())
+            .and_then(|()| w.write_all(&a.to_le_bytes()))
+            .map_err(|e| io("cannot write the de-duplication spool", e))?;
+    }
+    w.flush()
+        .map_err(|e| io("cannot write the de-duplication spool", e))
+}
+
+fn read_records(path: &Path) -> Result<Vec<(u64, u32)>, FeedError> {
+    let mut bytes = Vec::new();
+    match File::open(path) {
+        Ok(f) => BufReader::new(f)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io("cannot read the de-duplication spool", e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(io("cannot read the de-duplication spool", e)),
+    };
+    Ok(bytes
+        .chunks_exact(RECORD)
+        .map(|c| {
+            let (f, a) = c.split_at(8);
+            (
+                u64::from_le_bytes(f.try_into().unwrap_or_default()),
+                u32::from_le_bytes(a.try_into().unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+/// Sorts and merges every partition: counts, per aggregate, the events that remain.
+/// `today` and `window` are days (since the epoch); a fingerprint notified on a day later
+/// than `today - window` is a repeat.
+pub(crate) fn deduplicate(
+    mut spool: Spool,
+    aggregates: usize,
+    state: Option<&SeenState>,
+    today: u32,
+    window: u32,
+    keep: bool,
+) -> Result<DedupOutcome, FeedError> {
+    let mut unique = vec![0u64; aggregates];
+    let mut deduplicated = 0u64;
+    // Only a run that will be remembered needs its fingerprints kept.
+    let pending = if keep {
+        Some(tempdir::TempDir::new().map_err(|e| io("cannot make a temporary directory", e))?)
+    } else {
+        None
+    };
+    let since = today.saturating_sub(window);
+    for p in 0..PARTITIONS {
+        let mut records = spool.take(p)?;
+        records.sort_unstable();
+        let seen = match state {
+            Some(s) => read_state(&s.file(p))?,
+            None => vec![],
+        };
+        let mut s = 0usize;
+        let mut distinct: Vec<(u64, u32)> = Vec::new();
+        let mut i = 0usize;
+        while let Some(&(fingerprint, aggregate)) = records.get(i) {
+            let mut n = 0u64;
+            while records.get(i).is_some_and(|r| r.0 == fingerprint) {
+                n += 1;
+                i += 1;
+            }
+            while seen.get(s).is_some_and(|r| r.0 < fingerprint) {
+                s += 1;
+            }
+            let recent = seen
+                .get(s)
+                .is_some_and(|r| r.0 == fingerprint && r.1 > since);
+            if recent {
+                deduplicated += n;
+            } else {
+                deduplicated += n - 1;
+                if let Some(u) = unique.get_mut(aggregate as usize) {
+                    *u += 1;
+                }
+                distinct.push((fingerprint, aggregate));
+            }
+        }
+        if let Some(dir) = &pending {
+            write_records(&dir.path().join(format!("{p:02}.pending")), &distinct)?;
+        }
+    }
+    Ok(DedupOutcome {
+        unique,
+        deduplicated,
+        pending,
+    })
+}
+
+impl DedupOutcome {
+    /// Remembers, as notified today, the events of the aggregates `notified` says were,
+    /// and forgets what fell out of the window. Each partition is written whole or not at
+    /// all (a temporary file renamed over the old one).
+    pub fn remember(
+        self,
+        state: &SeenState,
+        notified: &[bool],
+        today: u32,
+        window: u32,
+    ) -> Result<(), FeedError> {
+        std::fs::create_dir_all(&state.dir)
+            .map_err(|e| io(&format!("cannot create `{}`", state.dir.display()), e))?;
+        let since = today.saturating_sub(window);
+        let Some(pending) = &self.pending else {
+            return Err(FeedError::Io(
+                "this run was read without keeping its fingerprints (plan only): nothing to remember".into(),
+            ));
+        };
+        for p in 0..PARTITIONS {
+            let run = read_records(&pending.path().join(format!("{p:02}.pending")))?;
+            let old = read_state(&state.file(p))?;
+            let mut merged: Vec<(u64, u32)> = old.into_iter().filter(|r| r.1 > since).collect();
+            merged.extend(
+                run.into_iter()
+                    .filter(|(_, a)| notified.get(*a as usize).copied().unwrap_or(false))
+                    .map(|(f, _)| (f, today)),
+            );
+            merged.sort_unstable();
+            // The latest day per fingerprint.
+            merged.dedup_by(|later, earlier| {
+                if later.0 == earlier.0 {
+                    earlier.1 = earlier.1.max(later.1);
+                    true
+                } else {
+                    false
+                }
+            });
+            let path = state.file(p);
+            let tmp = path.with_extension("tmp");
+            let mut w = BufWriter::new(
+                File::create(&tmp)
+                    .map_err(|e| io(&format!("cannot write `{}`", tmp.display()), e))?,
+            );
+            for (f, d) in &merged {
+                w.write_all(&f.to_le_bytes())
+                    .and_then(|()| w.write_all(&d.to_le_bytes()))
+                    .map_err(|e| io(&format!("cannot write `{}`", tmp.display()), e))?;
+            }
+            w.into_inner()
+                .map_err(|e| io(&format!("cannot write `{}`", tmp.display()), e.into_error()))?
+                .sync_all()
+                .map_err(|e| io(&format!("cannot write `{}`", tmp.display()), e))?;
+            std::fs::rename(&tmp, &path)
+                .map_err(|e| io(&format!("cannot replace `{}`", path.display()), e))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,914 @@
+//! One streaming pass over feed files: records parsed, each event resolved to the
+//! organisation owning it, counted per organisation and report type, its fingerprint
+//! spooled for de-duplication. A malformed record is counted and named, never fatal.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr};
+
+use foldhash::fast::FixedState;
+use serde::Serialize;
+
+use crate::FeedError;
+use crate::dedup::{DedupOutcome, SeenState, Spool, deduplicate};
+use crate::report::{ReportType, Severity};
+use crate::resolve::Resolver;
+
+/// How many malformed records are named (all are counted).
+pub const MALFORMED_NAMED: usize = 100;
+/// The progress callback is called every this many records.
+pub const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// A feed's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Shadowserver CSV (report type from the file name or `--report`).
+    Shadowserver,
+    /// A CSV with a mapping file.
+    Csv,
+    /// A STIX 2.1 bundle.
+    Stix,
+    /// A MISP event.
+    Misp,
+}
+
+impl Format {
+    /// The identifier on the command line and in the summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Shadowserver => "shadowserver",
+            Format::Csv => "csv",
+            Format::Stix => "stix",
+            Format::Misp => "misp",
+        }
+    }
+
+    /// Parses an identifier.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Format::Shadowserver,
+            Format::Csv,
+            Format::Stix,
+            Format::Misp,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == text)
+    }
+}
+
+/// One input file in the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileSummary {
+    /// As given (`-` for standard input).
+    pub path: String,
+    /// Its format.
+    pub format: &'static str,
+    /// Its report type.
+    pub report: String,
+    /// Its data records.
+    pub rows: u64,
+}
+
+/// A malformed record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MalformedLine {
+    /// The file.
+    pub file: String,
+    /// The physical line where the record starts (the header is line 1); for STIX and MISP
+    /// the record's number.
+    pub line: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Events of one report type that one organisation owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aggregate {
+    /// The organisation (index into [`Resolver::organisations`]).
+    pub organisation: u32,
+    /// The report type (index into [`Ingest::reports`]).
+    pub report: u16,
+    /// Events before de-duplication.
+    pub events: u64,
+    /// The highest severity seen.
+    pub max_severity: Severity,
+}
+
+/// The outcome of a run's streaming pass and de-duplication.
+pub struct Ingested {
+    /// Each input file.
+    pub files: Vec<FileSummary>,
+    /// Every report type seen, by index.
+    pub reports: Vec<ReportType>,
+    /// Data records.
+    pub rows: u64,
+    /// Records read as events.
+    pub parsed: u64,
+    /// Records that could not be read.
+    pub malformed: u64,
+    /// The first [`MALFORMED_NAMED`] of them.
+    pub malformed_lines: Vec<MalformedLine>,
+    /// Events that resolved to an organisation.
+    pub resolved: u64,
+    /// Events that did not.
+    pub unresolved: u64,
+    /// Per organisation × report type.
+    pub aggregates: Vec<Aggregate>,
+    /// De-duplication: per aggregate the events left, and what to remember.
+    pub dedup: DedupOutcome,
+    /// Per organisation index: events before de-duplication.
+    pub by_organisation: Vec<u64>,
+}
+
+/// A run in progress.
+pub struct Ingest<'a> {
+    resolver: &'a Resolver,
+    hasher: FixedState,
+    files: Vec<FileSummary>,
+    reports: Vec<ReportType>,
+    aggregates: Vec<Aggregate>,
+    index: HashMap<(u32, u16), u32>,
+    by_organisation: Vec<u64>,
+    spool: Spool,
+    rows: u64,
+    parsed: u64,
+    malformed: u64,
+    malformed_lines: Vec<MalformedLine>,
+    resolved: u64,
+    unresolved: u64,
+}
+
+/// Parses `a.b.c.d` without going through UTF-8 and `str`.
+#[inline]
+fn ipv4(bytes: &[u8]) -> Option<Ipv4Addr> {
+    let mut out = [0u8; 4];
+    let mut part = 0usize;
+    let mut value: u32 = 0;
+    let mut digits = 0;
+    for &b in bytes {
+        match b {
+            b'0'..=b'9' => {
+                value = value * 10 + u32::from(b - b'0');
+                digits += 1;
+                if digits > 3 || value > 255 {
+                    return None;
+                }
+            }
+            b'.' => {
+                if digits == 0 || part >= 3 {
+                    return None;
+                }
+                *out.get_mut(part)? = u8::try_from(value).ok()?;
+                part += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return None,
+        }
+    }
+    if digits == 0 || part != 3 {
+        return None;
+    }
+    out[3] = u8::try_from(value).ok()?;
+    Some(Ipv4Addr::from(out))
+}
+
+/// Parses an address: IPv4 fast, anything else through the standard library (a network
+/// such as `192.0.2.0/24` gives its first address).
+#[inline]
+pub(crate) fn address(bytes: &[u8]) -> Option<IpAddr> {
+    let bytes = bytes.trim_ascii();
+    if let Some(v4) = ipv4(bytes) {
+        return Some(IpAddr::V4(v4));
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text.split('/').next().unwrap_or(text);
+    text.parse().ok()
+}
+
+/// The host of a URL (`http://user@host:port/path` → `host`).
+pub(crate) fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        host_port.split(':').next()?
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+/// What locates an event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Locator<'r> {
+    pub ip: Option<IpAddr>,
+    pub host: Option<&'r str>,
+    pub asn: Option<u32>,
+    /// What distinguishes one issue on a host from another (a hash of a port or an
+    /// indicator id).
+    pub issue: u64,
+    pub severity: Option<Severity>,
+}
+
+/// Which columns of a CSV hold what.
+struct Layout {
+    width: usize,
+    ip: Option<usize>,
+    host: Option<usize>,
+    url: Option<usize>,
+    asn: Option<usize>,
+    port: Option<usize>,
+    severity: Option<usize>,
+    ip_name: String,
+}
+
+/// An event as the reading stage hands it on; its host name is in the batch's text.
+struct Row {
+    ip: Option<IpAddr>,
+    host: Option<(u32, u32)>,
+    asn: Option<u32>,
+    issue: u64,
+    severity: Option<Severity>,
+}
+
+/// Events read from a run of records.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<Row>,
+    text: String,
+    /// Records read for this batch (events and malformed ones).
+    records: u64,
+}
+
+impl Batch {
+    const ROWS: usize = 4096;
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.text.clear();
+        self.records = 0;
+    }
+}
+
+/// What the reading stage counted.
+struct Parsed {
+    rows: u64,
+    malformed: u64,
+    /// How many of the malformed are in `malformed_lines`.
+    named: u64,
+    malformed_lines: Vec<(u64, String)>,
+}
+
+fn asn_of(bytes: &[u8]) -> Option<u32> {
+    let a = bytes.trim_ascii();
+    let a = a
+        .strip_prefix(b"AS")
+        .or_else(|| a.strip_prefix(b"as"))
+        .unwrap_or(a);
+    std::str::from_utf8(a)
+        .ok()?
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n != 0)
+}
+
+/// The reading stage: records into batches of events; malformed records counted and the
+/// first [`MALFORMED_NAMED`] named.
+fn parse_csv<R: Read>(
+    mut reader: csv::Reader<R>,
+    layout: &Layout,
+    path: &str,
+    hasher: FixedState,
+    full: &std::sync::mpsc::SyncSender<Batch>,
+    empty: &std::sync::mpsc::Receiver<Batch>,
+) -> Result<Parsed, FeedError> {
+    let mut parsed = Parsed {
+        rows: 0,
+        malformed: 0,
+        named: 0,
+        malformed_lines: Vec::new(),
+    };
+    let bad = |parsed: &mut Parsed, line: u64, reason: &dyn Fn() -> String| {
+        parsed.malformed += 1;
+        if parsed.malformed_lines.len() < MALFORMED_NAMED {
+            parsed.malformed_lines.push((line, reason()));
+            parsed.named += 1;
+        }
+    };
+    let mut record = csv::ByteRecord::new();
+    let mut batch = Batch::default();
+    loop {
+        let line = reader.position().line();
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    return Err(FeedError::Input(format!("`{path}`: {io}")));
+                }
+                parsed.rows += 1;
+                batch.records += 1;
+                bad(&mut parsed, line, &|| e.to_string());
+                continue;
+            }
+        };
+        if more {
+            parsed.rows += 1;
+            batch.records += 1;
+            let line = record.position().map_or(line, csv::Position::line);
+            if let Some(row) = split(&record, layout, &hasher, &mut batch.text, &mut |reason| {
+                bad(&mut parsed, line, &|| reason.clone())
+            }) {
+                batch.rows.push(row);
+            }
+        }
+        if batch.rows.len() >= Batch::ROWS || (!more && batch.records > 0) {
+            let next = empty.try_recv().unwrap_or_default();
+            if full.send(std::mem::replace(&mut batch, next)).is_err() {
+                // The resolving stage stopped (it failed); its error is reported.
+                break;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(parsed)
+}
+
+/// One record's event, or why it is malformed.
+#[inline]
+fn split(
+    record: &csv::ByteRecord,
+    layout: &Layout,
+    hasher: &FixedState,
+    text: &mut String,
+    malformed: &mut dyn FnMut(String),
+) -> Option<Row> {
+    if record.len() != layout.width {
+        malformed(format!(
+            "{} fields where the header has {}",
+            record.len(),
+            layout.width
+        ));
+        return None;
+    }
+    let field = |i: Option<usize>| i.and_then(|i| record.get(i)).filter(|f| !f.is_empty());
+    let ip = match field(layout.ip) {
+        None => None,
+        Some(bytes) => match address(bytes) {
+            Some(ip) => Some(ip),
+            None => {
+                malformed(format!(
+                    "`{}`: `{}` is not an IP address",
+                    layout.ip_name,
+                    String::from_utf8_lossy(bytes)
+                ));
+                return None;
+            }
+        },
+    };
+    let host = field(layout.host)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .or_else(|| {
+            field(layout.url)
+                .and_then(|u| std::str::from_utf8(u).ok())
+                .and_then(url_host)
+        })
+        .and_then(|h| {
+            let start = u32::try_from(text.len()).ok()?;
+            text.push_str(h);
+            Some((start, u32::try_from(text.len()).ok()?))
+        });
+    Some(Row {
+        ip,
+        host,
+        asn: field(layout.asn).and_then(asn_of),
+        issue: field(layout.port).map_or(0, |p| hasher.hash_one(p)),
+        severity: field(layout.severity).and_then(Severity::parse),
+    })
+}
+
+impl<'a> Ingest<'a> {
+    /// A run that resolves against `resolver`.
+    pub fn new(resolver: &'a Resolver) -> Self {
+        Self {
+            resolver,
+            hasher: FixedState::with_seed(0x5c4a_6b65_6c00_0001),
+            files: Vec::new(),
+            reports: Vec::new(),
+            aggregates: Vec::new(),
+            index: HashMap::new(),
+            by_organisation: vec![0; resolver.organisations().len()],
+            spool: Spool::new(),
+            rows: 0,
+            parsed: 0,
+            malformed: 0,
+            malformed_lines: Vec::new(),
+            resolved: 0,
+            unresolved: 0,
+        }
+    }
+
+    /// Records read so far (for progress).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn report_index(&mut self, report: &ReportType) -> Result<u16, FeedError> {
+        if let Some(i) = self.reports.iter().position(|r| r.report == report.report) {
+            return u16::try_from(i).map_err(|_| FeedError::Schema("too many report types".into()));
+        }
+        self.reports.push(report.clone());
+        u16::try_from(self.reports.len() - 1)
+            .map_err(|_| FeedError::Schema("too many report types in one run".into()))
+    }
+
+    fn malformed(&mut self, file: &str, line: u64, reason: impl FnOnce() -> String) {
+        self.malformed += 1;
+        if self.malformed_lines.len() < MALFORMED_NAMED {
+            self.malformed_lines.push(MalformedLine {
+                file: file.to_owned(),
+                line,
+                reason: reason(),
+            });
+        }
+    }
+
+    /// Resolves and counts one event; `slots` caches the aggregate of each organisation
+    /// for the current report type.
+    #[inline]
+    fn event(
+        &mut self,
+        report: u16,
+        slots: &mut [u32],
+        default: Severity,
+        l: Locator<'_>,
+    ) -> Result<(), FeedError> {
+        self.parsed += 1;
+        let r = self.resolver;
+        let org =
+            l.ip.and_then(|ip| r.address(ip))
+                .or_else(|| l.host.and_then(|h| r.host(h)))
+                .or_else(|| l.asn.and_then(|a| r.asn(a)));
+        let Some(org) = org else {
+            self.unresolved += 1;
+            return Ok(());
+        };
+        self.resolved += 1;
+        if let Some(n) = self.by_organisation.get_mut(org as usize) {
+            *n += 1;
+        }
+        let severity = l.severity.unwrap_or(default);
+        let aggregate = match slots.get(org as usize).copied() {
+            Some(a) if a != u32::MAX => a,
+            _ => {
+                let a = *self.index.entry((org, report)).or_insert_with(|| {
+                    self.aggregates.push(Aggregate {
+                        organisation: org,
+                        report,
+                        events: 0,
+                        max_severity: Severity::Info,
+                    });
+                    u32::try_from(self.aggregates.len() - 1).unwrap_or(u32::MAX)
+                });
+                if let Some(s) = slots.get_mut(org as usize) {
+                    *s = a;
+                }
+                a
+            }
+        };
+        if let Some(agg) = self.aggregates.get_mut(aggregate as usize) {
+            agg.events += 1;
+            agg.max_severity = agg.max_severity.max(severity);
+        }
+        let mut h = self.hasher.build_hasher();
+        use std::hash::Hasher;
+        h.write_u16(report);
+        match (l.ip, l.host) {
+            (Some(IpAddr::V4(a)), _) => h.write_u32(u32::from(a)),
+            (Some(IpAddr::V6(a)), _) => h.write_u128(u128::from(a)),
+            (None, Some(host)) => h.write(host.as_bytes()),
+            (None, None) => h.write_u32(l.asn.unwrap_or(0)),
+        }
+        h.write_u64(l.issue);
+        self.spool.push(h.finish(), aggregate)
+    }
+
+    fn slots(&self) -> Vec<u32> {
+        vec![u32::MAX; self.resolver.organisations().len()]
+    }
+
+    /// Reads a CSV feed (Shadowserver or mapped) of report type `report`; the header names
+    /// the columns. Calls `progress` with the records read every [`PROGRESS_EVERY`].
+    pub fn csv(
+        &mut self,
+        path: &str,
+        format: Format,
+        report: &ReportType,
+        delimiter: u8,
+        input: impl Read + Send,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), FeedError> {
+        let index = self.report_index(report)?;
+        let mut slots = self.slots();
+        let default = report.severity();
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .buffer_capacity(1 << 20)
+            .from_reader(input);
+        let headers = reader
+            .byte_headers()
+            .map_err(|e| FeedError::Input(format!("`{path}`: cannot read the header: {e}")))?
+            .clone();
+        let column = |name: &Option<String>| {
+            name.as_ref().and_then(|n| {
+                headers
+                    .iter()
+                    .position(|h| h.trim_ascii().eq_ignore_ascii_case(n.as_bytes()))
+            })
+        };
+        let c = &report.columns;
+        let layout = Layout {
+            width: headers.len(),
+            ip: column(&c.ip).or_else(|| column(&c.network)),
+            host: column(&c.host).or_else(|| column(&c.fqdn)),
+            url: column(&c.url),
+            asn: column(&c.asn),
+            port: column(&c.port),
+            severity: column(&c.severity),
+            ip_name: c
+                .ip
+                .clone()
+                .or_else(|| c.network.clone())
+                .unwrap_or_default(),
+        };
+        if [layout.ip, layout.host, layout.url, layout.asn]
+            .iter()
+            .all(Option::is_none)
+        {
+            return Err(FeedError::Input(format!(
+                "`{path}`: the header has no column that locates an event for report `{}` (expected one of {})",
+                report.report,
+                [&c.ip, &c.network, &c.host, &c.fqdn, &c.url, &c.asn]
+                    .iter()
+                    .filter_map(|x| x.as_deref())
+                    .map(|x| format!("`{x}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        // Two stages on two threads: one reads and splits records into batches of events,
+        // the other resolves and counts them; batches travel back to be reused.
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Batch>(8);
+        let hasher = self.hasher.clone();
+        let outcome = std::thread::scope(|scope| -> Result<Parsed, FeedError> {
+            let parser =
+                scope.spawn(move || parse_csv(reader, &layout, path, hasher, &full_tx, &empty_rx));
+            let mut seen = self.rows;
+            for mut batch in full_rx {
+                for row in &batch.rows {
+                    let host = row
+                        .host
+                        .and_then(|(a, b)| batch.text.get(a as usize..b as usize));
+                    let locator = Locator {
+                        ip: row.ip,
+                        host,
+                        asn: row.asn,
+                        issue: row.issue,
+                        severity: row.severity,
+                    };
+                    self.event(index, &mut slots, default, locator)?;
+                }
+                seen += batch.records;
+                progress(seen);
+                batch.clear();
+                // The parser may have finished; a batch it does not take back is dropped.
+                let _ = empty_tx.send(batch);
+            }
+            parser.join().map_err(|_| {
+                FeedError::Input(format!("`{path}`: the reader stopped unexpectedly"))
+            })?
+        })?;
+        self.rows += outcome.rows;
+        for (line, reason) in outcome.malformed_lines {
+            let reason = std::cell::Cell::new(Some(reason));
+            self.malformed(path, line, || reason.take().unwrap_or_default());
+        }
+        self.malformed += outcome.malformed - outcome.named;
+        progress(self.rows);
+        self.files.push(FileSummary {
+            path: path.to_owned(),
+            format: format.as_str(),
+            report: report.report.clone(),
+            rows: outcome.rows,
+        });
+        Ok(())
+    }
+
+    /// Reads a STIX 2.1 bundle: each indicator is a record; one whose pattern compares an
+    /// `ipv4-addr`, `ipv6-addr`, `domain-name` or `url` value is an event, any other is
+    /// counted as not resolvable.
+    pub fn stix(
+        &mut self,
+        path: &str,
+        report: &ReportType,
+        input: impl Read,
+    ) -> Result<(), FeedError> {
+        let index = self.report_index(report)?;
+        let mut slots = self.slots();
+        let bundle: serde_json::Value = serde_json::from_reader(input)
+            .map_err(|e| FeedError::Input(format!("`{path}` is not JSON: {e}")))?;
+        if bundle.get("type").and_then(|t| t.as_str()) != Some("bundle") {
+            return Err(FeedError::Input(format!(
+                "`{path}` is not a STIX bundle (its `type` is not `bundle`)"
+            )));
+        }
+        let objects = bundle
+            .get("objects")
+            .and_then(|o| o.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let mut rows = 0;
+        for object in objects
+            .iter()
+            .filter(|o| o.get("type").and_then(|t| t.as_str()) == Some("indicator"))
+        {
+            rows += 1;
+            self.rows += 1;
+            let Some(pattern) = object.get("pattern").and_then(|p| p.as_str()) else {
+                self.malformed(path, rows, || "an indicator without a `pattern`".into());
+                continue;
+            };
+            let value = stix_value(pattern);
+            let (ip, host) = match &value {
+                Some((kind, v)) if kind.ends_with("-addr") => match address(v.as_bytes()) {
+                    Some(ip) => (Some(ip), None),
+                    None => {
+                        let v = v.clone();
+                        self.malformed(path, rows, || {
+                            format!("pattern: `{v}` is not an IP address")
+                        });
+                        continue;
+                    }
+                },
+                Some((kind, v)) if *kind == "url" => (None, url_host(v)),
+                Some((_, v)) => (None, Some(v.as_str())),
+                None => (None, None),
+            };
+            let id = object.get("id").and_then(|i| i.as_str()).unwrap_or("");
+            self.event(
+                index,
+                &mut slots,
+                report.severity(),
+                Locator {
+                    ip,
+                    host,
+                    asn: None,
+                    issue: self.hasher.hash_one(id.as_bytes()),
+                    severity: None,
+                },
+            )?;
+        }
+        self.files.push(FileSummary {
+            path: path.to_owned(),
+            format: Format::Stix.as_str(),
+            report: report.report.clone(),
+            rows,
+        });
+        Ok(())
+    }
+
+    /// Reads a MISP event (bare or wrapped in `{"Event": …}`): each attribute, also those
+    /// of its objects, is a record. An event tagged with a TLP (`tlp:white` is TLP:CLEAR)
+    /// becomes its own report type, `<report>:<tlp>`, so that its TLP travels with its
+    /// notifications; returns that name and the TLP.
+    pub fn misp(
+        &mut self,
+        path: &str,
+        report: &ReportType,
+        input: impl Read,
+    ) -> Result<Option<(String, &'static str)>, FeedError> {
+        let doc: serde_json::Value = serde_json::from_reader(input)
+            .map_err(|e| FeedError::Input(format!("`{path}` is not JSON: {e}")))?;
+        let event = doc.get("Event").unwrap_or(&doc);
+        if event.get("Attribute").is_none()
+            && event.get("Object").is_none()
+            && event.get("info").is_none()
+        {
+            return Err(FeedError::Input(format!(
+                "`{path}` is not a MISP event (no `Attribute`, `Object` or `info`)"
+            )));
+        }
+        let tlp = misp_tlp(event);
+        let mut report = report.clone();
+        if let Some(tlp) = tlp {
+            report.report = format!("{}:{}", report.report, tlp.to_ascii_lowercase());
+        }
+        let index = self.report_index(&report)?;
+        let mut slots = self.slots();
+        let mut attributes: Vec<&serde_json::Value> = event
+            .get("Attribute")
+            .and_then(|a| a.as_array())
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        for object in event
+            .get("Object")
+            .and_then(|o| o.as_array())
+            .into_iter()
+            .flatten()
+        {
+            attributes.extend(
+                object
+                    .get("Attribute")
+                    .and_then(|a| a.as_array())
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        let mut rows = 0;
+        for attribute in attributes {
+            rows += 1;
+            self.rows += 1;
+            let (Some(kind), Some(value)) = (
+                attribute.get("type").and_then(|t| t.as_str()),
+                attribute.get("value").and_then(|v| v.as_str()),
+            ) else {
+                self.malformed(path, rows, || {
+                    "an attribute without `type` or `value`".into()
+                });
+                continue;
+            };
+            let first = value.split('|').next().unwrap_or(value);
+            let second = value.split('|').nth(1).unwrap_or("");
+            let (ip, host, asn) = match kind {
+                "ip-src" | "ip-dst" | "ip-src|port" | "ip-dst|port" => {
+                    match address(first.as_bytes()) {
+                        Some(ip) => (Some(ip), None, None),
+                        None => {
+                            let v = value.to_owned();
+                            self.malformed(path, rows, || {
+                                format!("`{kind}`: `{v}` is not an IP address")
+                            });
+                            continue;
+                        }
+                    }
+                }
+                "domain|ip" => (address(second.as_bytes()), Some(first), None),
+                "domain" | "hostname" | "hostname|port" => (None, Some(first), None),
+                "url" | "link" => (None, url_host(value), None),
+                "AS" => (
+                    None,
+                    None,
+                    value
+                        .trim_start_matches(['A', 'S', 'a', 's'])
+                        .parse::<u32>()
+                        .ok(),
+                ),
+                _ => (None, None, None),
+            };
+            let uuid = attribute
+                .get("uuid")
+                .and_then(|u| u.as_str())
+                .unwrap_or(value);
+            self.event(
+                index,
+                &mut slots,
+                report.severity(),
+                Locator {
+                    ip,
+                    host,
+                    asn,
+                    issue: self.hasher.hash_one(uuid.as_bytes()),
+                    severity: None,
+                },
+            )?;
+        }
+        self.files.push(FileSummary {
+            path: path.to_owned(),
+            format: Format::Misp.as_str(),
+            report: report.report.clone(),
+            rows,
+        });
+        Ok(tlp.map(|t| (report.report.clone(), t)))
+    }
+
+    /// Ends the run: de-duplicates within it and against `state` (days since the epoch;
+    /// `window` in days). With `keep`, the run's fingerprints are kept (on disk) so that
+    /// [`DedupOutcome::remember`] can record what was notified.
+    pub fn finish(
+        self,
+        state: Option<&SeenState>,
+        today: u32,
+        window: u32,
+        keep: bool,
+    ) -> Result<Ingested, FeedError> {
+        let dedup = deduplicate(
+            self.spool,
+            self.aggregates.len(),
+            state,
+            today,
+            window,
+            keep,
+        )?;
+        Ok(Ingested {
+            files: self.files,
+            reports: self.reports,
+            rows: self.rows,
+            parsed: self.parsed,
+            malformed: self.malformed,
+            malformed_lines: self.malformed_lines,
+            resolved: self.resolved,
+            unresolved: self.unresolved,
+            aggregates: self.aggregates,
+            dedup,
+            by_organisation: self.by_organisation,
+        })
+    }
+}
+
+/// The first `ipv4-addr`, `ipv6-addr`, `domain-name` or `url` value a STIX pattern
+/// compares with `=`.
+fn stix_value(pattern: &str) -> Option<(&'static str, String)> {
+    for kind in ["ipv4-addr", "ipv6-addr", "domain-name", "url"] {
+        let needle = format!("{kind}:value");
+        let Some(at) = pattern.find(&needle) else {
+            continue;
+        };
+        let rest = pattern[at + needle.len()..].trim_start();
+        let rest = rest.strip_prefix('=')?.trim_start();
+        let rest = rest.strip_prefix('\'')?;
+        let mut value = String::new();
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => value.extend(chars.next()),
+                '\'' => return Some((kind, value)),
+                c => value.push(c),
+            }
+        }
+        return None;
+    }
+    None
+}
+
+/// A MISP event's TLP from its tags, in TLP 2.0 names (`tlp:white` is CLEAR).
+fn misp_tlp(event: &serde_json::Value) -> Option<&'static str> {
+    let tags = event.get("Tag").and_then(|t| t.as_array())?;
+    tags.iter()
+        .filter_map(|t| t.get("name").and_then(|n| n.as_str()))
+        .filter_map(|n| match n.to_ascii_lowercase().as_str() {
+            "tlp:white" | "tlp:clear" => Some("CLEAR"),
+            "tlp:green" => Some("GREEN"),
+            "tlp:amber" => Some("AMBER"),
+            "tlp:amber+strict" => Some("AMBER+STRICT"),
+            "tlp:red" => Some("RED"),
+            _ => None,
+        })
+        // The strictest wins.
+        .max_by_key(|t| {
+            ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
+                .iter()
+                .position(|x| x == t)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_hosts_and_patterns() {
+        assert_eq!(address(b"192.0.2.7"), "192.0.2.7".parse().ok());
+        assert_eq!(address(b" 2001:db8::1 "), "2001:db8::1".parse().ok());
+        assert_eq!(address(b"192.0.2.0/24"), "192.0.2.0".parse().ok());
+        for bad in [
+            &b"256.0.0.1"[..],
+            b"1.2.3",
+            b"1.2.3.4.5",
+            b"01234.1.1.1",
+            b"x",
+            b"",
+        ] {
+            assert_eq!(address(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(
+            url_host("https://user@Host.example:8443/a?b"),
+            Some("Host.example")
+        );
+        assert_eq!(url_host("http://[2001:db8::1]:80/"), Some("2001:db8::1"));
+        assert_eq!(url_host("host.example/x"), Some("host.example"));
+        assert_eq!(
+            stix_value("[ipv4-addr:value = '10.0.0.0']"),
+            Some(("ipv4-addr", "10.0.0.0".into()))
+        );
+        assert_eq!(
+            stix_value("[url:value = 'http://a.example/x\\'y']"),
+            Some(("url", "http://a.example/x'y".into()))
+        );
+        assert_eq!(stix_value("[file:hashes.'SHA-256' = 'ef53']"), None);
+    }
+}

@@ -1,0 +1,42 @@
+//! schakel's bulk feeds: scan and abuse reports (Shadowserver CSV, a mapped CSV, STIX 2.1,
+//! MISP) read in one streaming pass, every event resolved to the organisation that owns
+//! it (longest registered prefix, then domain, then ASN), counted per organisation and
+//! report type, and de-duplicated within the run and against earlier runs.
+//!
+//! This crate decides nothing about sharing: it says whose events these are. The
+//! application turns each organisation's events into notifications and asks the rulebook.
+//! It reads the streams it is given and keeps the de-duplication state in files; it knows
+//! no database, no HTTP and no terminal.
+
+mod dedup;
+mod facts;
+mod ingest;
+mod mapping;
+mod report;
+mod resolve;
+
+pub use dedup::{DedupOutcome, SeenState};
+pub use facts::{FactsTable, NOTIFICATION_FACTS, NotificationFacts};
+pub use ingest::{
+    Aggregate, FileSummary, Format, Ingest, Ingested, MALFORMED_NAMED, MalformedLine,
+    PROGRESS_EVERY,
+};
+pub use mapping::{CONVERSIONS, Mapping, parse_mapping};
+pub use report::{
+    Columns, ReportTable, ReportType, SHADOWSERVER_REPORTS, Severity, report_from_file_name,
+};
+pub use resolve::Resolver;
+
+/// Why a feed run could not go on (a malformed record is not one: it is counted).
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// A report table, schema, mapping or facts file is wrong.
+    #[error("{0}")]
+    Schema(String),
+    /// An input cannot be read at all (not a single record's problem).
+    #[error("{0}")]
+    Input(String),
+    /// The de-duplication state or spool failed.
+    #[error("{0}")]
+    Io(String),
+}

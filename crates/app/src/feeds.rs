@@ -19,8 +19,6 @@ use schakel_formats::feed::{
     NotificationCounts,
 };
 use schakel_rulebook::{DecisionRequest, ItemFacts, Verdict};
-use schakel_store::NewAuditEntry;
-use serde_json::json;
 
 use crate::access::require_analyst;
 use crate::plan::candidates;
@@ -81,9 +79,9 @@ struct Message {
 }
 
 impl App {
-    /// Runs a feed: reads every input in one streaming pass, resolves, de-duplicates and
-    /// plans the notifications. With `plan_only` nothing is changed (not even the
-    /// de-duplication state). Analysts only.
+    /// Runs a feed: reads every input in one streaming pass, resolves, de-duplicates (against
+    /// the state of earlier runs, which it does not change) and plans the notifications.
+    /// Only `plan_only` runs exist so far; sending is refused. Analysts only.
     pub fn ingest_feed(
         &self,
         principal: &Principal,
@@ -92,6 +90,14 @@ impl App {
         progress: &mut dyn FnMut(u64),
     ) -> Result<FeedSummaryRecord, AppError> {
         require_analyst(principal)?;
+        if !options.plan_only {
+            // Sending needs each permitted message's rows (per member, for linking
+            // organisations) and the standing approval per report type; until both exist
+            // nothing may be recorded as notified.
+            return Err(AppError::Conflict(
+                "this version of schakel plans feed notifications but does not send them yet: run with --plan-only".into(),
+            ));
+        }
         let started = Instant::now();
         let today = self.clock.today();
         let registry = self.registry()?;
@@ -141,12 +147,7 @@ impl App {
         };
         let state = options.state_dir.as_ref().map(SeenState::new);
         let ingested = ingest
-            .finish(
-                state.as_ref(),
-                epoch_day(today),
-                options.window_days,
-                !options.plan_only,
-            )
+            .finish(state.as_ref(), epoch_day(today), options.window_days, false)
             .map_err(feed_error)?;
         let (messages, denied) = self.plan_notifications(
             &registry,
@@ -156,20 +157,6 @@ impl App {
             &tlp_override,
             today,
         )?;
-        let notified: Vec<bool> = ingested
-            .aggregates
-            .iter()
-            .map(|a| {
-                resolver
-                    .organisations()
-                    .get(a.organisation as usize)
-                    .is_some_and(|org| {
-                        messages.iter().any(|((_, report), m)| {
-                            usize::from(a.report) == *report && m.organisations.contains(org)
-                        })
-                    })
-            })
-            .collect();
         let summary = summary(
             &ingested,
             &resolver,
@@ -178,33 +165,6 @@ impl App {
             options.plan_only,
             started,
         );
-        if !options.plan_only {
-            let mut tx = self.store.write()?;
-            tx.append_audit(NewAuditEntry {
-                at: self.clock.now(),
-                actor: principal.actor(),
-                action: "feed.ingest".into(),
-                subject: format!(
-                    "feed:{}",
-                    summary.files.iter().map(|f| f.report.as_str()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(",")
-                ),
-                before: None,
-                after: Some(json!({
-                    "files": summary.files.iter().map(|f| json!({"path": f.path, "format": f.format, "report": f.report, "rows": f.rows})).collect::<Vec<_>>(),
-                    "rows": summary.rows, "malformed": summary.malformed,
-                    "resolved": summary.resolved, "unresolved": summary.unresolved,
-                    "deduplicated": summary.deduplicated,
-                    "notifications": {"permitted": summary.notifications.permitted, "denied": summary.notifications.denied},
-                })),
-            })?;
-            tx.commit()?;
-            if let Some(state) = &state {
-                ingested
-                    .dedup
-                    .remember(state, &notified, epoch_day(today), options.window_days)
-                    .map_err(feed_error)?;
-            }
-        }
         Ok(summary)
     }
 

@@ -144,7 +144,7 @@ fn a_linking_organisation_gets_only_members_it_may_receive_and_denies_carry_reme
 }
 
 #[test]
-fn repeats_within_the_window_are_not_notified_again_and_plan_only_changes_nothing() -> TestResult {
+fn repeats_within_the_window_are_left_out_and_planning_changes_nothing() -> TestResult {
     let t = demo_app()?;
     let dir = tempfile::tempdir()?;
     let feed = || {
@@ -159,27 +159,60 @@ fn repeats_within_the_window_are_not_notified_again_and_plan_only_changes_nothin
     let again = run(&t, vec![feed()], &options(dir.path(), true))?;
     assert_eq!(first.deduplicated, again.deduplicated);
     assert!(!dir.path().join("seen").exists());
-    // A real run remembers what it notified; the next run within the window leaves it out.
-    let real = run(&t, vec![feed()], &options(dir.path(), false))?;
-    assert_eq!(real.notifications, first.notifications);
+    // Sending is not built yet: refused, nothing written.
+    let err = run(&t, vec![feed()], &options(dir.path(), false))
+        .err()
+        .ok_or("sent")?;
+    assert!(err.to_string().contains("--plan-only"), "{err}");
+    assert!(!dir.path().join("seen").exists());
+    // What an earlier run notified (here: Hospital South's events, remembered yesterday) is
+    // left out while the window lasts.
+    let registry = t.app.registry()?;
+    let today = schakel_domain::parse_date("2026-11-22")?;
+    let resolver = schakel_feeds::Resolver::new(&registry, today);
+    let table = schakel_feeds::ReportTable::shadowserver()?;
+    let report = table.get("scan_http").ok_or("no scan_http")?;
+    let mut ingest = schakel_feeds::Ingest::new(&resolver);
+    ingest.csv(
+        "earlier.csv",
+        Format::Shadowserver,
+        report,
+        b',',
+        Cursor::new(SCAN_HTTP),
+        &mut |_| {},
+    )?;
+    let day = u32::try_from((today - jiff::civil::date(1970, 1, 1)).get_days())?;
+    let state = schakel_feeds::SeenState::new(dir.path().join("seen"));
+    let earlier = ingest.finish(Some(&state), day - 1, 7, true)?;
+    let hospital = resolver
+        .organisations()
+        .iter()
+        .position(|o| o.as_str() == "hospital-south")
+        .ok_or("no hospital")?;
+    let notified: Vec<bool> = earlier
+        .aggregates
+        .iter()
+        .map(|a| a.organisation as usize == hospital)
+        .collect();
+    earlier.dedup.remember(&state, &notified, day - 1, 7)?;
     let next = run(&t, vec![feed()], &options(dir.path(), true))?;
-    assert_eq!(next.notifications.permitted, 0);
-    // Only what was notified is remembered: the party's event was denied, so it stays.
-    assert_eq!(next.deduplicated, next.resolved - 1, "{next:?}");
-    assert_eq!(next.notifications.denied, 1);
-    // A window of 0 days forgets at once.
-    let mut forget = options(dir.path(), true);
-    forget.window_days = 0;
-    let later = run(&t, vec![feed()], &forget)?;
-    assert_eq!(later.notifications, first.notifications);
-    // The run is in the audit log.
-    let legal = person("lea", Role::Legal);
+    assert_eq!(next.deduplicated, first.deduplicated + 2, "{next:?}");
     assert!(
-        t.app
-            .audit_log(&legal)?
+        next.permitted
             .iter()
-            .any(|e| e.entry.action == "feed.ingest")
+            .all(|n| !n.organisations.contains(&"hospital-south".to_owned())),
+        "{next:?}"
     );
+    assert!(
+        next.permitted
+            .iter()
+            .any(|n| n.recipient == "ziekenhuis-noord")
+    );
+    // A window of one day has let it go again.
+    let mut short = options(dir.path(), true);
+    short.window_days = 1;
+    let later = run(&t, vec![feed()], &short)?;
+    assert_eq!(later.notifications, first.notifications);
     Ok(())
 }
 

@@ -47,7 +47,8 @@ pub struct FeedOptions {
     pub plan_only: bool,
     /// Days a notified host and issue is not notified again.
     pub window_days: u32,
-    /// Where the de-duplication state lives (none: no state across runs).
+    /// Where the de-duplication state lives (default: the application's, beside the
+    /// database; none at all: no state across runs).
     pub state_dir: Option<PathBuf>,
 }
 
@@ -145,7 +146,11 @@ impl App {
         let epoch_day = |d: schakel_domain::Date| {
             u32::try_from((d - jiff::civil::date(1970, 1, 1)).get_days()).unwrap_or(0)
         };
-        let state = options.state_dir.as_ref().map(SeenState::new);
+        let state = options
+            .state_dir
+            .as_ref()
+            .or(self.feed_state.as_ref())
+            .map(SeenState::new);
         let ingested = ingest
             .finish(state.as_ref(), epoch_day(today), options.window_days, false)
             .map_err(feed_error)?;

@@ -95,6 +95,8 @@ pub struct App {
     clock: Clock,
     /// The registry in memory, with the store's registry version it was read at.
     registry_cache: Arc<std::sync::Mutex<Option<CachedRegistry>>>,
+    /// Where feed de-duplication state lives (beside the database).
+    feed_state: Option<std::path::PathBuf>,
 }
 
 impl App {
@@ -119,7 +121,14 @@ impl App {
             regimes: Arc::new(regimes),
             clock,
             registry_cache: Arc::default(),
+            feed_state: None,
         }
+    }
+
+    /// The same application keeping feed de-duplication state in `dir`.
+    pub fn with_feed_state(mut self, dir: std::path::PathBuf) -> Self {
+        self.feed_state = Some(dir);
+        self
     }
 
     /// The same application with another reporting-regime table.

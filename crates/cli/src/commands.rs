@@ -87,7 +87,8 @@ fn open_app(cli: &Cli) -> Result<App, CliError> {
         Arc::new(rulebooks),
         Clock::system(),
     )
-    .with_regimes(regimes);
+    .with_regimes(regimes)
+    .with_feed_state(crate::feeds::state_dir(&cli.db));
     // A rulebook whose text changed since it was last used is recorded as an amendment.
     app.record_rulebooks(&operator())?;
     Ok(app)
@@ -146,7 +147,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Report(command) => crate::reports::report(&app, &me, command),
         Command::Advice(command) => crate::reports::advice(&app, &me, command),
         Command::Woo(command) => crate::reports::woo(&app, &me, command),
-        Command::Feed(command) => crate::feeds::feed(&app, &me, &cli_db, command),
+        Command::Feed(command) => crate::feeds::feed(&app, &me, command),
         Command::Stats {
             period,
             json: as_json,

@@ -32,19 +32,14 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// Where the de-duplication state lives: beside the database.
-fn state_dir(db: &Path) -> PathBuf {
+pub(crate) fn state_dir(db: &Path) -> PathBuf {
     let name = db
         .file_name()
         .map_or_else(|| "schakel.db".into(), |n| n.to_string_lossy().into_owned());
     db.with_file_name(format!("{name}.feed-seen"))
 }
 
-pub(crate) fn feed(
-    app: &App,
-    me: &Principal,
-    db: &Path,
-    command: FeedCommand,
-) -> Result<(), CliError> {
+pub(crate) fn feed(app: &App, me: &Principal, command: FeedCommand) -> Result<(), CliError> {
     let FeedCommand::Ingest {
         files,
         format,
@@ -141,7 +136,7 @@ pub(crate) fn feed(
         shadowserver_schema,
         plan_only,
         window_days: window,
-        state_dir: Some(state_dir(db)),
+        state_dir: None,
     };
     let summary = app.ingest_feed(me, inputs, &options, &mut progress);
     if let Some(bar) = &bar {

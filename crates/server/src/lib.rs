@@ -6,6 +6,7 @@
 //! the blocking pool (the store is synchronous), and shape the answer.
 
 mod auth;
+mod feeds;
 mod items;
 mod problem;
 mod reports;

@@ -55,6 +55,7 @@ Every route but /healthz needs `Authorization: Bearer <token>`; every error is a
         (name = "rulebook", description = "Sharing decisions and the rulebooks behind them"),
         (name = "distribution", description = "Items, their plans, four-eyes approval, sending and the outbox"),
         (name = "reports", description = "Incident reports, their reporting clocks and triage; written advice; published statistics"),
+        (name = "feeds", description = "Bulk feeds: scan and abuse reports resolved to their owners and planned through the rulebook"),
         (name = "audit", description = "The audit trail and disclosure (Woo) exports, for legal officers and supervisors"),
         (name = "inbox", description = "A recipient organisation's inbox: what was delivered to it, acknowledgements, forwarding confirmations"),
         (name = "meta", description = "Health, identity and this document")
@@ -97,6 +98,7 @@ pub(crate) fn router(app: App) -> Router {
         .routes(routes!(openapi_document))
         .merge(crate::items::routes())
         .merge(crate::reports::routes())
+        .merge(crate::feeds::routes())
         .split_for_parts();
     // /healthz is the one route without authentication.
     if let Some(item) = openapi.paths.paths.get_mut("/healthz")

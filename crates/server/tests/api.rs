@@ -995,3 +995,48 @@ async fn reports_are_filed_and_read_by_their_own_organisation_and_staff() -> Tes
     assert!(!woo.to_string().to_lowercase().contains("z-cert"), "{woo}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_feed_is_streamed_to_the_api_and_planned() -> TestResult {
+    let s = spawn_server().await?;
+    let csv = "timestamp,ip,port,severity\nx,198.51.100.7,443,high\nx,192.0.2.10,80,info\nx,not-an-ip,80,info\n";
+    let post = |token: &str, query: &str| {
+        s.client
+            .post(format!("{}/api/v1/feeds?{query}", s.base))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+    };
+    let resp = post(
+        &s.analyst,
+        "format=shadowserver&name=2026-11-21-scan_http-nl.csv&plan_only=true",
+    )
+    .await?;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let summary: Value = resp.json().await?;
+    assert_eq!(
+        (
+            summary["rows"].clone(),
+            summary["resolved"].clone(),
+            summary["malformed"].clone()
+        ),
+        (json!(3), json!(2), json!(1)),
+        "{summary}"
+    );
+    assert_eq!(summary["files"][0]["report"], "scan_http");
+    // Sending is not built yet; a recipient may not run feeds; the format is named.
+    let resp = post(&s.analyst, "format=shadowserver&report=scan_http").await?;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let resp = post(
+        &s.z_cert,
+        "format=shadowserver&report=scan_http&plan_only=true",
+    )
+    .await?;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = post(&s.analyst, "format=xml&plan_only=true").await?;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = resp.json().await?;
+    assert_eq!(problem["errors"][0]["field"], "format");
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! `POST /api/v1/feeds`: a feed file as the request body, streamed to the feed run as it
+//! arrives (memory does not grow with the upload), and the run summary back.
+
+#![allow(
+    unused_qualifications,
+    reason = "utoipa's path macro expands to qualified paths"
+)]
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use futures_util::StreamExt;
+use schakel_app::{App, FeedInput, FeedOptions};
+use schakel_feeds::Format;
+use schakel_formats::feed::FeedSummaryRecord;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::routes::{blocking, number_param, query_params};
+use crate::{ApiError, Problem};
+
+pub(crate) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(ingest_feed))
+}
+
+/// The request body as a blocking reader, fed chunk by chunk from the connection.
+struct BodyReader {
+    chunks: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    current: Bytes,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/feeds", tag = "feeds",
+    params(("format" = String, Query, description = "shadowserver, stix or misp (a mapped CSV needs its mapping file: use the CLI)"),
+           ("name" = Option<String>, Query, description = "the file's name; a Shadowserver name `YYYY-MM-DD-<report>-….csv` gives the report type"),
+           ("report" = Option<String>, Query, description = "the report type (overrides the name)"),
+           ("plan_only" = bool, Query, description = "must be true: sending feed notifications is not built yet"),
+           ("window" = Option<u64>, Query, description = "days a notified host and issue is not notified again (default 7)")),
+    request_body(content = String, description = "the feed file, streamed", content_type = "text/csv"),
+    responses((status = 200, body = FeedSummaryRecord),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn ingest_feed(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Query(raw): Query<HashMap<String, String>>,
+    body: Body,
+) -> Result<Json<FeedSummaryRecord>, ApiError> {
+    let params = query_params(raw, &["format", "name", "report", "plan_only", "window"])?;
+    let format = params
+        .get("format")
+        .ok_or_else(|| ApiError::bad_field("format", "give shadowserver, stix or misp"))?;
+    let format = match Format::parse(format) {
+        Some(Format::Csv) => {
+            return Err(ApiError::bad_field(
+                "format",
+                "a mapped CSV needs its mapping file: use `schakel feed ingest --format csv --mapping FILE`",
+            ));
+        }
+        Some(f) => f,
+        None => {
+            return Err(ApiError::bad_field(
+                "format",
+                format!("`{format}` is not shadowserver, stix or misp"),
+            ));
+        }
+    };
+    let plan_only = match params.get("plan_only").map(String::as_str) {
+        Some("true") => true,
+        None | Some("false") => false,
+        Some(other) => {
+            return Err(ApiError::bad_field(
+                "plan_only",
+                format!("`{other}` is not true or false"),
+            ));
+        }
+    };
+    let window = number_param(&params, "window", 7, 3650)?;
+    let options = FeedOptions {
+        report: params.get("report").cloned(),
+        plan_only,
+        window_days: u32::try_from(window).unwrap_or(7),
+        ..FeedOptions::default()
+    };
+    let name = params.get("name").cloned().unwrap_or_else(|| "-".into());
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            if tx.send(chunk.map_err(std::io::Error::other)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let input = FeedInput {
+        path: name,
+        format,
+        reader: Box::new(BodyReader {
+            chunks: rx,
+            current: Bytes::new(),
+        }),
+    };
+    let summary = blocking(&app, move |app| {
+        app.ingest_feed(&p, vec![input], &options, &mut |_| {})
+    })
+    .await?;
+    Ok(Json(summary))
+}

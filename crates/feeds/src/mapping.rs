@@ -112,17 +112,9 @@ pub fn parse_mapping(text: &str) -> Result<Mapping, FeedError> {
                 CONVERSIONS.join(", ")
             )));
         }
-        let slot = match field.as_str() {
-            "source.ip" => &mut columns.ip,
-            "source.network" => &mut columns.network,
-            "source.reverse_dns" => &mut columns.host,
-            "source.fqdn" => &mut columns.fqdn,
-            "source.url" => &mut columns.url,
-            "source.asn" => &mut columns.asn,
-            "source.port" => &mut columns.port,
-            "severity" => &mut columns.severity,
-            // Any other field is kept as it is, under its column name.
-            _ => continue,
+        // Any other field is kept as it is, under its column name.
+        let Some(slot) = columns.slot(&field) else {
+            continue;
         };
         if let Some(other) = slot.replace(column.clone()) {
             return Err(bad(format!(

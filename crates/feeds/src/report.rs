@@ -79,6 +79,24 @@ pub struct Columns {
     pub severity: Option<String>,
 }
 
+impl Columns {
+    /// Where the column of an event field (`source.ip`, `source.asn`, `severity`…) goes;
+    /// `None` for a field schakel does not locate events by (such columns are kept).
+    pub fn slot(&mut self, field: &str) -> Option<&mut Option<String>> {
+        Some(match field {
+            "source.ip" => &mut self.ip,
+            "source.network" => &mut self.network,
+            "source.reverse_dns" => &mut self.host,
+            "source.fqdn" => &mut self.fqdn,
+            "source.url" => &mut self.url,
+            "source.asn" => &mut self.asn,
+            "source.port" => &mut self.port,
+            "severity" => &mut self.severity,
+            _ => return None,
+        })
+    }
+}
+
 /// A report type.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -194,16 +212,8 @@ impl ReportTable {
                             "report `{key}`: `{list}` holds an entry that is not [field, column, …]"
                         )));
                     };
-                    let slot = match target {
-                        "source.ip" => &mut columns.ip,
-                        "source.network" => &mut columns.network,
-                        "source.reverse_dns" => &mut columns.host,
-                        "source.fqdn" => &mut columns.fqdn,
-                        "source.url" => &mut columns.url,
-                        "source.asn" => &mut columns.asn,
-                        "source.port" => &mut columns.port,
-                        "severity" => &mut columns.severity,
-                        _ => continue,
+                    let Some(slot) = columns.slot(target) else {
+                        continue;
                     };
                     if slot.is_none() {
                         *slot = Some(column.to_owned());

@@ -122,12 +122,19 @@ pub(crate) fn feed(app: &App, me: &Principal, command: FeedCommand) -> Result<()
     } else {
         None
     };
-    let started = Instant::now();
+    // Rows per second from the first batch read (not counting the registry load).
+    let mut first: Option<(Instant, u64)> = None;
     let mut progress = |rows: u64| {
         if let Some(bar) = &bar {
             bar.set_position(read.load(Ordering::Relaxed));
-            let seconds = started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / seconds));
+            let (since, base) = *first.get_or_insert((Instant::now(), rows));
+            let seconds = since.elapsed().as_secs_f64();
+            let rate = if seconds > 0.05 {
+                format!(", {:.0} rows/s", (rows - base) as f64 / seconds)
+            } else {
+                String::new()
+            };
+            bar.set_message(format!("{rows} rows{rate}"));
         }
     };
     let options = FeedOptions {

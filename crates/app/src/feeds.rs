@@ -16,11 +16,13 @@ use schakel_feeds::{
 };
 use schakel_formats::feed::{
     FeedDenyRecord, FeedFileRecord, FeedNotificationRecord, FeedSummaryRecord, MalformedLineRecord,
-    NotificationCounts,
+    NotificationCounts, StandingApprovalRecord, StandingApprovalUse,
 };
 use schakel_rulebook::{DecisionRequest, ItemFacts, Verdict};
+use schakel_store::{NewAuditEntry, StandingApprovalRow};
+use serde_json::json;
 
-use crate::access::require_analyst;
+use crate::access::{require_analyst, require_approver, require_staff};
 use crate::plan::candidates;
 use crate::{App, AppError};
 
@@ -162,7 +164,11 @@ impl App {
             &tlp_override,
             today,
         )?;
-        let summary = summary(
+        let approvals = {
+            let mut tx = self.store.read()?;
+            tx.standing_approvals()?
+        };
+        let mut summary = summary(
             &ingested,
             &resolver,
             &messages,
@@ -170,7 +176,111 @@ impl App {
             options.plan_only,
             started,
         );
+        summary.standing_approvals = ingested
+            .reports
+            .iter()
+            .map(|r| {
+                let live = approvals
+                    .iter()
+                    .find(|a| a.report == r.report && a.revoked_at.is_none())
+                    .map(|a| StandingApprovalUse {
+                        approved_by: a.approved_by.clone(),
+                        approved_at: a.approved_at.to_string(),
+                        covers_this_run: a.approved_by != principal.name,
+                    });
+                (r.report.clone(), live)
+            })
+            .collect();
         Ok(summary)
+    }
+
+    /// Gives a standing approval of a feed report type: its notifications may then be
+    /// sent without a second person approving each run, provided the person running the
+    /// feed is not the one who approved. An analyst or legal officer; recorded in the
+    /// audit log. A report type has at most one live standing approval.
+    pub fn approve_feed_report(
+        &self,
+        principal: &Principal,
+        report: &str,
+        note: Option<&str>,
+    ) -> Result<StandingApprovalRecord, AppError> {
+        require_approver(principal)?;
+        let report = report.trim();
+        if report.is_empty() || report.contains(char::is_whitespace) {
+            return Err(AppError::field(
+                "report",
+                "give one report type, such as scan_http",
+            ));
+        }
+        let mut tx = self.store.write()?;
+        if let Some(live) = tx
+            .standing_approvals()?
+            .into_iter()
+            .find(|a| a.report == report && a.revoked_at.is_none())
+        {
+            return Err(AppError::Conflict(format!(
+                "`{report}` has a standing approval already, by {} at {}; revoke it first",
+                live.approved_by, live.approved_at
+            )));
+        }
+        let row = StandingApprovalRow {
+            report: report.to_owned(),
+            approved_by: principal.name.clone(),
+            approved_at: self.clock.now(),
+            note: note
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
+            revoked_at: None,
+            revoked_by: None,
+        };
+        tx.insert_standing_approval(&row)?;
+        tx.append_audit(NewAuditEntry {
+            at: row.approved_at,
+            actor: principal.actor(),
+            action: "feed.approve".into(),
+            subject: format!("feed-report:{report}"),
+            before: None,
+            after: Some(json!({"report": report, "note": row.note})),
+        })?;
+        tx.commit()?;
+        Ok(approval_record(&row))
+    }
+
+    /// Revokes a report type's standing approval. An analyst or legal officer; audited.
+    pub fn revoke_feed_report(&self, principal: &Principal, report: &str) -> Result<(), AppError> {
+        require_approver(principal)?;
+        let mut tx = self.store.write()?;
+        let now = self.clock.now();
+        if !tx.revoke_standing_approval(report, now, &principal.name)? {
+            return Err(AppError::NotFound(format!(
+                "`{report}` has no standing approval"
+            )));
+        }
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "feed.revoke".into(),
+            subject: format!("feed-report:{report}"),
+            before: None,
+            after: Some(json!({"report": report})),
+        })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every standing approval, revoked ones too. Staff only.
+    pub fn feed_approvals(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<StandingApprovalRecord>, AppError> {
+        require_staff(principal)?;
+        let mut tx = self.store.read()?;
+        Ok(tx
+            .standing_approvals()?
+            .iter()
+            .map(approval_record)
+            .collect())
     }
 
     fn report_type(
@@ -331,6 +441,17 @@ impl App {
     }
 }
 
+fn approval_record(a: &StandingApprovalRow) -> StandingApprovalRecord {
+    StandingApprovalRecord {
+        report: a.report.clone(),
+        approved_by: a.approved_by.clone(),
+        approved_at: a.approved_at.to_string(),
+        note: a.note.clone(),
+        revoked_at: a.revoked_at.map(|t| t.to_string()),
+        revoked_by: a.revoked_by.clone(),
+    }
+}
+
 fn summary(
     ingested: &Ingested,
     resolver: &Resolver,
@@ -421,6 +542,7 @@ fn summary(
                 },
             )
             .collect(),
+        standing_approvals: BTreeMap::new(),
         seconds: started.elapsed().as_secs_f64(),
     }
 }

@@ -371,3 +371,71 @@ fn unknown_report_types_and_missing_locators_are_named() -> TestResult {
     assert_eq!((s.rows, s.resolved), (1, 1));
     Ok(())
 }
+
+#[test]
+fn a_standing_approval_is_given_by_a_second_person_audited_and_revocable() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let legal = person("lea", Role::Legal);
+    let analyst = person("ana", Role::Analyst);
+    let feed = || {
+        input(
+            "2026-11-21-scan_http-nl-asn.csv",
+            Format::Shadowserver,
+            SCAN_HTTP,
+        )
+    };
+    // None yet: the summary says so.
+    let s = run(&t, vec![feed()], &options(dir.path(), true))?;
+    assert_eq!(s.standing_approvals.get("scan_http"), Some(&None));
+    // A legal officer approves the report type; it covers the analyst's runs.
+    let given = t
+        .app
+        .approve_feed_report(&legal, "scan_http", Some("daily scans, AMBER"))?;
+    assert_eq!(given.approved_by, "lea");
+    assert!(matches!(
+        t.app.approve_feed_report(&analyst, "scan_http", None),
+        Err(schakel_app::AppError::Conflict(_))
+    ));
+    let s = run(&t, vec![feed()], &options(dir.path(), true))?;
+    let live = s
+        .standing_approvals
+        .get("scan_http")
+        .cloned()
+        .flatten()
+        .ok_or("no approval")?;
+    assert!(live.covers_this_run);
+    // Not the approver's own runs: four eyes need two people.
+    let own = t.app.ingest_feed(
+        &person("lea", Role::Admin),
+        vec![feed()],
+        &options(dir.path(), true),
+        &mut |_| {},
+    )?;
+    assert_eq!(
+        own.standing_approvals
+            .get("scan_http")
+            .cloned()
+            .flatten()
+            .map(|a| a.covers_this_run),
+        Some(false)
+    );
+    // Revoked, never deleted; both steps audited.
+    t.app.revoke_feed_report(&analyst, "scan_http")?;
+    assert!(t.app.revoke_feed_report(&analyst, "scan_http").is_err());
+    let list = t.app.feed_approvals(&analyst)?;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].revoked_by.as_deref(), Some("ana"));
+    let actions: Vec<String> = t
+        .app
+        .audit_log(&legal)?
+        .into_iter()
+        .filter(|e| e.entry.subject == "feed-report:scan_http")
+        .map(|e| e.entry.action)
+        .collect();
+    assert_eq!(actions, ["feed.approve", "feed.revoke"]);
+    // A recipient may neither give one nor run feeds.
+    let z = recipient(&t, "z-cert")?;
+    assert!(t.app.approve_feed_report(&z, "scan_http", None).is_err());
+    Ok(())
+}

@@ -758,4 +758,29 @@ pub(crate) enum FeedCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Give a standing approval of a report type: its notifications may be sent without a
+    /// second person approving each run (by anyone but you). Recorded in the audit log.
+    Approve {
+        /// The report type (`scan_http`).
+        #[arg(long, value_name = "TYPE")]
+        report: String,
+        /// Why, or under which conditions.
+        #[arg(long)]
+        note: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a report type's standing approval.
+    Revoke {
+        /// The report type.
+        #[arg(long, value_name = "TYPE")]
+        report: String,
+    },
+    /// Standing approvals, revoked ones too.
+    Approvals {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

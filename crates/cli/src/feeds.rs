@@ -40,16 +40,72 @@ pub(crate) fn state_dir(db: &Path) -> PathBuf {
 }
 
 pub(crate) fn feed(app: &App, me: &Principal, command: FeedCommand) -> Result<(), CliError> {
-    let FeedCommand::Ingest {
-        files,
-        format,
-        report,
-        mapping,
-        shadowserver_schema,
-        plan_only,
-        window,
-        json: as_json,
-    } = command;
+    let (files, format, report, mapping, shadowserver_schema, plan_only, window, as_json) =
+        match command {
+            FeedCommand::Ingest {
+                files,
+                format,
+                report,
+                mapping,
+                shadowserver_schema,
+                plan_only,
+                window,
+                json,
+            } => (
+                files,
+                format,
+                report,
+                mapping,
+                shadowserver_schema,
+                plan_only,
+                window,
+                json,
+            ),
+            FeedCommand::Approve {
+                report,
+                note,
+                json: as_json,
+            } => {
+                let record = app.approve_feed_report(me, &report, note.as_deref())?;
+                if as_json {
+                    return json(&record);
+                }
+                return out(&format!(
+                    "Standing approval of `{}` recorded ({} at {}). Its notifications may be sent without another approval, by anyone but {}.\n",
+                    record.report, record.approved_by, record.approved_at, record.approved_by
+                ));
+            }
+            FeedCommand::Revoke { report } => {
+                app.revoke_feed_report(me, &report)?;
+                return out(&format!(
+                    "The standing approval of `{report}` is revoked.\n"
+                ));
+            }
+            FeedCommand::Approvals { json: as_json } => {
+                let list = app.feed_approvals(me)?;
+                if as_json {
+                    return json(&list);
+                }
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.report.clone(),
+                            a.approved_by.clone(),
+                            a.approved_at.clone(),
+                            a.revoked_at
+                                .clone()
+                                .map_or_else(|| "live".into(), |r| format!("revoked {r}")),
+                            a.note.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                return out(&table(
+                    &["REPORT", "APPROVED BY", "AT", "STATE", "NOTE"],
+                    &rows,
+                ));
+            }
+        };
     let format = Format::parse(&format).ok_or_else(|| {
         CliError::user(format!(
             "--format: `{format}` is not shadowserver, csv, stix or misp"
@@ -196,6 +252,21 @@ fn summary_text(s: &FeedSummaryRecord) -> String {
         "\nNotifications: {} permitted, {} denied.\n",
         s.notifications.permitted, s.notifications.denied
     ));
+    for (report, approval) in &s.standing_approvals {
+        t.push_str(&match approval {
+            Some(a) if a.covers_this_run => format!(
+                "  {report}: standing approval by {} ({}) covers this run\n",
+                a.approved_by, a.approved_at
+            ),
+            Some(a) => format!(
+                "  {report}: the standing approval is yours ({}); another person must run the feed or approve\n",
+                a.approved_by
+            ),
+            None => format!(
+                "  {report}: no standing approval; a second person gives one with `schakel feed approve --report {report}`\n"
+            ),
+        });
+    }
     let rows: Vec<Vec<String>> = s
         .permitted
         .iter()

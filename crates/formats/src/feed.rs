@@ -80,6 +80,24 @@ pub struct FeedNotificationRecord {
     pub tlp: String,
 }
 
+/// A standing approval of a report type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StandingApprovalRecord {
+    /// The report type.
+    pub report: String,
+    /// The person who gave it.
+    pub approved_by: String,
+    /// When (RFC 3339 UTC).
+    pub approved_at: String,
+    /// Why, or under which conditions.
+    pub note: Option<String>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+    /// By whom.
+    pub revoked_by: Option<String>,
+}
+
 /// The summary of one feed run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -110,6 +128,22 @@ pub struct FeedSummaryRecord {
     pub permitted: Vec<FeedNotificationRecord>,
     /// The denied ones, grouped by recipient, report and reasons.
     pub denied: Vec<FeedDenyRecord>,
+    /// Per report type of the run: its live standing approval, if any, and whether it
+    /// covers this run (it does not when the approver is the person running the feed).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub standing_approvals: BTreeMap<String, Option<StandingApprovalUse>>,
     /// Wall-clock seconds.
     pub seconds: f64,
+}
+
+/// Whether a standing approval covers a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StandingApprovalUse {
+    /// The person who gave it.
+    pub approved_by: String,
+    /// When.
+    pub approved_at: String,
+    /// False when the person running the feed gave it: four eyes need two people.
+    pub covers_this_run: bool,
 }

@@ -22,7 +22,9 @@ pub use distribution::{
     ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
     ItemVersionRow, NewDelivery,
 };
-pub use reports::{AdviceRow, ReportEventRow, ReportQuery, ReportRow, SubmissionRow};
+pub use reports::{
+    AdviceRow, ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow, SubmissionRow,
+};
 pub use sqlite::SqliteStore;
 
 /// Failures of the storage layer.
@@ -233,6 +235,21 @@ pub trait Tx {
     fn advice(&mut self, id: &str) -> Result<Option<AdviceRow>, StoreError>;
     /// All written advice, earliest follow-up first.
     fn all_advice(&mut self) -> Result<Vec<AdviceRow>, StoreError>;
+
+    /// Records a standing approval of a feed report type (at most one live per type).
+    fn insert_standing_approval(
+        &mut self,
+        approval: &StandingApprovalRow,
+    ) -> Result<(), StoreError>;
+    /// Revokes the live standing approval of a report type; false when there is none.
+    fn revoke_standing_approval(
+        &mut self,
+        report: &str,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<bool, StoreError>;
+    /// Every standing approval, revoked ones too, by report type then age.
+    fn standing_approvals(&mut self) -> Result<Vec<StandingApprovalRow>, StoreError>;
 
     /// Makes the transaction's changes durable.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -108,3 +108,20 @@ pub struct AdviceRow {
     /// The escalation item.
     pub escalation_item: Option<String>,
 }
+
+/// A standing approval of a feed report type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandingApprovalRow {
+    /// The report type (`scan_http`).
+    pub report: String,
+    /// The person who gave it.
+    pub approved_by: String,
+    /// When.
+    pub approved_at: Timestamp,
+    /// Why, or under which conditions.
+    pub note: Option<String>,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+    /// By whom.
+    pub revoked_by: Option<String>,
+}

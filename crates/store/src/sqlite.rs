@@ -21,8 +21,8 @@ use crate::sqlite_reports as rep;
 use crate::{
     AdviceRow, ApprovalRow, AuditEntry, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow,
     GENESIS_HASH, ItemQuery, ItemRow, ItemVersionRow, NewAuditEntry, NewDelivery, OrganisationPage,
-    OrganisationQuery, PrefixMatch, ReportEventRow, ReportQuery, ReportRow, Store, StoreError,
-    SubmissionRow, TokenRecord, Tx, entry_hash,
+    OrganisationQuery, PrefixMatch, ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow,
+    Store, StoreError, SubmissionRow, TokenRecord, Tx, entry_hash,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_distribution.sql"),
     include_str!("../migrations/sqlite/0003_registry_version.sql"),
     include_str!("../migrations/sqlite/0004_reports.sql"),
+    include_str!("../migrations/sqlite/0005_standing_approvals.sql"),
 ];
 
 const READERS: usize = 4;
@@ -1061,6 +1062,26 @@ impl Tx for SqliteTx<'_> {
 
     fn all_advice(&mut self) -> Result<Vec<AdviceRow>, StoreError> {
         rep::all_advice(&self.conn)
+    }
+
+    fn insert_standing_approval(
+        &mut self,
+        approval: &StandingApprovalRow,
+    ) -> Result<(), StoreError> {
+        rep::insert_standing_approval(&self.conn, approval)
+    }
+
+    fn revoke_standing_approval(
+        &mut self,
+        report: &str,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        rep::revoke_standing_approval(&self.conn, report, at, by)
+    }
+
+    fn standing_approvals(&mut self) -> Result<Vec<StandingApprovalRow>, StoreError> {
+        rep::standing_approvals(&self.conn)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {

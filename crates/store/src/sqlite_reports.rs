@@ -8,7 +8,10 @@ use schakel_domain::{OrgSlug, parse_date};
 
 use crate::audit::timestamp_text;
 use crate::sqlite::{Filter, corrupt, read_timestamp};
-use crate::{AdviceRow, ReportEventRow, ReportQuery, ReportRow, StoreError, SubmissionRow};
+use crate::{
+    AdviceRow, ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow, StoreError,
+    SubmissionRow,
+};
 
 fn json(what: &str, text: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt(format!("{what}: {e}")))
@@ -322,4 +325,67 @@ pub(crate) fn all_advice(conn: &Connection) -> Result<Vec<AdviceRow>, StoreError
     ))?;
     let rows = stmt.query_map([], advice_tuple)?;
     rows.map(|r| advice_from(r?)).collect()
+}
+
+pub(crate) fn insert_standing_approval(
+    conn: &Connection,
+    a: &StandingApprovalRow,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO standing_approvals (report, approved_by, approved_at, note)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        a.report,
+        a.approved_by,
+        timestamp_text(a.approved_at),
+        a.note
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn revoke_standing_approval(
+    conn: &Connection,
+    report: &str,
+    at: Timestamp,
+    by: &str,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE standing_approvals SET revoked_at = ?2, revoked_by = ?3
+             WHERE report = ?1 AND revoked_at IS NULL",
+        )?
+        .execute(params![report, timestamp_text(at), by])?;
+    Ok(n > 0)
+}
+
+pub(crate) fn standing_approvals(
+    conn: &Connection,
+) -> Result<Vec<StandingApprovalRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT report, approved_by, approved_at, note, revoked_at, revoked_by
+         FROM standing_approvals ORDER BY report, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (report, approved_by, approved_at, note, revoked_at, revoked_by) = r?;
+        Ok(StandingApprovalRow {
+            report,
+            approved_by,
+            approved_at: read_timestamp(&approved_at)?,
+            note,
+            revoked_at: opt_ts(revoked_at)?,
+            revoked_by,
+        })
+    })
+    .collect()
 }

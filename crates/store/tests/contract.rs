@@ -614,3 +614,37 @@ fn reports_history_submissions_and_advice_round_trip() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn standing_approvals_are_revoked_never_deleted_and_one_is_live_per_report() -> TestResult {
+    use schakel_store::StandingApprovalRow;
+    for b in backends()? {
+        let at: Timestamp = "2026-11-22T10:00:00Z".parse()?;
+        let approval = |by: &str| StandingApprovalRow {
+            report: "scan_http".into(),
+            approved_by: by.into(),
+            approved_at: at,
+            note: None,
+            revoked_at: None,
+            revoked_by: None,
+        };
+        let mut tx = b.store.write()?;
+        tx.insert_standing_approval(&approval("lea"))?;
+        assert!(matches!(
+            tx.insert_standing_approval(&approval("ann")),
+            Err(StoreError::Constraint(_))
+        ));
+        assert!(tx.revoke_standing_approval("scan_http", at, "lea")?);
+        assert!(!tx.revoke_standing_approval("scan_http", at, "lea")?);
+        tx.insert_standing_approval(&approval("ann"))?;
+        tx.commit()?;
+        let all = b.store.read()?.standing_approvals()?;
+        let live: Vec<&str> = all
+            .iter()
+            .filter(|a| a.revoked_at.is_none())
+            .map(|a| a.approved_by.as_str())
+            .collect();
+        assert_eq!((all.len(), live), (2, vec!["ann"]));
+    }
+    Ok(())
+}

@@ -83,8 +83,9 @@ pub fn stats_svg(s: &StatsRecord) -> String {
     let top = 190;
     let cols = categories.len() + 1;
     let rows = sectors.len() + 1;
-    let width = left + cols * cell + 20;
-    let height = top + rows * cell + 90;
+    // Wide enough for the notes (about 7 px a character at 13 px).
+    let width = (left + cols * cell + 20).max(720);
+    let height = top + rows * cell + 110;
     let max = s
         .cells
         .iter()
@@ -113,7 +114,7 @@ pub fn stats_svg(s: &StatsRecord) -> String {
     );
     let _ = writeln!(
         out,
-        r##"<text x="10" y="44" fill="#444">Hatched (·): withheld, fewer than {} reports or {} organisations, or it would reveal one that is.</text>"##,
+        r##"<text x="10" y="46" fill="#444">Hatched (·): withheld — fewer than {} reports or {} organisations,</text><text x="10" y="64" fill="#444">or it would let a withheld number be worked out.</text>"##,
         s.threshold, s.min_organisations
     );
     // Column headings, turned so that long category names fit.
@@ -213,7 +214,8 @@ pub fn stats_svg(s: &StatsRecord) -> String {
     square(&mut out, last, categories.len(), Some(s.total), true);
     let _ = writeln!(
         out,
-        r##"<text x="10" y="{}" fill="#444">Counted by the reporter's first sector and the incident's category (Reference Security Incident Taxonomy), by the day the reporter became aware, Europe/Amsterdam.</text>"##,
+        r##"<text x="10" y="{}" fill="#444">Counted by the reporter's first sector and the incident's category (Reference Security</text><text x="10" y="{}" fill="#444">Incident Taxonomy), by the day the reporter became aware, in Europe/Amsterdam.</text>"##,
+        height - 58,
         height - 40
     );
     let _ = writeln!(

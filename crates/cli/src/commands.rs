@@ -785,7 +785,12 @@ fn delivery_loop(
         couriers.push(email);
     }
     let mut last_head: Option<std::time::Instant> = None;
+    let mut last_duties: Option<std::time::Instant> = None;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        if last_duties.is_none_or(|t| t.elapsed() >= DUTIES_INTERVAL) {
+            duties(app, &worker);
+            last_duties = Some(std::time::Instant::now());
+        }
         if let Some(key) = key
             && last_head.is_none_or(|t| t.elapsed() >= HEAD_INTERVAL)
         {
@@ -826,6 +831,53 @@ fn delivery_loop(
             std::thread::sleep(std::time::Duration::from_millis(200));
             waited += std::time::Duration::from_millis(200);
         }
+    }
+}
+
+/// How often `serve` tells the duty officer about overdue reporting steps and unheeded
+/// advice (in its log).
+const DUTIES_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Logs what needs a person now: reports with a legal reporting step past its deadline,
+/// and written advice whose follow-up date passed without the measures confirmed.
+fn duties(app: &App, staff: &Principal) {
+    let query = schakel_store::ReportQuery {
+        limit: 1000,
+        ..schakel_store::ReportQuery::default()
+    };
+    match app.reports(staff, &query, true) {
+        Ok(page) if page.total > 0 => {
+            let now = app.clock().now();
+            let ids: Vec<String> = page
+                .reports
+                .iter()
+                .take(20)
+                .map(|r| format!("{} ({})", r.row.id, r.summary(true, now).overdue.join(", ")))
+                .collect();
+            tracing::warn!(
+                count = page.total,
+                reports = %ids.join("; "),
+                "reports with a reporting step past its deadline (schakel report list --overdue)"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot check reporting deadlines"),
+    }
+    match app.advice_list(staff, true) {
+        Ok(flagged) if !flagged.is_empty() => {
+            let ids: Vec<String> = flagged
+                .iter()
+                .take(20)
+                .map(|a| format!("{} ({})", a.row.id, a.row.organisation))
+                .collect();
+            tracing::warn!(
+                count = flagged.len(),
+                advice = %ids.join("; "),
+                "written advice due for escalation (schakel advice list --flagged)"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot check written advice"),
     }
 }
 

@@ -15,16 +15,71 @@ use axum::extract::{Query, State};
 use futures_util::StreamExt;
 use schakel_app::{App, FeedInput, FeedOptions};
 use schakel_feeds::Format;
-use schakel_formats::feed::FeedSummaryRecord;
+use schakel_formats::feed::{FeedSummaryRecord, StandingApprovalRecord};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::routes::{blocking, number_param, query_params};
+use crate::routes::{JsonBody, blocking, number_param, query_params};
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(ingest_feed))
+    OpenApiRouter::new()
+        .routes(routes!(ingest_feed))
+        .routes(routes!(list_approvals, give_approval))
+        .routes(routes!(revoke_approval))
+}
+
+/// A standing approval to give.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApprovalBody {
+    /// The report type (`scan_http`).
+    pub report: String,
+    /// Why, or under which conditions.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/feeds/approvals", tag = "feeds",
+    responses((status = 200, description = "Every standing approval, revoked ones too", body = Vec<StandingApprovalRecord>)))]
+async fn list_approvals(
+    State(app): State<App>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<StandingApprovalRecord>>, ApiError> {
+    Ok(Json(
+        blocking(&app, move |app| app.feed_approvals(&p)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/feeds/approvals", tag = "feeds", request_body = ApprovalBody,
+    responses((status = 201, body = StandingApprovalRecord),
+              (status = 409, description = "The report type has a live standing approval", body = Problem, content_type = "application/problem+json")))]
+async fn give_approval(
+    State(app): State<App>,
+    Caller(p): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<(axum::http::StatusCode, Json<StandingApprovalRecord>), ApiError> {
+    let body: ApprovalBody = serde_path_to_error::deserialize(body)
+        .map_err(|e| ApiError::bad_field(&e.path().to_string(), e.into_inner().to_string()))?;
+    let record = blocking(&app, move |app| {
+        app.approve_feed_report(&p, &body.report, body.note.as_deref())
+    })
+    .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(record)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/feeds/approvals/{report}", tag = "feeds",
+    params(("report" = String, Path, description = "The report type")),
+    responses((status = 204, description = "Revoked (kept, marked revoked)"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn revoke_approval(
+    State(app): State<App>,
+    Caller(p): Caller,
+    axum::extract::Path(report): axum::extract::Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    blocking(&app, move |app| app.revoke_feed_report(&p, &report)).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// The request body as a blocking reader, fed chunk by chunk from the connection.

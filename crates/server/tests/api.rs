@@ -1040,3 +1040,68 @@ async fn a_feed_is_streamed_to_the_api_and_planned() -> TestResult {
     assert_eq!(problem["errors"][0]["field"], "format");
     Ok(())
 }
+
+#[tokio::test]
+async fn standing_approvals_are_given_listed_and_revoked_over_the_api() -> TestResult {
+    let s = spawn_server().await?;
+    let body = json!({"report": "scan_http", "note": "daily"});
+    let (status, _, given) = s
+        .call(
+            Method::POST,
+            "/api/v1/feeds/approvals",
+            Some(&s.legal),
+            Some(body.clone()),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{given}");
+    assert_eq!(given["approved_by"], "Lex Legal");
+    let (status, ct, problem) = s
+        .call(
+            Method::POST,
+            "/api/v1/feeds/approvals",
+            Some(&s.analyst),
+            Some(body),
+        )
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::CONFLICT);
+    let (status, _, list) = s
+        .call(
+            Method::GET,
+            "/api/v1/feeds/approvals",
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (status, list.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+    let (status, _, _) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/feeds/approvals/scan_http",
+            Some(&s.z_cert),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/feeds/approvals/scan_http",
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, ct, problem) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/feeds/approvals/scan_http",
+            Some(&s.analyst),
+            None,
+        )
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::NOT_FOUND);
+    Ok(())
+}

@@ -5,8 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
-use schakel_domain::{AMSTERDAM, IncidentCategory, OrgSlug, Principal};
+use schakel_domain::{IncidentCategory, OrgSlug, Principal, day_start};
 use schakel_formats::report::{CellRecord, StatsRecord};
 use schakel_store::ReportQuery;
 
@@ -83,13 +82,6 @@ impl std::fmt::Display for Quarter {
     }
 }
 
-fn instant(date: Date) -> Result<jiff::Timestamp, AppError> {
-    let zone = TimeZone::get(AMSTERDAM).unwrap_or(TimeZone::UTC);
-    date.to_zoned(zone)
-        .map(|z| z.timestamp())
-        .map_err(|e| AppError::Internal(format!("cannot place {date} in Europe/Amsterdam: {e}")))
-}
-
 impl App {
     /// The statistics of a quarter (by `aware_at` in Europe/Amsterdam). Reports of the
     /// category `test` are not counted. Staff only.
@@ -111,8 +103,8 @@ impl App {
         let mut tx = self.store.read()?;
         let registry = self.registry_in(&mut *tx)?;
         let (rows, _) = tx.find_reports(&ReportQuery {
-            aware_from: Some(instant(first)?),
-            aware_before: Some(instant(next)?),
+            aware_from: Some(day_start(first).map_err(|e| AppError::Internal(e.0))?),
+            aware_before: Some(day_start(next).map_err(|e| AppError::Internal(e.0))?),
             limit: u64::MAX >> 1,
             ..ReportQuery::default()
         })?;

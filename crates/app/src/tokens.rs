@@ -1,8 +1,7 @@
 //! API tokens: random secrets that belong to a person (or a recipient organisation), stored
 //! only as SHA-256 hashes, listable and revocable.
 
-use jiff::tz::TimeZone;
-use schakel_domain::{AMSTERDAM, Date, OrgSlug, Principal, Role};
+use schakel_domain::{Date, OrgSlug, Principal, Role, day_start};
 use schakel_store::{NewAuditEntry, TokenRecord};
 use sha2::{Digest, Sha256};
 
@@ -104,15 +103,10 @@ impl App {
             }
             Some(last_day) => {
                 // Works through `last_day` in Amsterdam: expires at the next midnight there.
-                let zone = TimeZone::get(AMSTERDAM).unwrap_or(TimeZone::UTC);
                 let next = last_day
                     .tomorrow()
                     .map_err(|e| AppError::field("expires", e.to_string()))?;
-                Some(
-                    next.to_zoned(zone)
-                        .map_err(|e| AppError::field("expires", e.to_string()))?
-                        .timestamp(),
-                )
+                Some(day_start(next).map_err(|e| AppError::field("expires", e.0))?)
             }
         };
         let mut tx = self.store.write()?;

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use jiff::tz::TimeZone;
-use schakel_domain::{AMSTERDAM, Date, Principal, legal_date};
+use schakel_domain::{Date, Principal, day_start, legal_date};
 use schakel_store::{NewAuditEntry, ReportQuery};
 use serde::Serialize;
 use serde_json::json;
@@ -141,13 +140,6 @@ impl Index {
     }
 }
 
-fn start_of(date: Date) -> Result<jiff::Timestamp, AppError> {
-    let zone = TimeZone::get(AMSTERDAM).unwrap_or(TimeZone::UTC);
-    date.to_zoned(zone)
-        .map(|z| z.timestamp())
-        .map_err(|e| AppError::Internal(format!("cannot place {date} in Europe/Amsterdam: {e}")))
-}
-
 impl App {
     /// The reports whose awareness date (Europe/Amsterdam) lies in `from..=to`, redacted
     /// for disclosure. Legal officers only; the export is recorded in the audit log.
@@ -171,8 +163,8 @@ impl App {
         let registry = self.registry_in(&mut *tx)?;
         let redactor = Redactor::new(&registry)?;
         let (mut rows, _) = tx.find_reports(&ReportQuery {
-            aware_from: Some(start_of(from)?),
-            aware_before: Some(start_of(after)?),
+            aware_from: Some(day_start(from).map_err(|e| AppError::field("from", e.0))?),
+            aware_before: Some(day_start(after).map_err(|e| AppError::field("to", e.0))?),
             limit: u64::MAX >> 1,
             ..ReportQuery::default()
         })?;

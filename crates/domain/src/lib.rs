@@ -44,4 +44,4 @@ pub use reporting::{
 };
 pub use sector::{DEFAULT_SECTORS, Sector, SectorVocabulary};
 pub use slug::OrgSlug;
-pub use time::{AMSTERDAM, Date, legal_date, parse_date};
+pub use time::{AMSTERDAM, Date, day_start, legal_date, parse_date};

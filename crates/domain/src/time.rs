@@ -18,6 +18,15 @@ pub fn legal_date(instant: Timestamp) -> Date {
     instant.to_zoned(zone).date()
 }
 
+/// The first instant of a legal date: midnight in Europe/Amsterdam (on the days the clocks
+/// change, the first instant that exists).
+pub fn day_start(date: Date) -> Result<Timestamp, ValueError> {
+    let zone = TimeZone::get(AMSTERDAM).unwrap_or(TimeZone::UTC);
+    date.to_zoned(zone)
+        .map(|z| z.timestamp())
+        .map_err(|e| ValueError::new(format!("`{date}` has no start in {AMSTERDAM}: {e}")))
+}
+
 /// Parses a `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Result<Date, ValueError> {
     let valid_shape = text.len() == 10
@@ -52,6 +61,19 @@ mod tests {
         assert_eq!(legal_date(t), parse_date("2026-08-15")?);
         let t: Timestamp = "2026-08-14T21:59:59Z".parse()?;
         assert_eq!(legal_date(t), parse_date("2026-08-14")?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_legal_day_starts_at_midnight_in_amsterdam() -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!(
+            day_start(parse_date("2026-01-01")?)?.to_string(),
+            "2025-12-31T23:00:00Z"
+        );
+        assert_eq!(
+            day_start(parse_date("2026-07-01")?)?.to_string(),
+            "2026-06-30T22:00:00Z"
+        );
         Ok(())
     }
 

@@ -51,6 +51,15 @@ pub use stats::{Quarter, StatsOptions, UNKNOWN_SECTOR};
 pub use tokens::{IssuedToken, TokenKind, TokenRequest};
 pub use woo::{DisclosedReport, MIN_SECTOR_MEMBERS, RedactionEntry, WooExport};
 
+/// SHA-256 of `bytes`, as lowercase hex (digests in the audit log and the plan hash).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Where "now" comes from: the system clock, or a fixed instant in tests.
 #[derive(Clone)]
 pub struct Clock(Arc<dyn Fn() -> Timestamp + Send + Sync>);

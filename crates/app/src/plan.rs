@@ -7,7 +7,6 @@ use schakel_domain::{Date, OrgSlug, Organisation, Purpose, Registry, Status, Tlp
 use schakel_formats::item::{ChannelRecord, PlanDenyRecord, PlanPermitRecord, PlanRecord};
 use schakel_rulebook::{Decision, DecisionRequest, ItemFacts, Permit, RulebookSet, Verdict};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::AppError;
 use crate::decide::decide_error;
@@ -330,14 +329,12 @@ pub fn plan_hash(permits: &[PlannedPermit], denies: &[Decision]) -> String {
         lines.push((d.recipient.as_str(), line));
     }
     lines.sort_by(|a, b| a.0.cmp(b.0));
-    let mut hasher = Sha256::new();
+    let mut text = String::new();
     for (_, line) in &lines {
-        hasher.update(line.as_bytes());
-        hasher.update(b"\n");
+        text.push_str(line);
+        text.push('\n');
     }
-    let digest = hasher.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::sha256_hex(text.as_bytes()))
 }
 
 /// What the planner needs to know besides the registry and the rulebooks.

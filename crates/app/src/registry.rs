@@ -11,7 +11,6 @@ use schakel_formats::registry::{
     write_registry_file,
 };
 use schakel_store::{NewAuditEntry, OrganisationPage, OrganisationQuery, PrefixMatch, Tx};
-use sha2::{Digest, Sha256};
 
 use crate::access::{require_admin, require_staff, require_staff_or_own};
 use crate::{App, AppError};
@@ -69,8 +68,7 @@ fn record_json(org: &Organisation) -> serde_json::Value {
         serde_json::to_value(OrganisationRecord::from_organisation(org)).unwrap_or_default();
     if let Some(contacts) = record.get_mut("contacts") {
         let count = contacts.as_array().map_or(0, Vec::len);
-        let digest = Sha256::digest(contacts.to_string().as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::sha256_hex(contacts.to_string().as_bytes());
         *contacts = serde_json::json!({"count": count, "sha256": hex});
     }
     record

@@ -16,7 +16,6 @@ use schakel_formats::report::{
 };
 use schakel_store::{NewAuditEntry, ReportEventRow, ReportQuery, ReportRow, SubmissionRow, Tx};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::access::require_analyst;
 use crate::items::ItemView;
@@ -150,11 +149,6 @@ fn report_not_found(id: &str) -> AppError {
 
 fn internal(what: &str, e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("{what}: {e}"))
-}
-
-fn digest(value: &serde_json::Value) -> String {
-    let hash = Sha256::digest(value.to_string().as_bytes());
-    hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Staff, or the reporting organisation's own token.
@@ -336,7 +330,7 @@ impl App {
                 "reporter": report.reporter.as_str(),
                 "category": report.category.as_str(),
                 "regimes": clocks.clocks.iter().map(|c| c.regime.as_str()).collect::<BTreeSet<_>>(),
-                "content_sha256": digest(&content),
+                "content_sha256": crate::sha256_hex(content.to_string().as_bytes()),
             }),
         )?;
         let view = self.load_report(&mut *tx, &id)?;

@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::routes::{JsonBody, blocking, number_param, query_params};
+use crate::routes::{JsonBody, blocking, bool_param, number_param, query_params};
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
@@ -138,16 +138,7 @@ async fn ingest_feed(
             ));
         }
     };
-    let plan_only = match params.get("plan_only").map(String::as_str) {
-        Some("true") => true,
-        None | Some("false") => false,
-        Some(other) => {
-            return Err(ApiError::bad_field(
-                "plan_only",
-                format!("`{other}` is not true or false"),
-            ));
-        }
-    };
+    let plan_only = bool_param(&params, "plan_only")?;
     let window = number_param(&params, "window", 7, 3650)?;
     let options = FeedOptions {
         report: params.get("report").cloned(),

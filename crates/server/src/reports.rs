@@ -29,7 +29,7 @@ use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::items::OptionalJson;
-use crate::routes::{JsonBody, blocking, number_param, query_params};
+use crate::routes::{JsonBody, blocking, bool_param, number_param, query_params};
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
@@ -109,16 +109,7 @@ async fn list_reports(
     let params = query_params(raw, &["status", "reporter", "overdue", "page", "per_page"])?;
     let page = number_param(&params, "page", 1, u64::from(u32::MAX))?;
     let per_page = number_param(&params, "per_page", 50, 1000)?;
-    let overdue = match params.get("overdue").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::bad_field(
-                "overdue",
-                format!("`{other}` is not true or false"),
-            ));
-        }
-    };
+    let overdue = bool_param(&params, "overdue")?;
     let query = ReportQuery {
         status: params
             .get("status")
@@ -310,16 +301,7 @@ async fn list_advice(
     Query(raw): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<AdviceRecord>>, ApiError> {
     let params = query_params(raw, &["flagged"])?;
-    let flagged = match params.get("flagged").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::bad_field(
-                "flagged",
-                format!("`{other}` is not true or false"),
-            ));
-        }
-    };
+    let flagged = bool_param(&params, "flagged")?;
     let list = blocking(&app, move |app| app.advice_list(&p, flagged)).await?;
     Ok(Json(list.iter().map(schakel_app::Advice::record).collect()))
 }

@@ -174,6 +174,18 @@ fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<Dat
         .transpose()
 }
 
+/// A `true`/`false` query parameter (absent: false).
+pub(crate) fn bool_param(params: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
+    match params.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_field(
+            name,
+            format!("`{other}` is not `true` or `false`"),
+        )),
+    }
+}
+
 pub(crate) fn number_param(
     params: &HashMap<String, String>,
     name: &str,
@@ -275,16 +287,7 @@ async fn list_organisations(
                 .map_err(|e| ApiError::bad_field("status", e.0))
         })
         .transpose()?;
-    let include_ended = match params.get("include_ended").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::bad_field(
-                "include_ended",
-                format!("`{other}` is not `true` or `false`"),
-            ));
-        }
-    };
+    let include_ended = bool_param(&params, "include_ended")?;
     let page = number_param(&params, "page", 1, u64::from(u32::MAX))?;
     let per_page = number_param(&params, "per_page", 50, 1000)?;
     let on = date_param(&params, "at")?.unwrap_or_else(|| app.clock().today());

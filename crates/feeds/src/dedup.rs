@@ -16,8 +16,9 @@ use crate::FeedError;
 const PARTITIONS: usize = 64;
 /// Records held in memory before the buffers are spilled (about 24 MB).
 const SPILL_AT: usize = 2 << 20;
+/// Every file here holds records of a fingerprint (u64) and a number (u32: an aggregate,
+/// or in the state the day last notified), little-endian.
 const RECORD: usize = 12;
-const STATE_RECORD: usize = 12;
 
 fn io(what: &str, e: std::io::Error) -> FeedError {
     FeedError::Io(format!("{what}: {e}"))
@@ -31,6 +32,7 @@ fn partition(fingerprint: u64) -> usize {
 pub(crate) struct Spool {
     buffers: Vec<Vec<(u64, u32)>>,
     held: usize,
+    spill_at: usize,
     dir: Option<tempdir::TempDir>,
     files: Vec<Option<BufWriter<File>>>,
 }
@@ -72,6 +74,7 @@ impl Spool {
         Self {
             buffers: (0..PARTITIONS).map(|_| Vec::new()).collect(),
             held: 0,
+            spill_at: SPILL_AT,
             dir: None,
             files: (0..PARTITIONS).map(|_| None).collect(),
         }
@@ -83,7 +86,7 @@ impl Spool {
             b.push((fingerprint, aggregate));
         }
         self.held += 1;
-        if self.held >= SPILL_AT {
+        if self.held >= self.spill_at {
             self.spill()?;
         }
         Ok(())
@@ -113,11 +116,8 @@ impl Spool {
                 *slot = Some(BufWriter::with_capacity(1 << 16, file));
             }
             if let Some(w) = slot.as_mut() {
-                for (f, a) in buffer.drain(..) {
-                    w.write_all(&f.to_le_bytes())
-                        .and_then(|()| w.write_all(&a.to_le_bytes()))
-                        .map_err(|e| io("cannot write the de-duplication spool", e))?;
-                }
+                put(w, buffer.drain(..))
+                    .map_err(|e| io("cannot write the de-duplication spool", e))?;
             }
         }
         self.held = 0;
@@ -136,18 +136,7 @@ impl Spool {
                 .as_ref()
                 .map(|d| d.path().join(format!("{p:02}.spool")));
             if let Some(path) = path {
-                let mut bytes = Vec::new();
-                File::open(&path)
-                    .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
-                    .map_err(|e| io("cannot read the de-duplication spool", e))?;
-                out.reserve(bytes.len() / RECORD);
-                for chunk in bytes.chunks_exact(RECORD) {
-                    let (f, a) = chunk.split_at(8);
-                    out.push((
-                        u64::from_le_bytes(f.try_into().unwrap_or_default()),
-                        u32::from_le_bytes(a.try_into().unwrap_or_default()),
-                    ));
-                }
+                out = read_records(&path)?;
                 let _ = std::fs::remove_file(path);
             }
         }
@@ -162,33 +151,6 @@ impl Spool {
 #[derive(Debug, Clone)]
 pub struct SeenState {
     dir: PathBuf,
-}
-
-fn read_state(path: &Path) -> Result<Vec<(u64, u32)>, FeedError> {
-    let mut bytes = Vec::new();
-    match File::open(path) {
-        Ok(f) => BufReader::new(f)
-            .read_to_end(&mut bytes)
-            .map_err(|e| io(&format!("cannot read `{}`", path.display()), e))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(io(&format!("cannot read `{}`", path.display()), e)),
-    };
-    if bytes.len() % STATE_RECORD != 0 {
-        return Err(FeedError::Io(format!(
-            "`{}` is damaged (its length is not a multiple of {STATE_RECORD}); remove it to start the window afresh",
-            path.display()
-        )));
-    }
-    Ok(bytes
-        .chunks_exact(STATE_RECORD)
-        .map(|c| {
-            let (f, d) = c.split_at(8);
-            (
-                u64::from_le_bytes(f.try_into().unwrap_or_default()),
-                u32::from_le_bytes(d.try_into().unwrap_or_default()),
-            )
-        })
-        .collect())
 }
 
 impl SeenState {
@@ -213,36 +175,50 @@ pub struct DedupOutcome {
     pending: Option<tempdir::TempDir>,
 }
 
-fn write_records(path: &Path, records: &[(u64, u32)]) -> Result<(), FeedError> {
-    let mut w = BufWriter::with_capacity(
-        1 << 16,
-        File::create(path).map_err(|e| io("cannot write the de-duplication spool", e))?,
-    );
-    for (f, a) in records {
-        w.write_all(&f.to_le_bytes())
-            .and_then(|()| w.write_all(&a.to_le_bytes()))
-            .map_err(|e| io("cannot write the de-duplication spool", e))?;
+fn put(w: &mut impl Write, records: impl Iterator<Item = (u64, u32)>) -> std::io::Result<()> {
+    for (f, n) in records {
+        w.write_all(&f.to_le_bytes())?;
+        w.write_all(&n.to_le_bytes())?;
     }
-    w.flush()
-        .map_err(|e| io("cannot write the de-duplication spool", e))
+    Ok(())
 }
 
+/// Writes a file of records whole: to a temporary name, synced, then renamed over `path`.
+fn write_records(path: &Path, records: &[(u64, u32)]) -> Result<(), FeedError> {
+    let tmp = path.with_extension("tmp");
+    let failed = |e| io(&format!("cannot write `{}`", tmp.display()), e);
+    let mut w = BufWriter::with_capacity(1 << 16, File::create(&tmp).map_err(failed)?);
+    put(&mut w, records.iter().copied()).map_err(failed)?;
+    w.into_inner()
+        .map_err(|e| failed(e.into_error()))?
+        .sync_all()
+        .map_err(failed)?;
+    std::fs::rename(&tmp, path).map_err(|e| io(&format!("cannot replace `{}`", path.display()), e))
+}
+
+/// The records of a file; none when it does not exist.
 fn read_records(path: &Path) -> Result<Vec<(u64, u32)>, FeedError> {
     let mut bytes = Vec::new();
     match File::open(path) {
         Ok(f) => BufReader::new(f)
             .read_to_end(&mut bytes)
-            .map_err(|e| io("cannot read the de-duplication spool", e))?,
+            .map_err(|e| io(&format!("cannot read `{}`", path.display()), e))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(io("cannot read the de-duplication spool", e)),
+        Err(e) => return Err(io(&format!("cannot read `{}`", path.display()), e)),
     };
+    if bytes.len() % RECORD != 0 {
+        return Err(FeedError::Io(format!(
+            "`{}` is damaged (its length is not a multiple of {RECORD}); remove it to start the window afresh",
+            path.display()
+        )));
+    }
     Ok(bytes
         .chunks_exact(RECORD)
         .map(|c| {
-            let (f, a) = c.split_at(8);
+            let (f, n) = c.split_at(8);
             (
                 u64::from_le_bytes(f.try_into().unwrap_or_default()),
-                u32::from_le_bytes(a.try_into().unwrap_or_default()),
+                u32::from_le_bytes(n.try_into().unwrap_or_default()),
             )
         })
         .collect())
@@ -272,7 +248,7 @@ pub(crate) fn deduplicate(
         let mut records = spool.take(p)?;
         records.sort_unstable();
         let seen = match state {
-            Some(s) => read_state(&s.file(p))?,
+            Some(s) => read_records(&s.file(p))?,
             None => vec![],
         };
         let mut s = 0usize;
@@ -332,7 +308,7 @@ impl DedupOutcome {
         };
         for p in 0..PARTITIONS {
             let run = read_records(&pending.path().join(format!("{p:02}.pending")))?;
-            let old = read_state(&state.file(p))?;
+            let old = read_records(&state.file(p))?;
             let mut merged: Vec<(u64, u32)> = old.into_iter().filter(|r| r.1 > since).collect();
             merged.extend(
                 run.into_iter()
@@ -349,24 +325,62 @@ impl DedupOutcome {
                     false
                 }
             });
-            let path = state.file(p);
-            let tmp = path.with_extension("tmp");
-            let mut w = BufWriter::new(
-                File::create(&tmp)
-                    .map_err(|e| io(&format!("cannot write `{}`", tmp.display()), e))?,
-            );
-            for (f, d) in &merged {
-                w.write_all(&f.to_le_bytes())
-                    .and_then(|()| w.write_all(&d.to_le_bytes()))
-                    .map_err(|e| io(&format!("cannot write `{}`", tmp.display()), e))?;
-            }
-            w.into_inner()
-                .map_err(|e| io(&format!("cannot write `{}`", tmp.display()), e.into_error()))?
-                .sync_all()
-                .map_err(|e| io(&format!("cannot write `{}`", tmp.display()), e))?;
-            std::fs::rename(&tmp, &path)
-                .map_err(|e| io(&format!("cannot replace `{}`", path.display()), e))?;
+            write_records(&state.file(p), &merged)?;
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fingerprints spread over every partition.
+    fn fingerprint(i: u64) -> u64 {
+        i.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    #[test]
+    fn repeats_are_found_across_spills_and_remembered_runs() -> Result<(), FeedError> {
+        let dir = tempdir::TempDir::new().map_err(|e| io("temp", e))?;
+        let state = SeenState::new(dir.path().join("seen"));
+        // 1,000 hosts of aggregate 0 and 500 of aggregate 1, each twice, spilled every 300.
+        let run = |state: Option<&SeenState>, today: u32, keep: bool| {
+            let mut spool = Spool::new();
+            spool.spill_at = 300;
+            for _ in 0..2 {
+                for i in 0..1500u64 {
+                    spool.push(fingerprint(i), u32::from(i >= 1000))?;
+                }
+            }
+            deduplicate(spool, 2, state, today, 7, keep)
+        };
+        let first = run(Some(&state), 100, true)?;
+        assert_eq!(first.unique, [1000, 500]);
+        assert_eq!(first.deduplicated, 1500);
+        // Only aggregate 0 was notified: its hosts are left out next time, aggregate 1's not.
+        first.remember(&state, &[true, false], 100, 7)?;
+        let next = run(Some(&state), 103, false)?;
+        assert_eq!(next.unique, [0, 500]);
+        assert_eq!(next.deduplicated, 2000 + 500);
+        // Past the window they come back.
+        let later = run(Some(&state), 108, false)?;
+        assert_eq!(later.unique, [1000, 500]);
+        // A plan-only outcome has nothing to remember.
+        assert!(later.remember(&state, &[true, true], 108, 7).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_state_file_is_named() -> Result<(), FeedError> {
+        let dir = tempdir::TempDir::new().map_err(|e| io("temp", e))?;
+        let path = dir.path().join("00.bin");
+        std::fs::write(&path, [0u8; 13]).map_err(|e| io("write", e))?;
+        let err = read_records(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("damaged"), "{err}");
         Ok(())
     }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use schakel_domain::{
     Clocks, DisruptionNature, Impact, IncidentReport, ItemKind, OrgSlug, Principal, Priority,
-    Purpose, RegimeTable, ReportStatus, ReporterFacts, ReportingClock, Role, Submission, Tlp,
-    legal_date,
+    Purpose, RegimeTable, Registry, ReportStatus, ReporterFacts, ReportingClock, Role, Submission,
+    Tlp, legal_date,
 };
 use schakel_formats::item::{ItemRecord, ParsedItem};
 use schakel_formats::report::{
@@ -94,11 +94,6 @@ impl ReportView {
 
     /// The report in a listing.
     pub fn summary(&self, staff: bool, now: Timestamp) -> ReportSummaryRecord {
-        let open = self
-            .clocks
-            .clocks
-            .iter()
-            .filter(|c| c.submitted_at.is_none());
         ReportSummaryRecord {
             id: self.row.id.clone(),
             reporter: self.row.reporter.to_string(),
@@ -107,16 +102,25 @@ impl ReportView {
             title: self.row.title.clone(),
             aware_at: self.row.aware_at.to_string(),
             priority: self.triage.priority.clone().filter(|_| staff),
-            next_due: open
-                .clone()
-                .filter_map(|c| c.due)
-                .min()
-                .map(|d| d.to_string()),
-            overdue: open
+            next_due: self.next_due().map(|d| d.to_string()),
+            overdue: self
+                .clocks
+                .clocks
+                .iter()
                 .filter(|c| c.overdue(now))
                 .map(|c| format!("{}/{}", c.regime, c.step))
                 .collect(),
         }
+    }
+
+    /// The earliest deadline of a step not yet submitted.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        self.clocks
+            .clocks
+            .iter()
+            .filter(|c| c.submitted_at.is_none())
+            .filter_map(|c| c.due)
+            .min()
     }
 
     /// Whether any step is past its deadline and not submitted.
@@ -162,14 +166,14 @@ impl App {
         &self.regimes
     }
 
-    /// The clocks of a report as the registry stands (designations on the awareness date).
+    /// The clocks of a report as `registry` stands (designations on the awareness date).
     fn clocks_in(
         &self,
         tx: &mut dyn Tx,
+        registry: &Registry,
         report: &IncidentReport,
         report_id: Option<&str>,
     ) -> Result<Clocks, AppError> {
-        let registry = self.registry_in(tx)?;
         let reporter = registry
             .get(&report.reporter)
             .map(|org| ReporterFacts {
@@ -194,12 +198,16 @@ impl App {
 
     fn load_report(&self, tx: &mut dyn Tx, id: &str) -> Result<ReportView, AppError> {
         let row = tx.report(id)?.ok_or_else(|| report_not_found(id))?;
-        self.view_of(tx, row, true)
+        let registry = self.registry_in(tx)?;
+        self.view_of(tx, &registry, row, true)
     }
 
+    /// A stored report with its clocks (the registry is read once by the caller, not once
+    /// per report of a listing).
     fn view_of(
         &self,
         tx: &mut dyn Tx,
+        registry: &Registry,
         row: ReportRow,
         with_events: bool,
     ) -> Result<ReportView, AppError> {
@@ -219,7 +227,7 @@ impl App {
         })?;
         let triage: TriageRecord = serde_json::from_value(row.triage.clone())
             .map_err(|e| internal(&format!("report {id} triage is stored unreadably"), e))?;
-        let clocks = self.clocks_in(tx, &report, Some(&id))?;
+        let clocks = self.clocks_in(tx, registry, &report, Some(&id))?;
         let events = if with_events {
             tx.report_events(&id)?
         } else {
@@ -318,7 +326,7 @@ impl App {
             content: content.clone(),
         };
         tx.put_report(&row)?;
-        let clocks = self.clocks_in(&mut *tx, &report, Some(&id))?;
+        let clocks = self.clocks_in(&mut *tx, &registry, &report, Some(&id))?;
         // The audit log keeps what a supervisor needs, not the confidential content: a
         // digest proves later which text was filed.
         self.record_event(
@@ -333,9 +341,15 @@ impl App {
                 "content_sha256": crate::sha256_hex(content.to_string().as_bytes()),
             }),
         )?;
-        let view = self.load_report(&mut *tx, &id)?;
+        let events = tx.report_events(&id)?;
         tx.commit()?;
-        Ok(view)
+        Ok(ReportView {
+            row,
+            report,
+            triage: TriageRecord::default(),
+            clocks,
+            events,
+        })
     }
 
     /// One report: staff, or the reporting organisation.
@@ -365,11 +379,12 @@ impl App {
             }
         }
         let mut tx = self.store.read()?;
+        let registry = self.registry_in(&mut *tx)?;
         if !overdue_only {
             let (rows, total) = tx.find_reports(&query)?;
             let reports = rows
                 .into_iter()
-                .map(|r| self.view_of(&mut *tx, r, false))
+                .map(|r| self.view_of(&mut *tx, &registry, r, false))
                 .collect::<Result<_, _>>()?;
             return Ok(ReportPage { reports, total });
         }
@@ -381,7 +396,7 @@ impl App {
         let now = self.clock.now();
         let mut overdue = Vec::new();
         for row in rows {
-            let view = self.view_of(&mut *tx, row, false)?;
+            let view = self.view_of(&mut *tx, &registry, row, false)?;
             if view.overdue(now) {
                 overdue.push(view);
             }

@@ -241,16 +241,10 @@ pub(crate) fn report(app: &App, me: &Principal, command: ReportCommand) -> Resul
                         s.reporter,
                         local_time(r.row.aware_at),
                         if s.overdue.is_empty() {
-                            r.clocks
-                                .clocks
-                                .iter()
-                                .filter(|c| c.submitted_at.is_none())
-                                .filter_map(|c| c.due)
-                                .min()
-                                .map_or_else(
-                                    || "—".into(),
-                                    |d| format!("next {}", time_left(d, now)),
-                                )
+                            r.next_due().map_or_else(
+                                || "—".into(),
+                                |d| format!("next {}", time_left(d, now)),
+                            )
                         } else {
                             format!("OVERDUE {}", s.overdue.join(", "))
                         },

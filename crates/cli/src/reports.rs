@@ -354,54 +354,32 @@ pub(crate) fn report(app: &App, me: &Principal, command: ReportCommand) -> Resul
             ))
         }
         ReportCommand::Regimes { json: as_json } => {
-            let table_ = app.regimes();
-            let regimes: Vec<serde_json::Value> = table_
-                .regimes
-                .iter()
-                .map(|r| {
-                    json!({
-                        "id": r.id, "name": r.name, "citation": r.citation, "report_to": r.report_to,
-                        "applies": {
-                            "designations_any": r.applies.designations_any.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-                            "sectors_any": r.applies.sectors_any.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                            "facts_all": r.applies.facts_all.iter().map(|f| schakel_domain::ReportFact::ALL.iter().find(|(x, _)| x == f).map_or("?", |(_, n)| *n)).collect::<Vec<_>>(),
-                        },
-                        "displaces": if table_.displacement { r.displaces.clone() } else { vec![] },
-                        "steps": r.steps.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
+            let regimes = schakel_formats::regimes::RegimeRecord::all(app.regimes());
             if as_json {
                 return json(&regimes);
             }
-            let mut t = String::new();
-            let list = |v: &serde_json::Value| {
-                let items: Vec<&str> = v
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|x| x.as_str())
-                    .collect();
+            let list = |items: &[String], joiner: &str| {
                 if items.is_empty() {
                     "any".to_owned()
                 } else {
-                    items.join(" or ")
+                    items.join(joiner)
                 }
             };
+            let mut t = String::new();
             for r in &regimes {
                 t.push_str(&format!(
                     "{} — {} ({})\n  report to: {}\n  applies to: designations {}; sectors {}; when {}\n  steps: {}\n",
-                    r["id"].as_str().unwrap_or_default(),
-                    r["name"].as_str().unwrap_or_default(),
-                    r["citation"].as_str().unwrap_or_default(),
-                    r["report_to"].as_str().unwrap_or_default(),
-                    list(&r["applies"]["designations_any"]),
-                    list(&r["applies"]["sectors_any"]),
-                    list(&r["applies"]["facts_all"]).replace(" or ", " and "),
-                    list(&r["steps"]).replace(" or ", ", "),
+                    r.id,
+                    r.name,
+                    r.citation,
+                    r.report_to,
+                    list(&r.designations_any, " or "),
+                    list(&r.sectors_any, " or "),
+                    list(&r.facts_all, " and "),
+                    r.steps.join(", "),
                 ));
-                if list(&r["displaces"]) != "any" {
-                    t.push_str(&format!("  displaces: {}\n", list(&r["displaces"])));
+                if !r.displaces.is_empty() {
+                    t.push_str(&format!("  displaces: {}\n", r.displaces.join(", ")));
                 }
             }
             out(&t)

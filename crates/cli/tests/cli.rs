@@ -830,6 +830,21 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
         text.contains("[organisation][^1]") && text.contains("Woo art. 5.1"),
         "{text}"
     );
+    // The regime table as read.
+    let regimes = env.json(&["report", "regimes", "--json"])?;
+    let dora = regimes
+        .as_array()
+        .ok_or("not a list")?
+        .iter()
+        .find(|r| r["id"] == "dora")
+        .ok_or("no dora")?;
+    assert_eq!(
+        (dora["displaces"].clone(), dora["facts_all"].clone()),
+        (
+            serde_json::json!(["cbw"]),
+            serde_json::json!(["significant"])
+        )
+    );
     // Written advice is listed; bad input names the flag.
     let out = env.run(&[
         "advice",

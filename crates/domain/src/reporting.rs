@@ -138,6 +138,14 @@ impl ReportFact {
         (ReportFact::Malicious, "malicious"),
     ];
 
+    /// The field name (`significant`, …).
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("?", |(_, name)| name)
+    }
+
     fn holds(self, report: &IncidentReport) -> bool {
         match self {
             ReportFact::Significant => report.significant,

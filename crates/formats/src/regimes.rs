@@ -7,6 +7,69 @@ use schakel_domain::{
 };
 use serde::Deserialize;
 
+/// A regime as `schakel report regimes --json` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegimeRecord {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Where the duty is written.
+    pub citation: String,
+    /// Whom to report to.
+    pub report_to: String,
+    /// Designations, any of which makes it apply (empty: no condition).
+    pub designations_any: Vec<String>,
+    /// Sectors, any of which makes it apply (empty: no condition).
+    pub sectors_any: Vec<String>,
+    /// Report facts that must all be true.
+    pub facts_all: Vec<String>,
+    /// Regimes it displaces (empty when displacement is off).
+    pub displaces: Vec<String>,
+    /// Its steps, in order.
+    pub steps: Vec<String>,
+}
+
+impl RegimeRecord {
+    /// Every regime of a table.
+    pub fn all(table: &RegimeTable) -> Vec<Self> {
+        table
+            .regimes
+            .iter()
+            .map(|r| Self {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                citation: r.citation.clone(),
+                report_to: r.report_to.clone(),
+                designations_any: r
+                    .applies
+                    .designations_any
+                    .iter()
+                    .map(|s| s.as_str().to_owned())
+                    .collect(),
+                sectors_any: r
+                    .applies
+                    .sectors_any
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                facts_all: r
+                    .applies
+                    .facts_all
+                    .iter()
+                    .map(|f| f.as_str().to_owned())
+                    .collect(),
+                displaces: if table.displacement {
+                    r.displaces.clone()
+                } else {
+                    vec![]
+                },
+                steps: r.steps.iter().map(|s| s.id.clone()).collect(),
+            })
+            .collect()
+    }
+}
+
 /// The table that ships with schakel.
 pub const DEFAULT_REGIMES: &str = include_str!("../../../rulebooks/reporting-regimes.toml");
 

@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::routes::{JsonBody, blocking, number_param, query_params};
+use crate::wire::Page;
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
@@ -43,45 +44,6 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(members))
         .routes(routes!(audit_export))
         .routes(routes!(reviews))
-}
-
-/// A page of items.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ItemList {
-    /// This page, newest first.
-    pub items: Vec<ItemSummaryRecord>,
-    /// Page number, from 1.
-    pub page: u64,
-    /// Page size.
-    pub per_page: u64,
-    /// Matches over all pages.
-    pub total: u64,
-}
-
-/// A page of deliveries.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DeliveryList {
-    /// This page, oldest first.
-    pub items: Vec<DeliveryRecord>,
-    /// Page number, from 1.
-    pub page: u64,
-    /// Page size.
-    pub per_page: u64,
-    /// Matches over all pages.
-    pub total: u64,
-}
-
-/// The inbox.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct InboxList {
-    /// This page, oldest first.
-    pub items: Vec<InboxEntryRecord>,
-    /// Page number, from 1.
-    pub page: u64,
-    /// Page size.
-    pub per_page: u64,
-    /// Matches over all pages.
-    pub total: u64,
 }
 
 /// The plan hash the caller saw (optional).
@@ -154,14 +116,14 @@ fn plan_hash(body: OptionalJson) -> Result<Option<String>, ApiError> {
     params(("status" = Option<String>, Query, description = "draft, awaiting_approval, approved, sent or retracted"),
            ("kind" = Option<String>, Query), ("tlp" = Option<String>, Query),
            ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
-    responses((status = 200, body = ItemList),
+    responses((status = 200, body = Page<ItemSummaryRecord>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn list_items(
     State(app): State<App>,
     Caller(p): Caller,
     Query(raw): Query<HashMap<String, String>>,
-) -> Result<Json<ItemList>, ApiError> {
+) -> Result<Json<Page<ItemSummaryRecord>>, ApiError> {
     let params = query_params(raw, &["status", "kind", "tlp", "page", "per_page"])?;
     let (page, per_page) = paging(&params)?;
     let query = ItemQuery {
@@ -172,7 +134,7 @@ async fn list_items(
         limit: per_page,
     };
     let found = blocking(&app, move |app| app.items(&p, &query)).await?;
-    Ok(Json(ItemList {
+    Ok(Json(Page {
         items: found.items.iter().map(schakel_app::item_summary).collect(),
         page,
         per_page,
@@ -265,13 +227,13 @@ async fn send_item(
     params(("item" = Option<String>, Query), ("recipient" = Option<String>, Query),
            ("channel" = Option<String>, Query), ("state" = Option<String>, Query),
            ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
-    responses((status = 200, body = DeliveryList),
+    responses((status = 200, body = Page<DeliveryRecord>),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn outbox(
     State(app): State<App>,
     Caller(p): Caller,
     Query(raw): Query<HashMap<String, String>>,
-) -> Result<Json<DeliveryList>, ApiError> {
+) -> Result<Json<Page<DeliveryRecord>>, ApiError> {
     let params = query_params(
         raw,
         &["item", "recipient", "channel", "state", "page", "per_page"],
@@ -291,7 +253,7 @@ async fn outbox(
         ..DeliveryQuery::default()
     };
     let found = blocking(&app, move |app| app.outbox(&p, &query)).await?;
-    Ok(Json(DeliveryList {
+    Ok(Json(Page {
         items: found
             .deliveries
             .iter()
@@ -305,18 +267,18 @@ async fn outbox(
 
 #[utoipa::path(get, path = "/api/v1/inbox", tag = "inbox",
     params(("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
-    responses((status = 200, description = "Exactly what was delivered to the caller's organisation", body = InboxList),
+    responses((status = 200, description = "Exactly what was delivered to the caller's organisation", body = Page<InboxEntryRecord>),
               (status = 403, description = "Not a recipient token", body = Problem, content_type = "application/problem+json")))]
 async fn inbox(
     State(app): State<App>,
     Caller(p): Caller,
     Query(raw): Query<HashMap<String, String>>,
-) -> Result<Json<InboxList>, ApiError> {
+) -> Result<Json<Page<InboxEntryRecord>>, ApiError> {
     let params = query_params(raw, &["page", "per_page"])?;
     let (page, per_page) = paging(&params)?;
     let offset = (page - 1).saturating_mul(per_page);
     let (items, total) = blocking(&app, move |app| app.inbox(&p, offset, per_page)).await?;
-    Ok(Json(InboxList {
+    Ok(Json(Page {
         items,
         page,
         per_page,

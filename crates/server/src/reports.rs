@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 use crate::auth::Caller;
 use crate::items::OptionalJson;
 use crate::routes::{JsonBody, blocking, bool_param, number_param, query_params};
+use crate::wire::Page;
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
@@ -45,19 +46,6 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(escalate_advice))
         .routes(routes!(statistics))
         .routes(routes!(woo_export))
-}
-
-/// A page of reports.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ReportList {
-    /// This page, newest awareness first.
-    pub items: Vec<ReportSummaryRecord>,
-    /// Page number, from 1.
-    pub page: u64,
-    /// Page size.
-    pub per_page: u64,
-    /// Matches over all pages.
-    pub total: u64,
 }
 
 /// Options for an item made from a report.
@@ -99,13 +87,13 @@ fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, 
            ("reporter" = Option<String>, Query, description = "an organisation's slug"),
            ("overdue" = Option<bool>, Query, description = "only reports with a reporting step past its deadline and not submitted"),
            ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
-    responses((status = 200, body = ReportList),
+    responses((status = 200, body = Page<ReportSummaryRecord>),
               (status = 400, body = Problem, content_type = "application/problem+json")))]
 async fn list_reports(
     State(app): State<App>,
     Caller(p): Caller,
     Query(raw): Query<HashMap<String, String>>,
-) -> Result<Json<ReportList>, ApiError> {
+) -> Result<Json<Page<ReportSummaryRecord>>, ApiError> {
     let params = query_params(raw, &["status", "reporter", "overdue", "page", "per_page"])?;
     let page = number_param(&params, "page", 1, u64::from(u32::MAX))?;
     let per_page = number_param(&params, "per_page", 50, 1000)?;
@@ -131,7 +119,7 @@ async fn list_reports(
         Ok((app.reports(&p, &query, overdue)?, app.clock().now()))
     })
     .await?;
-    Ok(Json(ReportList {
+    Ok(Json(Page {
         items: found
             .reports
             .iter()

@@ -69,3 +69,16 @@ pub(crate) struct RuleView {
     /// Explanation in Dutch.
     pub explanation_nl: String,
 }
+
+/// A page of a listing, and how many match over all pages.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Page<T: ToSchema> {
+    /// This page.
+    pub items: Vec<T>,
+    /// Page number, from 1.
+    pub page: u64,
+    /// Page size.
+    pub per_page: u64,
+    /// Matches over all pages.
+    pub total: u64,
+}

@@ -256,6 +256,20 @@ fn read_date(slug: &str, text: &str) -> Result<Date, StoreError> {
     parse_date(text).map_err(|e| corrupt(format!("organisation `{slug}`: {e}")))
 }
 
+/// An optional stored timestamp.
+pub(crate) fn opt_ts(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
+    text.as_deref().map(read_timestamp).transpose()
+}
+
+/// A stored value of a vocabulary (`what` names it in the error).
+pub(crate) fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| corrupt(format!("{what} `{text}`: {e}")))
+}
+
 pub(crate) fn read_timestamp(text: &str) -> Result<Timestamp, StoreError> {
     text.parse()
         .map_err(|e| corrupt(format!("`{text}` is not a timestamp: {e}")))

@@ -1,30 +1,16 @@
 //! The SQLite side of distribution: items, approvals, deliveries, forwardings, webhook
 //! secrets. Called by the `Tx` implementation in `sqlite.rs`.
 
-use std::str::FromStr;
-
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use schakel_domain::OrgSlug;
 
 use crate::audit::timestamp_text;
-use crate::sqlite::{Filter, corrupt, read_timestamp};
+use crate::sqlite::{Filter, corrupt, opt_ts, parse, read_timestamp};
 use crate::{
     ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
     ItemVersionRow, NewDelivery, StoreError,
 };
-
-fn opt_ts(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
-    text.as_deref().map(read_timestamp).transpose()
-}
-
-fn parse<T: FromStr>(what: &str, text: &str) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    text.parse()
-        .map_err(|e| corrupt(format!("{what} `{text}`: {e}")))
-}
 
 fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)

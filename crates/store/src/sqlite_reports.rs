@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use schakel_domain::{OrgSlug, parse_date};
 
 use crate::audit::timestamp_text;
-use crate::sqlite::{Filter, corrupt, read_timestamp};
+use crate::sqlite::{Filter, corrupt, opt_ts, parse, read_timestamp};
 use crate::{
     AdviceRow, ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow, StoreError,
     SubmissionRow,
@@ -19,10 +19,6 @@ fn json(what: &str, text: &str) -> Result<serde_json::Value, StoreError> {
 
 fn slug(text: &str) -> Result<OrgSlug, StoreError> {
     OrgSlug::parse(text).map_err(|e| corrupt(format!("organisation slug: {e}")))
-}
-
-fn opt_ts(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
-    text.as_deref().map(read_timestamp).transpose()
 }
 
 const REPORT_COLUMNS: &str = "id, reporter, aware_at, category, title, status, content, triage, filed_at, filed_by, updated_at";
@@ -62,13 +58,9 @@ fn report_from(t: ReportTuple) -> Result<ReportRow, StoreError> {
     Ok(ReportRow {
         reporter: slug(&reporter)?,
         aware_at: read_timestamp(&aware_at)?,
-        category: category
-            .parse()
-            .map_err(|e| corrupt(format!("report {id} category: {e}")))?,
+        category: parse("report category", &category)?,
         title,
-        status: status
-            .parse()
-            .map_err(|e| corrupt(format!("report {id} status: {e}")))?,
+        status: parse("report status", &status)?,
         content: json(&format!("report {id}"), &content)?,
         triage: json(&format!("report {id} triage"), &triage)?,
         filed_at: read_timestamp(&filed_at)?,

@@ -1,9 +1,11 @@
 //! De-duplication: within a run (the same host and issue twice counts once) and across
 //! runs (a host and issue notified within the window is not notified again).
 //!
-//! Memory does not grow with the input: each resolved event leaves a 12-byte record
-//! (fingerprint, aggregate) in one of 64 partitions by the fingerprint's top bits, spilled
-//! to a temporary file when the buffers fill. At the end each partition is sorted and
+//! Memory does not grow with the input: each resolved event leaves a 16-byte record
+//! (fingerprint, event number, aggregate) in one of 64 partitions by the fingerprint's top
+//! bits, spilled to a temporary file when the buffers fill. A run that sends keeps one
+//! bit per resolved event besides: whether that event's row is notified (the first of its
+//! fingerprint, not notified within the window). At the end each partition is sorted and
 //! merged with that partition of the state on disk (`DIR/NN.bin`: sorted fingerprint and
 //! the day it was last notified, little-endian).
 
@@ -16,9 +18,12 @@ use crate::FeedError;
 const PARTITIONS: usize = 64;
 /// Records held in memory before the buffers are spilled (about 24 MB).
 const SPILL_AT: usize = 2 << 20;
-/// Every file here holds records of a fingerprint (u64) and a number (u32: an aggregate,
-/// or in the state the day last notified), little-endian.
+/// The state and pending files hold records of a fingerprint (u64) and a number (u32: an
+/// aggregate, or in the state the day last notified), little-endian.
 const RECORD: usize = 12;
+/// The spool holds records of a fingerprint (u64), the event's number in the run (u32)
+/// and its aggregate (u32), little-endian.
+const SPOOL_RECORD: usize = 16;
 
 fn io(what: &str, e: std::io::Error) -> FeedError {
     FeedError::Io(format!("{what}: {e}"))
@@ -30,14 +35,14 @@ fn partition(fingerprint: u64) -> usize {
 
 /// The fingerprints of one run, partitioned.
 pub(crate) struct Spool {
-    buffers: Vec<Vec<(u64, u32)>>,
+    buffers: Vec<Vec<(u64, u32, u32)>>,
     held: usize,
     spill_at: usize,
     dir: Option<tempdir::TempDir>,
     files: Vec<Option<BufWriter<File>>>,
 }
 
-mod tempdir {
+pub(crate) mod tempdir {
     //! A temporary directory removed when dropped (the spool's files).
     use std::path::{Path, PathBuf};
 
@@ -80,10 +85,17 @@ impl Spool {
         }
     }
 
+    /// Spools an event: its fingerprint, its number among the run's resolved events, and
+    /// its aggregate.
     #[inline]
-    pub(crate) fn push(&mut self, fingerprint: u64, aggregate: u32) -> Result<(), FeedError> {
+    pub(crate) fn push(
+        &mut self,
+        fingerprint: u64,
+        event: u32,
+        aggregate: u32,
+    ) -> Result<(), FeedError> {
         if let Some(b) = self.buffers.get_mut(partition(fingerprint)) {
-            b.push((fingerprint, aggregate));
+            b.push((fingerprint, event, aggregate));
         }
         self.held += 1;
         if self.held >= self.spill_at {
@@ -116,7 +128,7 @@ impl Spool {
                 *slot = Some(BufWriter::with_capacity(1 << 16, file));
             }
             if let Some(w) = slot.as_mut() {
-                put(w, buffer.drain(..))
+                put_spooled(w, buffer.drain(..))
                     .map_err(|e| io("cannot write the de-duplication spool", e))?;
             }
         }
@@ -125,7 +137,7 @@ impl Spool {
     }
 
     /// Every record of a partition: spilled ones, then those still in memory.
-    fn take(&mut self, p: usize) -> Result<Vec<(u64, u32)>, FeedError> {
+    fn take(&mut self, p: usize) -> Result<Vec<(u64, u32, u32)>, FeedError> {
         let mut out = Vec::new();
         if let Some(mut w) = self.files.get_mut(p).and_then(Option::take) {
             w.flush()
@@ -136,7 +148,7 @@ impl Spool {
                 .as_ref()
                 .map(|d| d.path().join(format!("{p:02}.spool")));
             if let Some(path) = path {
-                out = read_records(&path)?;
+                out = read_spooled(&path)?;
                 let _ = std::fs::remove_file(path);
             }
         }
@@ -183,6 +195,59 @@ fn put(w: &mut impl Write, records: impl Iterator<Item = (u64, u32)>) -> std::io
     Ok(())
 }
 
+fn put_spooled(
+    w: &mut impl Write,
+    records: impl Iterator<Item = (u64, u32, u32)>,
+) -> std::io::Result<()> {
+    for (f, e, a) in records {
+        w.write_all(&f.to_le_bytes())?;
+        w.write_all(&e.to_le_bytes())?;
+        w.write_all(&a.to_le_bytes())?;
+    }
+    Ok(())
+}
+
+/// The bytes of a file; none when it does not exist. Its length must be a multiple of
+/// `record`.
+fn read_file(path: &Path, record: usize) -> Result<Vec<u8>, FeedError> {
+    let mut bytes = Vec::new();
+    match File::open(path) {
+        Ok(f) => BufReader::new(f)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io(&format!("cannot read `{}`", path.display()), e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(io(&format!("cannot read `{}`", path.display()), e)),
+    };
+    if bytes.len() % record != 0 {
+        return Err(FeedError::Io(format!(
+            "`{}` is damaged (its length is not a multiple of {record}); remove it to start the window afresh",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+fn le_u32(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
+fn le_u64(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
+fn read_spooled(path: &Path) -> Result<Vec<(u64, u32, u32)>, FeedError> {
+    Ok(read_file(path, SPOOL_RECORD)?
+        .chunks_exact(SPOOL_RECORD)
+        .map(|c| {
+            (
+                le_u64(c.get(..8).unwrap_or_default()),
+                le_u32(c.get(8..12).unwrap_or_default()),
+                le_u32(c.get(12..).unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
 /// Writes a file of records whole: to a temporary name, synced, then renamed over `path`.
 fn write_records(path: &Path, records: &[(u64, u32)]) -> Result<(), FeedError> {
     let tmp = path.with_extension("tmp");
@@ -198,35 +263,19 @@ fn write_records(path: &Path, records: &[(u64, u32)]) -> Result<(), FeedError> {
 
 /// The records of a file; none when it does not exist.
 fn read_records(path: &Path) -> Result<Vec<(u64, u32)>, FeedError> {
-    let mut bytes = Vec::new();
-    match File::open(path) {
-        Ok(f) => BufReader::new(f)
-            .read_to_end(&mut bytes)
-            .map_err(|e| io(&format!("cannot read `{}`", path.display()), e))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(io(&format!("cannot read `{}`", path.display()), e)),
-    };
-    if bytes.len() % RECORD != 0 {
-        return Err(FeedError::Io(format!(
-            "`{}` is damaged (its length is not a multiple of {RECORD}); remove it to start the window afresh",
-            path.display()
-        )));
-    }
-    Ok(bytes
+    Ok(read_file(path, RECORD)?
         .chunks_exact(RECORD)
         .map(|c| {
             let (f, n) = c.split_at(8);
-            (
-                u64::from_le_bytes(f.try_into().unwrap_or_default()),
-                u32::from_le_bytes(n.try_into().unwrap_or_default()),
-            )
+            (le_u64(f), le_u32(n))
         })
         .collect())
 }
 
 /// Sorts and merges every partition: counts, per aggregate, the events that remain.
 /// `today` and `window` are days (since the epoch); a fingerprint notified on a day later
-/// than `today - window` is a repeat.
+/// than `today - window` is a repeat. With `kept` (one bit per resolved event, all
+/// clear), the bit of each event that remains is set: the first of its fingerprint.
 pub(crate) fn deduplicate(
     mut spool: Spool,
     aggregates: usize,
@@ -234,6 +283,7 @@ pub(crate) fn deduplicate(
     today: u32,
     window: u32,
     keep: bool,
+    mut kept: Option<&mut [u64]>,
 ) -> Result<DedupOutcome, FeedError> {
     let mut unique = vec![0u64; aggregates];
     let mut deduplicated = 0u64;
@@ -254,7 +304,8 @@ pub(crate) fn deduplicate(
         let mut s = 0usize;
         let mut distinct: Vec<(u64, u32)> = Vec::new();
         let mut i = 0usize;
-        while let Some(&(fingerprint, aggregate)) = records.get(i) {
+        // Sorted by fingerprint, then event number: the first of each is the earliest.
+        while let Some(&(fingerprint, event, aggregate)) = records.get(i) {
             let mut n = 0u64;
             while records.get(i).is_some_and(|r| r.0 == fingerprint) {
                 n += 1;
@@ -272,6 +323,12 @@ pub(crate) fn deduplicate(
                 deduplicated += n - 1;
                 if let Some(u) = unique.get_mut(aggregate as usize) {
                     *u += 1;
+                }
+                if let Some(word) = kept
+                    .as_deref_mut()
+                    .and_then(|k| k.get_mut(event as usize / 64))
+                {
+                    *word |= 1 << (event % 64);
                 }
                 distinct.push((fingerprint, aggregate));
             }
@@ -350,10 +407,10 @@ mod tests {
             spool.spill_at = 300;
             for _ in 0..2 {
                 for i in 0..1500u64 {
-                    spool.push(fingerprint(i), u32::from(i >= 1000))?;
+                    spool.push(fingerprint(i), i as u32, u32::from(i >= 1000))?;
                 }
             }
-            deduplicate(spool, 2, state, today, 7, keep)
+            deduplicate(spool, 2, state, today, 7, keep, None)
         };
         let first = run(Some(&state), 100, true)?;
         assert_eq!(first.unique, [1000, 500]);

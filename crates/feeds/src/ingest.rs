@@ -14,6 +14,21 @@ use crate::FeedError;
 use crate::dedup::{DedupOutcome, SeenState, Spool, deduplicate};
 use crate::report::{ReportType, Severity};
 use crate::resolve::Resolver;
+use crate::rows::{KeptRows, RowSpool, encode_values};
+
+/// The columns of a kept STIX row: the indicator's id, name and pattern, the value the
+/// pattern compares, its validity and labels.
+pub const STIX_COLUMNS: [&str; 6] = ["id", "name", "pattern", "value", "valid_from", "labels"];
+/// The columns of a kept MISP row: the attribute's.
+pub const MISP_COLUMNS: [&str; 7] = [
+    "uuid",
+    "category",
+    "type",
+    "value",
+    "comment",
+    "to_ids",
+    "timestamp",
+];
 
 /// How many malformed records are named (all are counted).
 pub const MALFORMED_NAMED: usize = 100;
@@ -119,6 +134,8 @@ pub struct Ingested {
     pub dedup: DedupOutcome,
     /// Per organisation index: events before de-duplication.
     pub by_organisation: Vec<u64>,
+    /// The notified rows, when the run kept them ([`Ingest::keep_rows`]).
+    pub rows_kept: Option<KeptRows>,
 }
 
 /// A run in progress.
@@ -137,6 +154,7 @@ pub struct Ingest<'a> {
     malformed_lines: Vec<MalformedLine>,
     resolved: u64,
     unresolved: u64,
+    row_spool: Option<RowSpool>,
 }
 
 /// Parses `a.b.c.d` without going through UTF-8 and `str`.
@@ -224,10 +242,12 @@ struct Layout {
     ip_name: String,
 }
 
-/// An event as the reading stage hands it on; its host name is in the batch's text.
+/// An event as the reading stage hands it on; its host name is in the batch's text, its
+/// values (when the run keeps rows) in the batch's values.
 struct Row {
     ip: Option<IpAddr>,
     host: Option<(u32, u32)>,
+    values: (u32, u32),
     asn: Option<u32>,
     issue: u64,
     severity: Option<Severity>,
@@ -238,6 +258,7 @@ struct Row {
 struct Batch {
     rows: Vec<Row>,
     text: String,
+    values: Vec<u8>,
     /// Records read for this batch (events and malformed ones).
     records: u64,
 }
@@ -248,6 +269,7 @@ impl Batch {
     fn clear(&mut self) {
         self.rows.clear();
         self.text.clear();
+        self.values.clear();
         self.records = 0;
     }
 }
@@ -279,6 +301,7 @@ fn asn_of(bytes: &[u8]) -> Option<u32> {
 fn parse_csv<R: Read>(
     mut reader: csv::Reader<R>,
     layout: &Layout,
+    keep: bool,
     path: &str,
     hasher: FixedState,
     full: &std::sync::mpsc::SyncSender<Batch>,
@@ -317,9 +340,17 @@ fn parse_csv<R: Read>(
             parsed.rows += 1;
             batch.records += 1;
             let line = record.position().map_or(line, csv::Position::line);
-            if let Some(row) = split(&record, layout, &hasher, &mut batch.text, &mut |reason| {
+            if let Some(mut row) = split(&record, layout, &hasher, &mut batch.text, &mut |reason| {
                 bad(&mut parsed, line, &|| reason.clone())
             }) {
+                if keep {
+                    let start = batch.values.len();
+                    encode_values(record.iter(), &mut batch.values);
+                    row.values = (
+                        u32::try_from(start).unwrap_or(u32::MAX),
+                        u32::try_from(batch.values.len()).unwrap_or(u32::MAX),
+                    );
+                }
                 batch.rows.push(row);
             }
         }
@@ -384,6 +415,7 @@ fn split(
     Some(Row {
         ip,
         host,
+        values: (0, 0),
         asn: field(layout.asn).and_then(asn_of),
         issue: field(layout.port).map_or(0, |p| hasher.hash_one(p)),
         severity: field(layout.severity).and_then(Severity::parse),
@@ -408,7 +440,24 @@ impl<'a> Ingest<'a> {
             malformed_lines: Vec::new(),
             resolved: 0,
             unresolved: 0,
+            row_spool: None,
         }
+    }
+
+    /// Keeps every resolved event's row (all its columns), so that the notified ones can
+    /// be sent: [`Ingested::rows_kept`]. Call before reading.
+    pub fn keep_rows(&mut self) -> Result<(), FeedError> {
+        if self.row_spool.is_none() {
+            self.row_spool = Some(RowSpool::new()?);
+        }
+        Ok(())
+    }
+
+    /// An input begins: its number among the kept rows' inputs, when rows are kept.
+    fn begin_input(&mut self, columns: impl FnOnce() -> Vec<String>) -> u32 {
+        self.row_spool
+            .as_mut()
+            .map_or(0, |spool| spool.begin(columns()))
     }
 
     /// Records read so far (for progress).
@@ -437,7 +486,8 @@ impl<'a> Ingest<'a> {
     }
 
     /// Resolves and counts one event; `slots` caches the aggregate of each organisation
-    /// for the current report type.
+    /// for the current report type. `row` is its input and values, kept when the run
+    /// keeps rows.
     #[inline]
     fn event(
         &mut self,
@@ -445,6 +495,7 @@ impl<'a> Ingest<'a> {
         slots: &mut [u32],
         default: Severity,
         l: Locator<'_>,
+        row: (u32, &[u8]),
     ) -> Result<(), FeedError> {
         self.parsed += 1;
         let r = self.resolver;
@@ -493,7 +544,17 @@ impl<'a> Ingest<'a> {
             (None, None) => h.write_u32(l.asn.unwrap_or(0)),
         }
         h.write_u64(l.issue);
-        self.spool.push(h.finish(), aggregate)
+        let event = u32::try_from(self.resolved - 1).unwrap_or(u32::MAX);
+        if let Some(spool) = self.row_spool.as_mut() {
+            if event == u32::MAX {
+                return Err(FeedError::Input(
+                    "a run that sends holds at most 4,294,967,294 resolved events; split the input"
+                        .into(),
+                ));
+            }
+            spool.push(event, aggregate, row.0, row.1)?;
+        }
+        self.spool.push(h.finish(), event, aggregate)
     }
 
     fn slots(&self) -> Vec<u32> {
@@ -565,9 +626,16 @@ impl<'a> Ingest<'a> {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Batch>(8);
         let hasher = self.hasher.clone();
+        let keep = self.row_spool.is_some();
+        let input = self.begin_input(|| {
+            headers
+                .iter()
+                .map(|h| String::from_utf8_lossy(h).trim().to_owned())
+                .collect()
+        });
         let outcome = std::thread::scope(|scope| -> Result<Parsed, FeedError> {
-            let parser =
-                scope.spawn(move || parse_csv(reader, &layout, path, hasher, &full_tx, &empty_rx));
+            let parser = scope
+                .spawn(move || parse_csv(reader, &layout, keep, path, hasher, &full_tx, &empty_rx));
             let mut seen = self.rows;
             for mut batch in full_rx {
                 for row in &batch.rows {
@@ -581,7 +649,11 @@ impl<'a> Ingest<'a> {
                         issue: row.issue,
                         severity: row.severity,
                     };
-                    self.event(index, &mut slots, default, locator)?;
+                    let values = batch
+                        .values
+                        .get(row.values.0 as usize..row.values.1 as usize)
+                        .unwrap_or_default();
+                    self.event(index, &mut slots, default, locator, (input, values))?;
                 }
                 seen += batch.records;
                 progress(seen);
@@ -633,6 +705,8 @@ impl<'a> Ingest<'a> {
             .cloned()
             .unwrap_or_default();
         let mut rows = 0;
+        let input = self.begin_input(|| STIX_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        let mut values = Vec::new();
         for object in objects
             .iter()
             .filter(|o| o.get("type").and_then(|t| t.as_str()) == Some("indicator"))
@@ -660,6 +734,34 @@ impl<'a> Ingest<'a> {
                 None => (None, None),
             };
             let id = object.get("id").and_then(|i| i.as_str()).unwrap_or("");
+            values.clear();
+            if self.row_spool.is_some() {
+                let text = |k: &str| object.get(k).and_then(|v| v.as_str()).unwrap_or("");
+                let labels = object
+                    .get("labels")
+                    .and_then(|l| l.as_array())
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_default();
+                let value = value.as_ref().map_or("", |(_, v)| v.as_str());
+                encode_values(
+                    [
+                        id,
+                        text("name"),
+                        pattern,
+                        value,
+                        text("valid_from"),
+                        labels.as_str(),
+                    ]
+                    .into_iter()
+                    .map(str::as_bytes),
+                    &mut values,
+                );
+            }
             self.event(
                 index,
                 &mut slots,
@@ -671,6 +773,7 @@ impl<'a> Ingest<'a> {
                     issue: self.hasher.hash_one(id.as_bytes()),
                     severity: None,
                 },
+                (input, &values),
             )?;
         }
         self.files.push(FileSummary {
@@ -730,6 +833,8 @@ impl<'a> Ingest<'a> {
             );
         }
         let mut rows = 0;
+        let input = self.begin_input(|| MISP_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        let mut values = Vec::new();
         for attribute in attributes {
             rows += 1;
             self.rows += 1;
@@ -774,6 +879,28 @@ impl<'a> Ingest<'a> {
                 .get("uuid")
                 .and_then(|u| u.as_str())
                 .unwrap_or(value);
+            values.clear();
+            if self.row_spool.is_some() {
+                let text = |k: &str| match attribute.get(k) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                };
+                encode_values(
+                    [
+                        uuid.to_owned(),
+                        text("category"),
+                        kind.to_owned(),
+                        value.to_owned(),
+                        text("comment"),
+                        text("to_ids"),
+                        text("timestamp"),
+                    ]
+                    .iter()
+                    .map(|v| v.as_bytes()),
+                    &mut values,
+                );
+            }
             self.event(
                 index,
                 &mut slots,
@@ -785,6 +912,7 @@ impl<'a> Ingest<'a> {
                     issue: self.hasher.hash_one(uuid.as_bytes()),
                     severity: None,
                 },
+                (input, &values),
             )?;
         }
         self.files.push(FileSummary {
@@ -806,6 +934,10 @@ impl<'a> Ingest<'a> {
         window: u32,
         keep: bool,
     ) -> Result<Ingested, FeedError> {
+        let mut kept = self
+            .row_spool
+            .as_ref()
+            .map(|_| vec![0u64; usize::try_from(self.resolved.div_ceil(64)).unwrap_or(0)]);
         let dedup = deduplicate(
             self.spool,
             self.aggregates.len(),
@@ -813,7 +945,12 @@ impl<'a> Ingest<'a> {
             today,
             window,
             keep,
+            kept.as_deref_mut(),
         )?;
+        let rows_kept = match (self.row_spool, kept) {
+            (Some(spool), Some(kept)) => Some(spool.finish(kept)?),
+            _ => None,
+        };
         Ok(Ingested {
             files: self.files,
             reports: self.reports,
@@ -826,6 +963,7 @@ impl<'a> Ingest<'a> {
             aggregates: self.aggregates,
             dedup,
             by_organisation: self.by_organisation,
+            rows_kept,
         })
     }
 }

@@ -14,18 +14,20 @@ mod ingest;
 mod mapping;
 mod report;
 mod resolve;
+mod rows;
 
 pub use dedup::{DedupOutcome, SeenState};
 pub use facts::{FactsTable, NOTIFICATION_FACTS, NotificationFacts};
 pub use ingest::{
-    Aggregate, FileSummary, Format, Ingest, Ingested, MALFORMED_NAMED, MalformedLine,
-    PROGRESS_EVERY,
+    Aggregate, FileSummary, Format, Ingest, Ingested, MALFORMED_NAMED, MISP_COLUMNS, MalformedLine,
+    PROGRESS_EVERY, STIX_COLUMNS,
 };
 pub use mapping::{CONVERSIONS, Mapping, parse_mapping};
 pub use report::{
     Columns, ReportTable, ReportType, SHADOWSERVER_REPORTS, Severity, report_from_file_name,
 };
 pub use resolve::Resolver;
+pub use rows::{KeptRow, KeptRows};
 
 /// Why a feed run could not go on (a malformed record is not one: it is counted).
 #[derive(Debug, thiserror::Error)]

@@ -7,9 +7,11 @@
 
 mod audit;
 mod distribution;
+mod feeds;
 mod reports;
 mod sqlite;
 mod sqlite_distribution;
+mod sqlite_feeds;
 mod sqlite_reports;
 
 use std::net::IpAddr;
@@ -22,6 +24,7 @@ pub use distribution::{
     ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
     ItemVersionRow, NewDelivery,
 };
+pub use feeds::{FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow};
 pub use reports::{
     AdviceRow, ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow, SubmissionRow,
 };
@@ -250,6 +253,41 @@ pub trait Tx {
     ) -> Result<bool, StoreError>;
     /// Every standing approval, revoked ones too, by report type then age.
     fn standing_approvals(&mut self) -> Result<Vec<StandingApprovalRow>, StoreError>;
+
+    /// Records a feed run.
+    fn insert_feed_run(&mut self, run: &FeedRunRow) -> Result<(), StoreError>;
+    /// Replaces a feed run's summary; false when there is no such run.
+    fn update_feed_run_summary(
+        &mut self,
+        id: &str,
+        summary: &serde_json::Value,
+    ) -> Result<bool, StoreError>;
+    /// One feed run.
+    fn feed_run(&mut self, id: &str) -> Result<Option<FeedRunRow>, StoreError>;
+    /// A page of feed runs, newest first, and how many there are.
+    fn feed_runs(&mut self, limit: u64, offset: u64) -> Result<(Vec<FeedRunRow>, u64), StoreError>;
+    /// Records the columns of a run's input.
+    fn insert_feed_input(&mut self, input: &FeedInputRow) -> Result<(), StoreError>;
+    /// The inputs of a run, by number.
+    fn feed_inputs(&mut self, run_id: &str) -> Result<Vec<FeedInputRow>, StoreError>;
+    /// Records a notified row.
+    fn insert_feed_row(&mut self, row: &FeedRowRow) -> Result<(), StoreError>;
+    /// A page of one organisation's rows of a report type in a run, in input order, and
+    /// how many there are.
+    fn feed_rows(
+        &mut self,
+        run_id: &str,
+        report: &str,
+        organisation: &OrgSlug,
+        limit: u64,
+        offset: u64,
+    ) -> Result<(Vec<FeedRowRow>, u64), StoreError>;
+    /// Records a run's message (its item must exist).
+    fn insert_feed_message(&mut self, message: &FeedMessageRow) -> Result<(), StoreError>;
+    /// The feed message an item is, if it is one.
+    fn feed_message(&mut self, item_id: &str) -> Result<Option<FeedMessageRow>, StoreError>;
+    /// A run's messages, by recipient and report type.
+    fn feed_messages(&mut self, run_id: &str) -> Result<Vec<FeedMessageRow>, StoreError>;
 
     /// Makes the transaction's changes durable.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;

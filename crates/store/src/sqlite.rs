@@ -17,12 +17,14 @@ use schakel_domain::{
 
 use crate::audit::timestamp_text;
 use crate::sqlite_distribution as dist;
+use crate::sqlite_feeds as feeds;
 use crate::sqlite_reports as rep;
 use crate::{
-    AdviceRow, ApprovalRow, AuditEntry, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow,
-    GENESIS_HASH, ItemQuery, ItemRow, ItemVersionRow, NewAuditEntry, NewDelivery, OrganisationPage,
-    OrganisationQuery, PrefixMatch, ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow,
-    Store, StoreError, SubmissionRow, TokenRecord, Tx, entry_hash,
+    AdviceRow, ApprovalRow, AuditEntry, DeliveryQuery, DeliveryRow, DeliveryUpdate, FeedInputRow,
+    FeedMessageRow, FeedRowRow, FeedRunRow, ForwardingRow, GENESIS_HASH, ItemQuery, ItemRow,
+    ItemVersionRow, NewAuditEntry, NewDelivery, OrganisationPage, OrganisationQuery, PrefixMatch,
+    ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow, Store, StoreError, SubmissionRow,
+    TokenRecord, Tx, entry_hash,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -32,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_registry_version.sql"),
     include_str!("../migrations/sqlite/0004_reports.sql"),
     include_str!("../migrations/sqlite/0005_standing_approvals.sql"),
+    include_str!("../migrations/sqlite/0006_feed_runs.sql"),
 ];
 
 const READERS: usize = 4;
@@ -1096,6 +1099,61 @@ impl Tx for SqliteTx<'_> {
 
     fn standing_approvals(&mut self) -> Result<Vec<StandingApprovalRow>, StoreError> {
         rep::standing_approvals(&self.conn)
+    }
+
+    fn insert_feed_run(&mut self, run: &FeedRunRow) -> Result<(), StoreError> {
+        feeds::insert_feed_run(&self.conn, run)
+    }
+
+    fn update_feed_run_summary(
+        &mut self,
+        id: &str,
+        summary: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        feeds::update_feed_run_summary(&self.conn, id, summary)
+    }
+
+    fn feed_run(&mut self, id: &str) -> Result<Option<FeedRunRow>, StoreError> {
+        feeds::feed_run(&self.conn, id)
+    }
+
+    fn feed_runs(&mut self, limit: u64, offset: u64) -> Result<(Vec<FeedRunRow>, u64), StoreError> {
+        feeds::feed_runs(&self.conn, limit, offset)
+    }
+
+    fn insert_feed_input(&mut self, input: &FeedInputRow) -> Result<(), StoreError> {
+        feeds::insert_feed_input(&self.conn, input)
+    }
+
+    fn feed_inputs(&mut self, run_id: &str) -> Result<Vec<FeedInputRow>, StoreError> {
+        feeds::feed_inputs(&self.conn, run_id)
+    }
+
+    fn insert_feed_row(&mut self, row: &FeedRowRow) -> Result<(), StoreError> {
+        feeds::insert_feed_row(&self.conn, row)
+    }
+
+    fn feed_rows(
+        &mut self,
+        run_id: &str,
+        report: &str,
+        organisation: &OrgSlug,
+        limit: u64,
+        offset: u64,
+    ) -> Result<(Vec<FeedRowRow>, u64), StoreError> {
+        feeds::feed_rows(&self.conn, run_id, report, organisation, limit, offset)
+    }
+
+    fn insert_feed_message(&mut self, message: &FeedMessageRow) -> Result<(), StoreError> {
+        feeds::insert_feed_message(&self.conn, message)
+    }
+
+    fn feed_message(&mut self, item_id: &str) -> Result<Option<FeedMessageRow>, StoreError> {
+        feeds::feed_message(&self.conn, item_id)
+    }
+
+    fn feed_messages(&mut self, run_id: &str) -> Result<Vec<FeedMessageRow>, StoreError> {
+        feeds::feed_messages(&self.conn, run_id)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {

@@ -648,3 +648,94 @@ fn standing_approvals_are_revoked_never_deleted_and_one_is_live_per_report() -> 
     }
     Ok(())
 }
+
+#[test]
+fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult {
+    use schakel_domain::{ItemKind, ItemStatus, Tlp};
+    use schakel_store::{FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, ItemRow};
+    for b in backends()? {
+        let at: Timestamp = "2026-12-01T03:00:00Z".parse()?;
+        let org = |s: &str| OrgSlug::parse(s).map_err(|e| e.0);
+        let mut tx = b.store.write()?;
+        // A message needs its run and its item.
+        let message = FeedMessageRow {
+            item_id: "itm_f".into(),
+            run_id: "run_1".into(),
+            recipient: org("z-cert")?,
+            report: "scan_http".into(),
+            organisations: vec![org("ziekenhuis-a")?, org("ziekenhuis-b")?],
+            events: 3,
+        };
+        assert!(matches!(
+            tx.insert_feed_message(&message),
+            Err(StoreError::Constraint(_))
+        ));
+        tx.insert_feed_run(&FeedRunRow {
+            id: "run_1".into(),
+            run_by: "alice".into(),
+            started_at: at,
+            summary: serde_json::json!({"rows": 4}),
+        })?;
+        tx.insert_feed_input(&FeedInputRow {
+            run_id: "run_1".into(),
+            input: 0,
+            path: "2026-12-01-scan_http-nl.csv".into(),
+            columns: vec!["ip".into(), "port".into(), "x_unknown".into()],
+        })?;
+        for (event, who) in [
+            (2, "ziekenhuis-a"),
+            (0, "ziekenhuis-a"),
+            (1, "ziekenhuis-b"),
+        ] {
+            tx.insert_feed_row(&FeedRowRow {
+                run_id: "run_1".into(),
+                report: "scan_http".into(),
+                organisation: org(who)?,
+                event,
+                input: 0,
+                values: format!(r#"["192.0.2.{event}","80","kept"]"#),
+            })?;
+        }
+        tx.put_item(&ItemRow {
+            id: "itm_f".into(),
+            version: 1,
+            status: ItemStatus::Draft,
+            kind: ItemKind::Vulnerability,
+            title: "scan_http".into(),
+            tlp: Tlp::Amber,
+            created_at: at,
+            created_by: "alice".into(),
+            updated_at: at,
+            retraction: None,
+        })?;
+        tx.insert_feed_message(&message)?;
+        assert!(tx.update_feed_run_summary("run_1", &serde_json::json!({"rows": 5}))?);
+        assert!(!tx.update_feed_run_summary("run_2", &serde_json::json!({}))?);
+        tx.commit()?;
+
+        let mut tx = b.store.read()?;
+        let (rows, total) = tx.feed_rows("run_1", "scan_http", &org("ziekenhuis-a")?, 1, 1)?;
+        assert_eq!(total, 2);
+        assert_eq!(
+            rows.iter().map(|r| r.event).collect::<Vec<_>>(),
+            vec![2],
+            "input order, paged"
+        );
+        let (none, zero) = tx.feed_rows("run_1", "scan_ftp", &org("ziekenhuis-a")?, 10, 0)?;
+        assert!(none.is_empty() && zero == 0);
+        assert_eq!(
+            tx.feed_inputs("run_1")?.first().map(|i| i.columns.len()),
+            Some(3)
+        );
+        assert_eq!(tx.feed_message("itm_f")?, Some(message.clone()));
+        assert_eq!(tx.feed_message("itm_x")?, None);
+        assert_eq!(tx.feed_messages("run_1")?, vec![message]);
+        let (runs, n) = tx.feed_runs(10, 0)?;
+        assert_eq!(
+            (n, runs.first().map(|r| r.summary.clone())),
+            (1, Some(serde_json::json!({"rows": 5})))
+        );
+        assert!(tx.feed_run("run_1")?.is_some() && tx.feed_run("run_9")?.is_none());
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! What the store keeps of feed runs that send: the run, its inputs' columns, the rows it
+//! notified per organisation, and one message (an item) per recipient and report type.
+
+use jiff::Timestamp;
+use schakel_domain::OrgSlug;
+
+/// A feed run's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRunRow {
+    /// `run_…`.
+    pub id: String,
+    /// The person who ran it.
+    pub run_by: String,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// Its summary (FORMATS.md "Feed run summary").
+    pub summary: serde_json::Value,
+}
+
+/// The columns of one input of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedInputRow {
+    /// The run.
+    pub run_id: String,
+    /// The input's number in the run.
+    pub input: u32,
+    /// As given (`-` for standard input).
+    pub path: String,
+    /// Its column names.
+    pub columns: Vec<String>,
+}
+
+/// One notified row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedRowRow {
+    /// The run.
+    pub run_id: String,
+    /// Its report type.
+    pub report: String,
+    /// The organisation it resolved to.
+    pub organisation: OrgSlug,
+    /// The event's number in the run (input order).
+    pub event: u32,
+    /// Its input (whose columns name the values).
+    pub input: u32,
+    /// A JSON array of strings, in the input's column order.
+    pub values: String,
+}
+
+/// A message of a run: one item, to one recipient, about one report type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedMessageRow {
+    /// Its item.
+    pub item_id: String,
+    /// The run.
+    pub run_id: String,
+    /// The only recipient its plans decide.
+    pub recipient: OrgSlug,
+    /// The report type.
+    pub report: String,
+    /// The organisations whose rows it carries.
+    pub organisations: Vec<OrgSlug>,
+    /// Their events.
+    pub events: u64,
+}

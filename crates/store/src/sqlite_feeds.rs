@@ -1,0 +1,266 @@
+//! The SQLite side of feed runs (migration 0006).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use schakel_domain::OrgSlug;
+
+use crate::audit::timestamp_text;
+use crate::sqlite::{Filter, corrupt, read_timestamp};
+use crate::{FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, StoreError};
+
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt(format!("cannot write JSON: {e}")))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| corrupt(format!("{what}: {e}")))
+}
+
+fn slugs(what: &str, text: &str) -> Result<Vec<OrgSlug>, StoreError> {
+    read_json::<Vec<String>>(what, text)?
+        .iter()
+        .map(|s| OrgSlug::parse(s).map_err(|e| corrupt(format!("{what}: {}", e.0))))
+        .collect()
+}
+
+pub(crate) fn insert_feed_run(conn: &Connection, run: &FeedRunRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO feed_runs (id, run_by, started_at, summary) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        run.id,
+        run.run_by,
+        timestamp_text(run.started_at),
+        json_text(&run.summary)?
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn update_feed_run_summary(
+    conn: &Connection,
+    id: &str,
+    summary: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached("UPDATE feed_runs SET summary = ?2 WHERE id = ?1")?
+        .execute(params![id, json_text(summary)?])?;
+    Ok(n > 0)
+}
+
+type RawRun = (String, String, String, String);
+
+fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn run_from((id, run_by, started_at, summary): RawRun) -> Result<FeedRunRow, StoreError> {
+    Ok(FeedRunRow {
+        summary: read_json(&format!("feed run {id}"), &summary)?,
+        started_at: read_timestamp(&started_at)?,
+        id,
+        run_by,
+    })
+}
+
+const RUN_COLUMNS: &str = "SELECT id, run_by, started_at, summary FROM feed_runs";
+
+pub(crate) fn feed_run(conn: &Connection, id: &str) -> Result<Option<FeedRunRow>, StoreError> {
+    conn.prepare_cached(&format!("{RUN_COLUMNS} WHERE id = ?1"))?
+        .query_row([id], raw_run)
+        .optional()?
+        .map(run_from)
+        .transpose()
+}
+
+pub(crate) fn feed_runs(
+    conn: &Connection,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<FeedRunRow>, u64), StoreError> {
+    Filter::default().page(
+        conn,
+        "feed_runs",
+        RUN_COLUMNS,
+        "started_at DESC, id DESC",
+        (limit, offset),
+        raw_run,
+        run_from,
+    )
+}
+
+pub(crate) fn insert_feed_input(conn: &Connection, input: &FeedInputRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO feed_inputs (run_id, input, path, columns) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        input.run_id,
+        input.input,
+        input.path,
+        json_text(&input.columns)?
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn feed_inputs(
+    conn: &Connection,
+    run_id: &str,
+) -> Result<Vec<FeedInputRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT input, path, columns FROM feed_inputs WHERE run_id = ?1 ORDER BY input",
+    )?;
+    let rows = stmt.query_map([run_id], |r| {
+        Ok((
+            r.get::<_, u32>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (input, path, columns) = r?;
+        Ok(FeedInputRow {
+            run_id: run_id.to_owned(),
+            input,
+            path,
+            columns: read_json(&format!("feed run {run_id} input {input}"), &columns)?,
+        })
+    })
+    .collect()
+}
+
+pub(crate) fn insert_feed_row(conn: &Connection, row: &FeedRowRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO feed_rows (run_id, report, organisation, event, input, vals)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        row.run_id,
+        row.report,
+        row.organisation.as_str(),
+        row.event,
+        row.input,
+        row.values
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn feed_rows(
+    conn: &Connection,
+    run_id: &str,
+    report: &str,
+    organisation: &OrgSlug,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<FeedRowRow>, u64), StoreError> {
+    let total: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM feed_rows WHERE run_id = ?1 AND report = ?2 AND organisation = ?3",
+        )?
+        .query_row(params![run_id, report, organisation.as_str()], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT event, input, vals FROM feed_rows
+         WHERE run_id = ?1 AND report = ?2 AND organisation = ?3
+         ORDER BY event LIMIT ?4 OFFSET ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            run_id,
+            report,
+            organisation.as_str(),
+            int(limit),
+            int(offset)
+        ],
+        |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
+    )?;
+    let found = rows
+        .map(|r| {
+            let (event, input, values) = r?;
+            Ok(FeedRowRow {
+                run_id: run_id.to_owned(),
+                report: report.to_owned(),
+                organisation: organisation.clone(),
+                event,
+                input,
+                values,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((found, u64::try_from(total).unwrap_or(0)))
+}
+
+pub(crate) fn insert_feed_message(conn: &Connection, m: &FeedMessageRow) -> Result<(), StoreError> {
+    let organisations: Vec<&str> = m.organisations.iter().map(OrgSlug::as_str).collect();
+    conn.prepare_cached(
+        "INSERT INTO feed_messages (item_id, run_id, recipient, report, organisations, events)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        m.item_id,
+        m.run_id,
+        m.recipient.as_str(),
+        m.report,
+        json_text(&organisations)?,
+        int(m.events)
+    ])?;
+    Ok(())
+}
+
+type RawMessage = (String, String, String, String, String, i64);
+
+fn message_from(
+    (item_id, run_id, recipient, report, organisations, events): RawMessage,
+) -> Result<FeedMessageRow, StoreError> {
+    let what = format!("feed message {item_id}");
+    Ok(FeedMessageRow {
+        recipient: OrgSlug::parse(&recipient).map_err(|e| corrupt(format!("{what}: {}", e.0)))?,
+        organisations: slugs(&what, &organisations)?,
+        events: u64::try_from(events).unwrap_or(0),
+        item_id,
+        run_id,
+        report,
+    })
+}
+
+const MESSAGE_COLUMNS: &str =
+    "SELECT item_id, run_id, recipient, report, organisations, events FROM feed_messages";
+
+fn raw_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+pub(crate) fn feed_message(
+    conn: &Connection,
+    item_id: &str,
+) -> Result<Option<FeedMessageRow>, StoreError> {
+    conn.prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE item_id = ?1"))?
+        .query_row([item_id], raw_message)
+        .optional()?
+        .map(message_from)
+        .transpose()
+}
+
+pub(crate) fn feed_messages(
+    conn: &Connection,
+    run_id: &str,
+) -> Result<Vec<FeedMessageRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{MESSAGE_COLUMNS} WHERE run_id = ?1 ORDER BY recipient, report"
+    ))?;
+    let rows = stmt.query_map([run_id], raw_message)?;
+    rows.map(|r| message_from(r?)).collect()
+}

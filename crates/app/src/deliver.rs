@@ -256,6 +256,16 @@ impl App {
             ));
         }
         let payload = self.entry_for(&mut *tx, d)?;
+        // A feed message carries its rows, per organisation it has a section for.
+        let feed = match tx.feed_message(&d.item_id)? {
+            Some(message) => Some(crate::feed_send::message_sections(
+                &mut *tx,
+                &message,
+                None,
+                (u64::MAX >> 1, 0),
+            )?),
+            None => None,
+        };
         // Recipients acknowledge and confirm forwarding on their inbox copy.
         let (inbox, _) = tx.find_deliveries(&DeliveryQuery {
             item_id: Some(d.item_id.clone()),
@@ -317,19 +327,23 @@ impl App {
                 })
             })
             .collect();
+        let mut payload = json!({
+            "type": if reminder_of.is_some() { "schakel.reminder" } else { "schakel.delivery" },
+            "id": d.id,
+            "inbox_id": inbox_id,
+            "reminder_of": reminder_of,
+            "data": payload,
+            "conditions_explained": conditions,
+        });
+        if let (Some(feed), Some(obj)) = (feed, payload.as_object_mut()) {
+            obj.insert("feed".into(), json!(feed));
+        }
         Ok(Prepared::Ready(Outgoing {
             id: d.id.clone(),
             channel: d.channel,
             address: d.address.clone().unwrap_or_default(),
             recipient: d.recipient.clone(),
-            payload: json!({
-                "type": if reminder_of.is_some() { "schakel.reminder" } else { "schakel.delivery" },
-                "id": d.id,
-                "inbox_id": inbox_id,
-                "reminder_of": reminder_of,
-                "data": payload,
-                "conditions_explained": conditions,
-            }),
+            payload,
             webhook_secret,
             encrypt_to,
             at: now,

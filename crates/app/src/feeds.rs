@@ -64,27 +64,39 @@ fn feed_error(e: FeedError) -> AppError {
     }
 }
 
+impl From<FeedError> for AppError {
+    fn from(e: FeedError) -> Self {
+        feed_error(e)
+    }
+}
+
 /// Messages by recipient and report type (index into the run's report types).
-type Messages = BTreeMap<(OrgSlug, usize), Message>;
+pub(crate) type Messages = BTreeMap<(OrgSlug, usize), Message>;
 /// Denied notifications by recipient, report type and reasons: the organisations they were
 /// about and the remedies.
 type Denied = BTreeMap<(OrgSlug, usize, Vec<String>), (BTreeSet<OrgSlug>, BTreeSet<String>)>;
 
 /// One message being put together: to one recipient, about one report type.
-struct Message {
-    route_via: bool,
-    organisations: BTreeSet<OrgSlug>,
-    events: u64,
-    bases: BTreeSet<String>,
-    conditions: BTreeSet<String>,
-    serious: bool,
-    tlp: Tlp,
+pub(crate) struct Message {
+    pub(crate) route_via: bool,
+    /// The organisations it has a section for, with their events after de-duplication.
+    pub(crate) organisations: BTreeMap<OrgSlug, u64>,
+    pub(crate) events: u64,
+    pub(crate) bases: BTreeSet<String>,
+    pub(crate) conditions: BTreeSet<String>,
+    pub(crate) serious: bool,
+    pub(crate) tlp: Tlp,
+    pub(crate) markers: Vec<ConfidentialityMarker>,
+    pub(crate) purpose: Purpose,
 }
 
 impl App {
-    /// Runs a feed: reads every input in one streaming pass, resolves, de-duplicates (against
-    /// the state of earlier runs, which it does not change) and plans the notifications.
-    /// Only `plan_only` runs exist so far; sending is refused. Analysts only.
+    /// Runs a feed: reads every input in one streaming pass, resolves, de-duplicates
+    /// (against the state of earlier runs) and plans the notifications. Unless `plan_only`,
+    /// it then sends them: one item per message, pinned to its recipient and carrying the
+    /// rows of the organisations it has a section for; sent under the report type's
+    /// standing approval, else left for a second person's approval. What was sent is
+    /// remembered for de-duplication. Analysts only.
     pub fn ingest_feed(
         &self,
         principal: &Principal,
@@ -93,14 +105,6 @@ impl App {
         progress: &mut dyn FnMut(u64),
     ) -> Result<FeedSummaryRecord, AppError> {
         require_analyst(principal)?;
-        if !options.plan_only {
-            // Sending needs each permitted message's rows (per member, for linking
-            // organisations) and the standing approval per report type; until both exist
-            // nothing may be recorded as notified.
-            return Err(AppError::Conflict(
-                "this version of schakel plans feed notifications but does not send them yet: run with --plan-only".into(),
-            ));
-        }
         let started = Instant::now();
         let today = self.clock.today();
         let registry = self.registry()?;
@@ -111,6 +115,10 @@ impl App {
         }
         let facts_table = FactsTable::builtin().map_err(feed_error)?;
         let mut ingest = Ingest::new(&resolver);
+        let sends = !options.plan_only;
+        if sends {
+            ingest.keep_rows()?;
+        }
         let mut tlp_override: BTreeMap<String, &'static str> = BTreeMap::new();
         for input in inputs {
             let report = self.report_type(&table, &input, options)?;
@@ -154,7 +162,7 @@ impl App {
             .or(self.feed_state.as_ref())
             .map(SeenState::new);
         let ingested = ingest
-            .finish(state.as_ref(), epoch_day(today), options.window_days, false)
+            .finish(state.as_ref(), epoch_day(today), options.window_days, sends)
             .map_err(feed_error)?;
         let (messages, denied) = self.plan_notifications(
             &registry,
@@ -191,6 +199,19 @@ impl App {
                 (r.report.clone(), live)
             })
             .collect();
+        if sends {
+            self.send_feed(
+                principal,
+                ingested,
+                &messages,
+                &resolver,
+                &approvals,
+                state.as_ref(),
+                (epoch_day(today), options.window_days),
+                &mut summary,
+            )?;
+            summary.seconds = started.elapsed().as_secs_f64();
+        }
         Ok(summary)
     }
 
@@ -406,15 +427,17 @@ impl App {
                         let d = permit.decision();
                         let m = messages.entry(key).or_insert_with(|| Message {
                             route_via: false,
-                            organisations: BTreeSet::new(),
+                            organisations: BTreeMap::new(),
                             events: 0,
                             bases: BTreeSet::new(),
                             conditions: BTreeSet::new(),
                             serious: false,
                             tlp,
+                            markers: item.confidentiality_markers.clone(),
+                            purpose: item.purpose,
                         });
                         m.route_via |= d.route.as_ref().is_some_and(|r| !r.on_behalf_of.is_empty());
-                        m.organisations.insert(org.clone());
+                        m.organisations.insert(org.clone(), unique);
                         m.events += unique;
                         m.bases.extend(d.bases.iter().map(|b| b.rule.to_string()));
                         m.conditions
@@ -522,12 +545,15 @@ fn summary(
                     "direct"
                 }
                 .to_owned(),
-                organisations: m.organisations.iter().map(ToString::to_string).collect(),
+                organisations: m.organisations.keys().map(ToString::to_string).collect(),
                 events: m.events,
                 bases: m.bases.iter().cloned().collect(),
                 conditions: m.conditions.iter().cloned().collect(),
                 serious: m.serious,
                 tlp: m.tlp.as_str().to_owned(),
+                item: None,
+                status: None,
+                deliveries: None,
             })
             .collect(),
         denied: denied
@@ -543,6 +569,8 @@ fn summary(
             )
             .collect(),
         standing_approvals: BTreeMap::new(),
+        run: None,
+        warnings: Vec::new(),
         seconds: started.elapsed().as_secs_f64(),
     }
 }

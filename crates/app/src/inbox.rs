@@ -145,7 +145,11 @@ fn entry_record(
 
 /// The recipient's own inbox delivery `id`, or not found (never "forbidden", which would
 /// reveal that someone else's exists).
-fn own_delivery(tx: &mut dyn Tx, org: &OrgSlug, id: &str) -> Result<DeliveryRow, AppError> {
+pub(crate) fn own_delivery(
+    tx: &mut dyn Tx,
+    org: &OrgSlug,
+    id: &str,
+) -> Result<DeliveryRow, AppError> {
     tx.delivery(id)?
         .filter(|d| &d.recipient == org && d.channel == Channel::Inbox)
         .ok_or_else(|| AppError::NotFound(format!("no delivery `{id}` in your inbox")))

@@ -290,8 +290,12 @@ impl App {
         self.plan_in(&mut *tx, &view)
     }
 
-    pub(crate) fn plan_in(&self, tx: &mut dyn Tx, view: &ItemView) -> Result<Plan, AppError> {
-        let registry = self.registry_in(tx)?;
+    /// The organisations with an active recipient token, and those with a webhook signing
+    /// secret: what the planner needs to know of channels.
+    pub(crate) fn channel_holders(
+        &self,
+        tx: &mut dyn Tx,
+    ) -> Result<(BTreeSet<OrgSlug>, BTreeSet<OrgSlug>), AppError> {
         let now = self.clock.now();
         let with_token: BTreeSet<OrgSlug> = tx
             .tokens()?
@@ -305,17 +309,31 @@ impl App {
             .collect();
         let with_webhook_secret: BTreeSet<OrgSlug> =
             tx.webhook_secret_holders()?.into_iter().collect();
-        // A later version goes to exactly those who received an earlier one.
-        let (earlier, _) = tx.find_deliveries(&DeliveryQuery {
-            item_id: Some(view.row.id.clone()),
-            limit: u64::MAX >> 1,
-            ..DeliveryQuery::default()
-        })?;
-        let received: BTreeSet<OrgSlug> = earlier
-            .into_iter()
-            .filter(|d| d.version < view.row.version)
-            .map(|d| d.recipient)
-            .collect();
+        Ok((with_token, with_webhook_secret))
+    }
+
+    pub(crate) fn plan_in(&self, tx: &mut dyn Tx, view: &ItemView) -> Result<Plan, AppError> {
+        let registry = self.registry_in(tx)?;
+        let (with_token, with_webhook_secret) = self.channel_holders(tx)?;
+        // A feed message goes to its one recipient; a later version to exactly those who
+        // received an earlier one.
+        let pinned: Option<BTreeSet<OrgSlug>> = match tx.feed_message(&view.row.id)? {
+            Some(message) => Some(BTreeSet::from([message.recipient])),
+            None if view.row.version > 1 => {
+                let (earlier, _) = tx.find_deliveries(&DeliveryQuery {
+                    item_id: Some(view.row.id.clone()),
+                    limit: u64::MAX >> 1,
+                    ..DeliveryQuery::default()
+                })?;
+                let received: BTreeSet<OrgSlug> = earlier
+                    .into_iter()
+                    .filter(|d| d.version < view.row.version)
+                    .map(|d| d.recipient)
+                    .collect();
+                (!received.is_empty()).then_some(received)
+            }
+            None => None,
+        };
         make_plan(
             &self.rulebooks,
             &registry,
@@ -327,7 +345,7 @@ impl App {
                 at: self.clock.today(),
                 with_token: &with_token,
                 with_webhook_secret: &with_webhook_secret,
-                only: (view.row.version > 1 && !received.is_empty()).then_some(&received),
+                only: pinned.as_ref(),
             },
         )
     }
@@ -587,6 +605,25 @@ impl App {
             )));
         }
 
+        let deliveries = self.enqueue(&mut *tx, principal, &mut view, &plan, now, json!({}))?;
+        tx.commit()?;
+        Ok(SendReport { plan, deliveries })
+    }
+
+    /// Makes every permit of `plan` deliveries (inbox, and email and webhook where usable)
+    /// and marks the item sent (or retracted, for a retraction notice), with its audit
+    /// entry, in `tx`. `extra` (a JSON object) is added to the audit entry.
+    pub(crate) fn enqueue(
+        &self,
+        tx: &mut dyn Tx,
+        principal: &Principal,
+        view: &mut ItemView,
+        plan: &Plan,
+        now: jiff::Timestamp,
+        extra: serde_json::Value,
+    ) -> Result<Vec<(String, OrgSlug, Channel, DeliveryState)>, AppError> {
+        let id = view.row.id.clone();
+        let id = id.as_str();
         // Delivery ids: one random prefix per sending and a sequence number, so that ids are
         // unique and stable without a system call per delivery.
         let prefix = random_hex(8)?;
@@ -642,11 +679,15 @@ impl App {
             "plan_hash": plan.hash,
             "at": plan.at.to_string(),
             "rulebook": plan.rulebook,
-            "plan": plan_summary(&plan),
+            "plan": plan_summary(plan),
             // The deliveries are `dlv_` + this prefix + a six-digit sequence number, in the
             // order of the plan's permits and each permit's enqueued channels.
             "deliveries": {"prefix": prefix, "count": deliveries.len()},
         });
+        let mut after = after;
+        if let (Some(obj), Some(more)) = (after.as_object_mut(), extra.as_object()) {
+            obj.extend(more.clone());
+        }
         set_status(
             &mut *tx,
             principal,
@@ -656,14 +697,13 @@ impl App {
             "item.send",
             after,
         )?;
-        tx.commit()?;
-        Ok(SendReport { plan, deliveries })
+        Ok(deliveries)
     }
 }
 
 /// Changes an item's status and records it, with `after` (a JSON object) completed by the
 /// new status.
-fn set_status(
+pub(crate) fn set_status(
     tx: &mut dyn Tx,
     principal: &Principal,
     row: &mut ItemRow,

@@ -12,6 +12,7 @@ mod decide;
 mod deliver;
 mod demo;
 mod error;
+mod feed_send;
 mod feeds;
 mod history;
 mod inbox;

@@ -159,12 +159,6 @@ fn repeats_within_the_window_are_left_out_and_planning_changes_nothing() -> Test
     let again = run(&t, vec![feed()], &options(dir.path(), true))?;
     assert_eq!(first.deduplicated, again.deduplicated);
     assert!(!dir.path().join("seen").exists());
-    // Sending is not built yet: refused, nothing written.
-    let err = run(&t, vec![feed()], &options(dir.path(), false))
-        .err()
-        .ok_or("sent")?;
-    assert!(err.to_string().contains("--plan-only"), "{err}");
-    assert!(!dir.path().join("seen").exists());
     // What an earlier run notified (here: Hospital South's events, remembered yesterday) is
     // left out while the window lasts.
     let registry = t.app.registry()?;
@@ -437,5 +431,175 @@ fn a_standing_approval_is_given_by_a_second_person_audited_and_revocable() -> Te
     // A recipient may neither give one nor run feeds.
     let z = recipient(&t, "z-cert")?;
     assert!(t.app.approve_feed_report(&z, "scan_http", None).is_err());
+    Ok(())
+}
+
+/// A recipient and its inbox: (delivery, item) each.
+type Inbox = (schakel_domain::Principal, Vec<(String, String)>);
+
+/// The inbox deliveries of `org`, with their items.
+fn inbox_of(t: &TestApp, org: &str) -> Result<Inbox, Box<dyn std::error::Error>> {
+    let me = recipient(t, org)?;
+    let (entries, _) = t.app.inbox(&me, 0, 100)?;
+    Ok((me, entries.into_iter().map(|e| (e.id, e.item)).collect()))
+}
+
+#[test]
+fn a_run_sends_under_a_standing_approval_and_each_recipient_gets_only_its_rows() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let legal = person("lea", Role::Legal);
+    let feed = || {
+        input(
+            "2026-11-21-scan_http-nl-asn.csv",
+            Format::Shadowserver,
+            SCAN_HTTP,
+        )
+    };
+    t.app.approve_feed_report(&legal, "scan_http", None)?;
+    let s = run(&t, vec![feed()], &options(dir.path(), false))?;
+    let run_id = s.run.clone().ok_or("no run id")?;
+    assert!(!s.plan_only && s.warnings.is_empty(), "{s:?}");
+    assert!(!s.permitted.is_empty());
+    for n in &s.permitted {
+        assert_eq!(n.status.as_deref(), Some("sent"), "{n:?}");
+        assert!(n.item.is_some() && n.deliveries.unwrap_or(0) >= 1, "{n:?}");
+    }
+    // Z-CERT receives one message with a section per member it serves, and each section
+    // holds that member's rows only, with every column of the source.
+    let (zcert, inbox) = inbox_of(&t, "z-cert")?;
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    let delivery = &inbox[0].0;
+    let sections = t.app.inbox_rows(&zcert, delivery, None, 100, 0)?;
+    let by_org: Vec<(&str, u64)> = sections
+        .iter()
+        .map(|s| (s.organisation.as_str(), s.total))
+        .collect();
+    assert_eq!(by_org, [("hospital-south", 2), ("ziekenhuis-noord", 1)]);
+    let hs = &sections[0];
+    assert_eq!(hs.columns.len(), 10, "{:?}", hs.columns);
+    assert!(
+        hs.columns.contains(&"http_code".to_owned()),
+        "unknown columns are kept"
+    );
+    let ips: Vec<&str> = hs.rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        ips,
+        ["198.51.100.7", "2001:db8:10::5"],
+        "input order, repeats once"
+    );
+    assert!(hs.csv().starts_with("timestamp,ip,protocol,port"));
+    // Paging, one member, and members it did not receive for.
+    let page = t
+        .app
+        .inbox_rows(&zcert, delivery, Some("hospital-south"), 1, 1)?;
+    assert_eq!((page.len(), page[0].rows.len(), page[0].total), (1, 1, 2));
+    let err = t
+        .app
+        .inbox_rows(&zcert, delivery, Some("bank-oranje"), 10, 0)
+        .err()
+        .ok_or("rows of a member not in the message")?;
+    assert!(
+        problems(&err)[0].contains("no rows of `bank-oranje`"),
+        "{err}"
+    );
+    // Hospital South, directly: its own rows only; Z-CERT's delivery is not its to read.
+    let (hospital, own) = inbox_of(&t, "hospital-south")?;
+    assert_eq!(own.len(), 1);
+    let mine = t.app.inbox_rows(&hospital, &own[0].0, None, 100, 0)?;
+    assert_eq!(
+        mine.iter()
+            .map(|s| s.organisation.as_str())
+            .collect::<Vec<_>>(),
+        ["hospital-south"]
+    );
+    assert!(matches!(
+        t.app.inbox_rows(&hospital, delivery, None, 100, 0),
+        Err(schakel_app::AppError::NotFound(_))
+    ));
+    // Every message is an item pinned to its recipient: its plan decides nobody else.
+    let staff = person("ana", Role::Analyst);
+    for n in &s.permitted {
+        let item = n.item.as_deref().ok_or("no item")?;
+        let plan = t.app.plan(&staff, item)?;
+        let recipients: Vec<String> = plan
+            .permits
+            .iter()
+            .map(|p| p.permit.recipient().to_string())
+            .chain(plan.denies.iter().map(|d| d.recipient.to_string()))
+            .collect();
+        assert_eq!(recipients, std::slice::from_ref(&n.recipient));
+    }
+    // The run is listed, audited, and what it sent is remembered: the same report again
+    // notifies nobody.
+    let (runs, total) = t.app.feed_runs(&staff, 10, 0)?;
+    assert_eq!((total, runs[0].id.as_str()), (1, run_id.as_str()));
+    assert_eq!(runs[0].sent, s.permitted.len() as u64);
+    let day = schakel_domain::parse_date("2026-11-22")?;
+    let audit = t.app.export_audit(&legal, day, day)?;
+    let text = serde_json::to_string(&audit)?;
+    assert!(
+        text.contains("feed.ingest") && text.contains(&run_id),
+        "no feed.ingest entry"
+    );
+    assert!(text.contains("standing_approval"));
+    let again = run(&t, vec![feed()], &options(dir.path(), false))?;
+    assert!(again.permitted.is_empty(), "{:?}", again.permitted);
+    // All but the political party's event, which nobody could be sent (denied), so it is
+    // not remembered.
+    assert_eq!(again.deduplicated, again.resolved - 1);
+    Ok(())
+}
+
+#[test]
+fn without_a_standing_approval_each_message_waits_for_a_second_person() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let analyst = person("ana", Role::Analyst);
+    let legal = person("lea", Role::Legal);
+    let feed = || {
+        input(
+            "2026-11-21-scan_http-nl-asn.csv",
+            Format::Shadowserver,
+            SCAN_HTTP,
+        )
+    };
+    // The analyst's own standing approval does not cover her runs.
+    t.app.approve_feed_report(&analyst, "scan_http", None)?;
+    let s = run(&t, vec![feed()], &options(dir.path(), false))?;
+    assert!(
+        s.permitted
+            .iter()
+            .all(|n| n.status.as_deref() == Some("awaiting_approval") && n.deliveries == Some(0)),
+        "{:?}",
+        s.permitted
+    );
+    let (zcert, inbox) = inbox_of(&t, "z-cert")?;
+    assert!(inbox.is_empty());
+    // Not sent, so not remembered: the next run proposes the same messages again.
+    let again = run(&t, vec![feed()], &options(dir.path(), false))?;
+    assert_eq!(again.notifications.permitted, s.notifications.permitted);
+    // A second person approves Z-CERT's message; sending goes to Z-CERT alone.
+    let to_zcert = s
+        .permitted
+        .iter()
+        .find(|n| n.recipient == "z-cert")
+        .and_then(|n| n.item.clone())
+        .ok_or("no message to z-cert")?;
+    assert!(matches!(
+        t.app.approve_item(&analyst, &to_zcert, None),
+        Err(schakel_app::AppError::Forbidden(_))
+    ));
+    t.app.approve_item(&legal, &to_zcert, None)?;
+    let sent = t.app.send_item(&analyst, &to_zcert, None)?;
+    let recipients: std::collections::BTreeSet<String> = sent
+        .deliveries
+        .iter()
+        .map(|(_, r, _, _)| r.to_string())
+        .collect();
+    assert_eq!(recipients.into_iter().collect::<Vec<_>>(), ["z-cert"]);
+    let (_, inbox) = inbox_of(&t, "z-cert")?;
+    let sections = t.app.inbox_rows(&zcert, &inbox[0].0, None, 100, 0)?;
+    assert_eq!(sections.len(), 2);
     Ok(())
 }

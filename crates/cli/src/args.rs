@@ -730,7 +730,9 @@ pub(crate) enum WooCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum FeedCommand {
     /// Read feed files in one streaming pass: resolve every event to the organisation that
-    /// owns it, de-duplicate, and plan the notifications through the rulebook.
+    /// owns it, de-duplicate, plan the notifications through the rulebook, and send them
+    /// (one item per recipient and report type, under the report type's standing approval;
+    /// without one, each waits for a second person's `item approve`).
     Ingest {
         /// The files (`-` reads standard input).
         #[arg(required = true)]
@@ -780,6 +782,26 @@ pub(crate) enum FeedCommand {
     /// Standing approvals, revoked ones too.
     Approvals {
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Feed runs that sent, newest first.
+    Runs {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One feed run: its summary as recorded, each message with its item and status.
+    Show {
+        /// The run (`run_…`).
+        run: String,
+        /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
     },

@@ -81,6 +81,48 @@ pub(crate) fn feed(app: &App, me: &Principal, command: FeedCommand) -> Result<()
                     "The standing approval of `{report}` is revoked.\n"
                 ));
             }
+            FeedCommand::Runs {
+                limit,
+                offset,
+                json: as_json,
+            } => {
+                let (runs, total) = app.feed_runs(me, limit, offset)?;
+                if as_json {
+                    return json(&serde_json::json!({"runs": runs, "total": total}));
+                }
+                let rows: Vec<Vec<String>> = runs
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.clone(),
+                            r.started_at.clone(),
+                            r.run_by.clone(),
+                            r.reports.join(", "),
+                            r.rows.to_string(),
+                            r.sent.to_string(),
+                            r.awaiting_approval.to_string(),
+                        ]
+                    })
+                    .collect();
+                let mut text = table(
+                    &[
+                        "RUN", "STARTED", "BY", "REPORTS", "ROWS", "SENT", "AWAITING",
+                    ],
+                    &rows,
+                );
+                text.push_str(&format!("{} of {total} run(s)\n", runs.len()));
+                return out(&text);
+            }
+            FeedCommand::Show { run, json: as_json } => {
+                let (_, summary) = app.feed_run(me, &run)?;
+                if as_json {
+                    return json(&summary);
+                }
+                let summary: FeedSummaryRecord = serde_json::from_value(summary).map_err(|e| {
+                    CliError::user(format!("run {run} has an unreadable summary: {e}"))
+                })?;
+                return out(&summary_text(&summary));
+            }
             FeedCommand::Approvals { json: as_json } => {
                 let list = app.feed_approvals(me)?;
                 if as_json {
@@ -252,6 +294,22 @@ fn summary_text(s: &FeedSummaryRecord) -> String {
         "\nNotifications: {} permitted, {} denied.\n",
         s.notifications.permitted, s.notifications.denied
     ));
+    if let Some(run) = &s.run {
+        let count = |status: &str| {
+            s.permitted
+                .iter()
+                .filter(|p| p.status.as_deref() == Some(status))
+                .count()
+        };
+        t.push_str(&format!(
+            "Run {run}: {} message(s) sent, {} awaiting a second person's approval (`schakel item approve ITEM`, then `schakel item send ITEM`).\n",
+            count("sent"),
+            count("awaiting_approval")
+        ));
+    }
+    for w in &s.warnings {
+        t.push_str(&format!("  warning: {w}\n"));
+    }
     for (report, approval) in &s.standing_approvals {
         t.push_str(&match approval {
             Some(a) if a.covers_this_run => format!(
@@ -283,12 +341,25 @@ fn summary_text(s: &FeedSummaryRecord) -> String {
                 n.events.to_string(),
                 n.bases.join(", "),
                 format!("TLP:{}{}", n.tlp, if n.serious { ", serious" } else { "" }),
+                match (&n.item, &n.status) {
+                    (Some(item), Some(status)) => format!("{item} {status}"),
+                    (None, Some(status)) => status.clone(),
+                    _ => "planned".into(),
+                },
             ]
         })
         .collect();
     if !rows.is_empty() {
         t.push_str(&table(
-            &["RECIPIENT", "REPORT", "ROUTE", "EVENTS", "BASIS", "FACTS"],
+            &[
+                "RECIPIENT",
+                "REPORT",
+                "ROUTE",
+                "EVENTS",
+                "BASIS",
+                "FACTS",
+                "ITEM",
+            ],
             &rows,
         ));
         if s.permitted.len() > 40 {

@@ -107,3 +107,82 @@ fn generated_rows_stream_through_standard_input_and_the_summary_adds_up() -> Tes
     assert!(!dir.path().join("feed.db.feed-seen").exists());
     Ok(())
 }
+
+#[test]
+fn a_run_sends_under_a_standing_approval_given_by_another_person() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("feed.db");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asn");
+    let registry = feedgen::registry(&data, 100, 1_000)?;
+    let file = dir.path().join("registry.json");
+    std::fs::write(&file, &registry.json)?;
+    let rows_file = dir.path().join("2026-11-21-scan_http-nl.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&rows_file)?);
+    feedgen::write_rows(&mut out, &registry, 5_000, 11)?;
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let schakel = env!("CARGO_BIN_EXE_schakel");
+    let run = |user: &str, args: &[&str]| {
+        Command::new(schakel)
+            .env("SCHAKEL_DB", &db)
+            .env("USER", user)
+            .args(args)
+            .output()
+    };
+    let ok = |out: &std::process::Output| -> TestResult {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    ok(&run(
+        "admin",
+        &["org", "import", file.to_str().ok_or("path")?],
+    )?)?;
+    ok(&run("lea", &["feed", "approve", "--report", "scan_http"])?)?;
+    let rows_path = rows_file.to_str().ok_or("path")?;
+    let ingest = [
+        "feed",
+        "ingest",
+        rows_path,
+        "--format",
+        "shadowserver",
+        "--json",
+    ];
+    let out = run("ana", &ingest)?;
+    ok(&out)?;
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let run_id = s["run"].as_str().ok_or("no run id")?.to_owned();
+    let permitted = s["permitted"].as_array().ok_or("no permitted")?;
+    assert!(permitted.len() > 50, "{}", permitted.len());
+    assert!(
+        permitted
+            .iter()
+            .all(|p| p["status"] == "sent" && p["item"].as_str().is_some()),
+        "{s}"
+    );
+    // Remembered beside the database: the same file again notifies nobody.
+    assert!(dir.path().join("feed.db.feed-seen").is_dir());
+    let out = run("ana", &ingest)?;
+    ok(&out)?;
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        again["permitted"].as_array().map(Vec::len),
+        Some(0),
+        "{again}"
+    );
+    // The runs are listed; the first shows its messages.
+    let out = run("ana", &["feed", "runs", "--json"])?;
+    ok(&out)?;
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(runs["total"], 2);
+    let out = run("ana", &["feed", "show", &run_id])?;
+    ok(&out)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("Run {run_id}:")) && text.contains(" sent"),
+        "{text}"
+    );
+    Ok(())
+}

@@ -17,6 +17,7 @@ use pgp::composed::{ArmorOptions, Deserializable, MessageBuilder, SignedPublicKe
 use pgp::crypto::sym::SymmetricKeyAlgorithm;
 use schakel_app::{Courier, CourierError, Outgoing};
 use schakel_domain::Channel;
+use schakel_formats::feed::FeedSectionRecord;
 use serde_json::Value;
 
 use crate::CentreKey;
@@ -294,47 +295,117 @@ fn body_text(out: &Outgoing) -> String {
     t
 }
 
-/// The signed MIME entity: the text, and for a linking organisation the members it
-/// received for as JSON and CSV attachments.
+/// The sections of a feed message: each organisation's rows.
+fn feed_sections(out: &Outgoing) -> Vec<FeedSectionRecord> {
+    out.payload
+        .get("feed")
+        .and_then(|f| serde_json::from_value(f.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// A file name safe in a MIME header: letters, digits, `-`, `_` and `.` kept.
+fn file_name(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The signed MIME entity: the text; for a linking organisation the members it received
+/// for as JSON and CSV attachments; for a feed message each organisation's rows as CSV and
+/// JSON attachments.
 fn content_entity(out: &Outgoing) -> String {
     let data = out.payload.get("data").cloned().unwrap_or_default();
+    let mut text = body_text(out);
+    let sections = feed_sections(out);
+    let mut attachments: Vec<(String, &str, Vec<u8>)> = Vec::new();
+    if !sections.is_empty() {
+        let mut list = String::from(
+            "\nRows per organisation (attached) / Regels per organisatie (bijgevoegd):\n",
+        );
+        for s in &sections {
+            let base = file_name(&format!("{}-{}", s.report, s.organisation));
+            let _ = writeln!(
+                list,
+                "  {}: {} row(s) — {base}.csv, {base}.json",
+                s.organisation, s.total
+            );
+            attachments.push((format!("{base}.csv"), "text/csv", s.csv().into_bytes()));
+            let json = serde_json::to_string_pretty(&s.objects()).unwrap_or_default();
+            attachments.push((
+                format!("{base}.json"),
+                "application/json",
+                json.into_bytes(),
+            ));
+        }
+        // Before the closing TLP line.
+        let at = text.trim_end().rfind('\n').unwrap_or(text.len());
+        text.insert_str(at, &list);
+    }
     let text_part = format!(
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
-        base64_lines(body_text(out).as_bytes())
+        base64_lines(text.as_bytes())
     );
     let members = strings(&data, "on_behalf_of");
-    if members.is_empty() {
+    if !members.is_empty() {
+        let (json, csv) = member_files(out, &data, &members);
+        attachments.push(("members.json".into(), "application/json", json.into_bytes()));
+        attachments.push(("members.csv".into(), "text/csv", csv.into_bytes()));
+    }
+    if attachments.is_empty() {
         return text_part;
     }
+    let boundary = format!("mixed-{}", out.id);
+    let mut entity = format!(
+        "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n{text_part}"
+    );
+    for (name, kind, bytes) in &attachments {
+        let charset = if kind.starts_with("text/") {
+            "; charset=utf-8"
+        } else {
+            ""
+        };
+        let _ = write!(
+            entity,
+            "--{boundary}\r\nContent-Type: {kind}{charset}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+            base64_lines(bytes)
+        );
+    }
+    let _ = write!(entity, "--{boundary}--\r\n");
+    entity
+}
+
+/// The members a linking organisation received for, as JSON and CSV.
+fn member_files(out: &Outgoing, data: &Value, members: &[String]) -> (String, String) {
     let rows: Vec<Value> = members
         .iter()
         .map(|m| {
             serde_json::json!({
                 "member": m,
                 "delivery": out.id,
-                "item": str_of(&data, "item"),
-                "title": str_of(&data, "title"),
-                "tlp": str_of(&data, "tlp"),
+                "item": str_of(data, "item"),
+                "title": str_of(data, "title"),
+                "tlp": str_of(data, "tlp"),
             })
         })
         .collect();
     let json = serde_json::to_string_pretty(&rows).unwrap_or_default();
     let mut csv = String::from("member,delivery,item,tlp\r\n");
-    for m in &members {
+    for m in members {
         let _ = write!(
             csv,
             "{m},{},{},{}\r\n",
             out.id,
-            str_of(&data, "item"),
-            str_of(&data, "tlp")
+            str_of(data, "item"),
+            str_of(data, "tlp")
         );
     }
-    let boundary = format!("mixed-{}", out.id);
-    format!(
-        "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n{text_part}--{boundary}\r\nContent-Type: application/json; name=\"members.json\"\r\nContent-Disposition: attachment; filename=\"members.json\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--{boundary}\r\nContent-Type: text/csv; charset=utf-8; name=\"members.csv\"\r\nContent-Disposition: attachment; filename=\"members.csv\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--{boundary}--\r\n",
-        base64_lines(json.as_bytes()),
-        base64_lines(csv.as_bytes())
-    )
+    (json, csv)
 }
 
 /// The whole message (headers and body), signed and, when asked, encrypted.

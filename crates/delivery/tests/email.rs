@@ -145,11 +145,16 @@ fn signed_parts(entity: &str) -> Result<(String, String), Failure> {
 
 /// The decoded text part of a signed entity.
 fn text_of(part: &str) -> Result<String, Failure> {
-    let start = part
-        .find("Content-Type: text/plain")
-        .ok_or("no text part")?;
-    let body_start = part[start..].find("\r\n\r\n").ok_or("no body")? + start + 4;
-    let encoded: String = part[body_start..]
+    part_body(part, "Content-Type: text/plain")
+}
+
+/// The base64 body, decoded, of the MIME part whose headers contain `marker`.
+fn part_body(entity: &str, marker: &str) -> Result<String, Failure> {
+    let start = entity
+        .find(marker)
+        .ok_or_else(|| format!("no part with {marker}"))?;
+    let body_start = entity[start..].find("\r\n\r\n").ok_or("no body")? + start + 4;
+    let encoded: String = entity[body_start..]
         .lines()
         .take_while(|l| !l.is_empty() && !l.starts_with("--"))
         .collect();
@@ -157,6 +162,21 @@ fn text_of(part: &str) -> Result<String, Failure> {
     Ok(String::from_utf8(
         base64::engine::general_purpose::STANDARD.decode(encoded)?,
     )?)
+}
+
+/// The demo constituency on a SQLite file in `dir`, with the shipped rulebooks.
+fn demo_app(dir: &Path, clock: Clock) -> Result<App, Failure> {
+    let app = App::new(
+        Arc::new(SqliteStore::open(
+            &dir.join("t.db"),
+            SectorVocabulary::default(),
+        )?),
+        SectorVocabulary::default(),
+        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
+        clock,
+    );
+    app.load_demo(&App::local_admin("tester"))?;
+    Ok(app)
 }
 
 fn person(name: &str) -> Principal {
@@ -184,18 +204,12 @@ fn mail_is_signed_encrypted_where_a_key_exists_and_survives_an_outage() -> TestR
         "2026-11-22T10:00:00Z".parse::<Timestamp>()?.as_second(),
     ));
     let clock = Arc::clone(&now);
-    let app = App::new(
-        Arc::new(SqliteStore::open(
-            &dir.path().join("t.db"),
-            SectorVocabulary::default(),
-        )?),
-        SectorVocabulary::default(),
-        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
+    let app = demo_app(
+        dir.path(),
         Clock::from_fn(move || {
             Timestamp::from_second(clock.load(Ordering::SeqCst)).unwrap_or_default()
         }),
-    );
-    app.load_demo(&App::local_admin("tester"))?;
+    )?;
     let (hospital_public, hospital_secret) = recipient_key()?;
     set_contact(
         &app,
@@ -372,16 +386,10 @@ fn mail_is_signed_encrypted_where_a_key_exists_and_survives_an_outage() -> TestR
 #[test]
 fn a_tlp_red_item_is_never_sent_unencrypted() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let app = App::new(
-        Arc::new(SqliteStore::open(
-            &dir.path().join("t.db"),
-            SectorVocabulary::default(),
-        )?),
-        SectorVocabulary::default(),
-        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
+    let app = demo_app(
+        dir.path(),
         Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
-    );
-    app.load_demo(&App::local_admin("tester"))?;
+    )?;
     set_contact(
         &app,
         "hospital-south",
@@ -428,5 +436,108 @@ fn the_smtp_url_must_use_tls_except_on_loopback() -> TestResult {
     assert!(EmailCourier::new("smtps://mail.example", "t@example", key.clone()).is_ok());
     assert!(EmailCourier::new("http://mail.example", "t@example", key.clone()).is_err());
     assert!(EmailCourier::new("smtp://127.0.0.1:2525", "not an address", key).is_err());
+    Ok(())
+}
+
+/// The decoded body of the attachment `name` in a MIME entity.
+fn attachment(entity: &str, name: &str) -> Result<String, Failure> {
+    part_body(entity, &format!("filename=\"{name}\""))
+}
+
+#[test]
+fn a_feed_message_carries_each_members_rows_as_attachments() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let app = demo_app(
+        dir.path(),
+        Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
+    )?;
+    let (zcert_public, zcert_secret) = recipient_key()?;
+    set_contact(
+        &app,
+        "z-cert",
+        json!({"name": "SOC", "email": "soc@z-cert.example", "pgp_key": zcert_public}),
+    )?;
+    let legal = Principal {
+        role: Role::Legal,
+        ..person("lea")
+    };
+    app.approve_feed_report(&legal, "scan_http", None)?;
+    // Two hospitals Z-CERT serves, and a political party it does not.
+    let csv = "timestamp,ip,port,severity,x_extra\nx,198.51.100.7,443,high,a\nx,198.51.100.70,80,critical,b\nx,203.0.113.100,80,high,c\n";
+    let alice = person("alice");
+    let summary = app.ingest_feed(
+        &alice,
+        vec![schakel_app::FeedInput {
+            path: "2026-11-22-scan_http-nl.csv".into(),
+            format: schakel_feeds::Format::Shadowserver,
+            reader: Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
+        }],
+        &schakel_app::FeedOptions {
+            window_days: 7,
+            state_dir: Some(dir.path().join("seen")),
+            ..schakel_app::FeedOptions::default()
+        },
+        &mut |_| {},
+    )?;
+    assert!(summary.run.is_some(), "{summary:?}");
+
+    let port = free_port()?;
+    let server = start_smtp(port, &dir.path().join("maildir"))?;
+    let key = CentreKey::generate("Test Centre <cert@centre.example>")?;
+    let courier = EmailCourier::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Test Centre <cert@centre.example>",
+        key,
+    )?;
+    let run = app.deliver_once(&alice, &[&courier], 100)?;
+    assert!(!run.delivered.is_empty(), "{run:?}");
+    let home = dir.path().join("gnupg");
+    std::fs::create_dir(&home)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let out = gpg(&home, &["--import"], Some(zcert_secret.as_bytes()))?;
+    assert!(out.status.success());
+    let mut to_zcert = None;
+    for entry in std::fs::read_dir(server.maildir.join("new"))? {
+        let raw = std::fs::read_to_string(entry?.path())?
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n");
+        if raw.contains("\r\nTo: soc@z-cert.example\r\n") {
+            to_zcert = Some(raw);
+        }
+    }
+    let raw = to_zcert.ok_or("no email to Z-CERT")?;
+    // Scan results about its members are confidential for Z-CERT: encrypted to its key.
+    let start = raw
+        .find("-----BEGIN PGP MESSAGE-----")
+        .ok_or("not encrypted")?;
+    let end =
+        raw.find("-----END PGP MESSAGE-----").ok_or("no end")? + "-----END PGP MESSAGE-----".len();
+    let out = gpg(&home, &["--decrypt"], Some(&raw.as_bytes()[start..end]))?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entity = String::from_utf8(out.stdout)?;
+    let text = text_of(&entity)?;
+    assert!(text.contains("hospital-south: 1 row(s)"), "{text}");
+    assert!(text.trim_end().ends_with("TLP:AMBER"), "{text}");
+    let south = attachment(&entity, "scan_http-hospital-south.csv")?;
+    assert_eq!(
+        south,
+        "timestamp,ip,port,severity,x_extra\r\nx,198.51.100.7,443,high,a\r\n"
+    );
+    let north = attachment(&entity, "scan_http-ziekenhuis-noord.json")?;
+    let north: serde_json::Value = serde_json::from_str(&north)?;
+    assert_eq!(north[0]["ip"], "198.51.100.70");
+    assert_eq!(north[0]["x_extra"], "b", "unknown columns travel");
+    assert!(
+        !entity.contains("partijen") && !text.contains("203.0.113.100"),
+        "nothing about organisations Z-CERT does not serve"
+    );
     Ok(())
 }

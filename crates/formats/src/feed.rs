@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 /// One input file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedFileRecord {
     /// As given (`-` for standard input).
@@ -19,7 +19,7 @@ pub struct FeedFileRecord {
 }
 
 /// A record that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MalformedLineRecord {
     /// The file.
@@ -31,7 +31,7 @@ pub struct MalformedLineRecord {
 }
 
 /// Notifications: one message to one recipient.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationCounts {
     /// Messages the rulebook permits.
@@ -41,7 +41,7 @@ pub struct NotificationCounts {
 }
 
 /// Denied notifications of one kind: who, why, and what would permit them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedDenyRecord {
     /// The candidate recipient.
@@ -57,7 +57,7 @@ pub struct FeedDenyRecord {
 }
 
 /// A permitted notification (one message to one recipient).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedNotificationRecord {
     /// The recipient.
@@ -78,10 +78,20 @@ pub struct FeedNotificationRecord {
     pub serious: bool,
     /// Its TLP.
     pub tlp: String,
+    /// The item that is this message (a run that sends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// `sent` (deliveries enqueued under the report type's standing approval) or
+    /// `awaiting_approval` (a second person approves the item); a run that sends only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Deliveries enqueued for it (inbox, email, webhook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<u64>,
 }
 
 /// A standing approval of a report type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StandingApprovalRecord {
     /// The report type.
@@ -99,7 +109,7 @@ pub struct StandingApprovalRecord {
 }
 
 /// The summary of one feed run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedSummaryRecord {
     /// Each input.
@@ -132,12 +142,100 @@ pub struct FeedSummaryRecord {
     /// covers this run (it does not when the approver is the person running the feed).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub standing_approvals: BTreeMap<String, Option<StandingApprovalUse>>,
+    /// The run's id (`run_…`), when it sent (was not `--plan-only`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// What went wrong after the run was recorded (such as the de-duplication state not
+    /// being written), for the operator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
 
+/// A feed run in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedRunRecord {
+    /// `run_…`.
+    pub id: String,
+    /// The person who ran it.
+    pub run_by: String,
+    /// When it started (RFC 3339 UTC).
+    pub started_at: String,
+    /// Its report types.
+    pub reports: Vec<String>,
+    /// Data records read.
+    pub rows: u64,
+    /// Messages sent under a standing approval.
+    pub sent: u64,
+    /// Messages waiting for a second person's approval.
+    pub awaiting_approval: u64,
+}
+
+/// One organisation's rows in a feed message: the columns of its inputs (in order of
+/// first appearance) and, per row, a value per column (empty where its input lacks it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedSectionRecord {
+    /// The organisation the rows are about.
+    pub organisation: String,
+    /// The report type.
+    pub report: String,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// The rows on this page, each as many values as there are columns.
+    pub rows: Vec<Vec<String>>,
+    /// Rows in all.
+    pub total: u64,
+}
+
+impl FeedSectionRecord {
+    /// The rows as CSV (RFC 4180, a header line first).
+    pub fn csv(&self) -> String {
+        let mut out = String::new();
+        let line = |out: &mut String, fields: &mut dyn Iterator<Item = &String>| {
+            let mut first = true;
+            for f in fields {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                if f.contains([',', '"', '\r', '\n']) {
+                    out.push('"');
+                    out.push_str(&f.replace('"', "\"\""));
+                    out.push('"');
+                } else {
+                    out.push_str(f);
+                }
+            }
+            out.push_str("\r\n");
+        };
+        line(&mut out, &mut self.columns.iter());
+        for row in &self.rows {
+            line(&mut out, &mut row.iter());
+        }
+        out
+    }
+
+    /// The rows as JSON objects, column name to value (empty values left out).
+    pub fn objects(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        self.rows
+            .iter()
+            .map(|row| {
+                self.columns
+                    .iter()
+                    .zip(row)
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(c, v)| (c.clone(), serde_json::Value::String(v.clone())))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
 /// Whether a standing approval covers a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StandingApprovalUse {
     /// The person who gave it.

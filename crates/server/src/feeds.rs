@@ -12,15 +12,21 @@ use std::io::Read;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use schakel_app::{App, FeedInput, FeedOptions};
 use schakel_feeds::Format;
-use schakel_formats::feed::{FeedSummaryRecord, StandingApprovalRecord};
+use schakel_formats::feed::{
+    FeedRunRecord, FeedSectionRecord, FeedSummaryRecord, StandingApprovalRecord,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::items::paging;
 use crate::routes::{JsonBody, blocking, bool_param, number_param, query_params};
+use crate::wire::Page;
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
@@ -28,6 +34,102 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(ingest_feed))
         .routes(routes!(list_approvals, give_approval))
         .routes(routes!(revoke_approval))
+        .routes(routes!(list_runs))
+        .routes(routes!(show_run))
+        .routes(routes!(inbox_rows))
+}
+
+#[utoipa::path(get, path = "/api/v1/feeds/runs", tag = "feeds",
+    params(("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
+    responses((status = 200, description = "Feed runs that sent, newest first", body = Page<FeedRunRecord>),
+              (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn list_runs(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Json<Page<FeedRunRecord>>, ApiError> {
+    let params = query_params(raw, &["page", "per_page"])?;
+    let (page, per_page) = paging(&params)?;
+    let offset = (page - 1).saturating_mul(per_page);
+    let (items, total) = blocking(&app, move |app| app.feed_runs(&p, per_page, offset)).await?;
+    Ok(Json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/feeds/runs/{id}", tag = "feeds",
+    params(("id" = String, Path, description = "The run (`run_…`)")),
+    responses((status = 200, description = "The run's summary as recorded: each message with its item, status and deliveries", body = FeedSummaryRecord),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn show_run(
+    State(app): State<App>,
+    Caller(p): Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (_, summary) = blocking(&app, move |app| app.feed_run(&p, &id)).await?;
+    Ok(Json(summary))
+}
+
+#[utoipa::path(get, path = "/api/v1/inbox/{id}/rows", tag = "inbox",
+    params(("id" = String, Path, description = "The delivery's id (of a feed message)"),
+           ("member" = Option<String>, Query, description = "only this organisation's rows"),
+           ("format" = Option<String>, Query, description = "`json` (default: sections) or `csv` (one organisation's rows; give `member` when there are several)"),
+           ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "rows per organisation (default 50, at most 1000); CSV gives all rows")),
+    responses((status = 200, description = "Per organisation the message has a section for, its rows with every column of the source", body = Vec<FeedSectionRecord>),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Not in your inbox, or not a feed message", body = Problem, content_type = "application/problem+json")))]
+async fn inbox_rows(
+    State(app): State<App>,
+    Caller(p): Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let params = query_params(raw, &["member", "format", "page", "per_page"])?;
+    let csv = match params.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_field(
+                "format",
+                format!("`{other}` is not `json` or `csv`"),
+            ));
+        }
+    };
+    let (page, per_page) = paging(&params)?;
+    let (limit, offset) = if csv {
+        (u64::MAX >> 1, 0)
+    } else {
+        (per_page, (page - 1).saturating_mul(per_page))
+    };
+    let member = params.get("member").cloned();
+    let sections = blocking(&app, move |app| {
+        app.inbox_rows(&p, &id, member.as_deref(), limit, offset)
+    })
+    .await?;
+    if !csv {
+        return Ok(Json(sections).into_response());
+    }
+    match sections.as_slice() {
+        [one] => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            one.csv(),
+        )
+            .into_response()),
+        _ => Err(ApiError::bad_field(
+            "member",
+            format!(
+                "CSV holds one organisation's rows; give `member`, one of: {}",
+                sections
+                    .iter()
+                    .map(|s| s.organisation.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
 }
 
 /// A standing approval to give.
@@ -106,7 +208,7 @@ impl Read for BodyReader {
     params(("format" = String, Query, description = "shadowserver, stix or misp (a mapped CSV needs its mapping file: use the CLI)"),
            ("name" = Option<String>, Query, description = "the file's name; a Shadowserver name `YYYY-MM-DD-<report>-….csv` gives the report type"),
            ("report" = Option<String>, Query, description = "the report type (overrides the name)"),
-           ("plan_only" = bool, Query, description = "must be true: sending feed notifications is not built yet"),
+           ("plan_only" = Option<bool>, Query, description = "read and plan, change nothing (default false: the run sends, under each report type's standing approval)"),
            ("window" = Option<u64>, Query, description = "days a notified host and issue is not notified again (default 7)")),
     request_body(content = String, description = "the feed file, streamed", content_type = "text/csv"),
     responses((status = 200, body = FeedSummaryRecord),

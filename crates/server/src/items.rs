@@ -73,7 +73,7 @@ fn parsed<T: std::str::FromStr<Err = schakel_domain::ValueError>>(
         .transpose()
 }
 
-fn paging(params: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
+pub(crate) fn paging(params: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
     Ok((
         number_param(params, "page", 1, u64::from(u32::MAX))?,
         number_param(params, "per_page", 50, 1000)?,

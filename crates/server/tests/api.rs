@@ -1025,9 +1025,69 @@ async fn a_feed_is_streamed_to_the_api_and_planned() -> TestResult {
         "{summary}"
     );
     assert_eq!(summary["files"][0]["report"], "scan_http");
-    // Sending is not built yet; a recipient may not run feeds; the format is named.
+    // Under a standing approval by the legal officer, the analyst's run sends: Z-CERT
+    // reads the rows of the members it serves from its inbox, as JSON and as CSV.
+    let (status, _, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/feeds/approvals",
+            Some(&s.legal),
+            Some(json!({"report": "scan_http"})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED);
     let resp = post(&s.analyst, "format=shadowserver&report=scan_http").await?;
-    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert_eq!(resp.status(), StatusCode::OK);
+    let sent: Value = resp.json().await?;
+    let run = sent["run"].as_str().ok_or("no run id")?.to_owned();
+    let (status, _, inbox) = s.get("/api/v1/inbox", &s.z_cert).await?;
+    assert_eq!(status, StatusCode::OK, "{inbox}");
+    let delivery = inbox["items"][0]["id"]
+        .as_str()
+        .ok_or("empty inbox")?
+        .to_owned();
+    let (status, _, rows) = s
+        .get(&format!("/api/v1/inbox/{delivery}/rows"), &s.z_cert)
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    assert_eq!(rows[0]["organisation"], "hospital-south", "{rows}");
+    assert_eq!(rows[0]["rows"][0][1], "198.51.100.7", "{rows}");
+    let resp = s
+        .client
+        .get(format!(
+            "{}/api/v1/inbox/{delivery}/rows?member=hospital-south&format=csv",
+            s.base
+        ))
+        .bearer_auth(&s.z_cert)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csv_back = resp.text().await?;
+    assert!(
+        csv_back.starts_with("timestamp,ip,port,severity\r\nx,198.51.100.7,443,high"),
+        "{csv_back}"
+    );
+    let (status, ct, _) = s.get("/api/v1/inbox/dlv_nope/rows", &s.z_cert).await?;
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::NOT_FOUND, "application/problem+json")
+    );
+    let (status, _, _) = s
+        .get(&format!("/api/v1/inbox/{delivery}/rows"), &s.analyst)
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The run is listed and shown to staff.
+    let (status, _, runs) = s.get("/api/v1/feeds/runs", &s.analyst).await?;
+    assert_eq!(
+        (status, runs["items"][0]["id"].clone()),
+        (StatusCode::OK, json!(run))
+    );
+    let (status, _, shown) = s
+        .get(&format!("/api/v1/feeds/runs/{run}"), &s.legal)
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["permitted"][0]["status"], "sent", "{shown}");
+    // A recipient may not run feeds; the format is named.
     let resp = post(
         &s.z_cert,
         "format=shadowserver&report=scan_http&plan_only=true",

@@ -1,0 +1,473 @@
+//! Sending a feed run: the run recorded, the notified rows of every organisation some
+//! message carries, and one item per message (recipient × report type), pinned to its
+//! recipient so that no plan of it ever proposes anyone else. Under the report type's
+//! standing approval (given by someone other than the person running the feed) the items
+//! are sent in the same transaction, with that run's plan (RULEBOOK.md "Routing");
+//! otherwise they wait for a second person's approval like any item. Only what was sent is
+//! remembered for de-duplication, after the transaction committed.
+
+use std::collections::{BTreeSet, HashMap};
+
+use schakel_domain::{ItemStatus, OrgSlug, Principal};
+use schakel_feeds::{Ingested, ReportType, Resolver, SeenState};
+use schakel_formats::feed::{FeedRunRecord, FeedSectionRecord, FeedSummaryRecord};
+use schakel_formats::item::{MAX_TITLE, ParsedItem, parse_item};
+use schakel_store::{
+    FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, NewAuditEntry, StandingApprovalRow, Tx,
+};
+use serde_json::json;
+
+use crate::access::{require_recipient, require_staff};
+use crate::feeds::{Message, Messages};
+use crate::items::set_status;
+use crate::plan::{PlanInput, make_plan};
+use crate::tokens::random_hex;
+use crate::{App, AppError};
+
+/// At most this many organisations are listed by name in a message's text (all have
+/// their section and attachment).
+const LISTED: usize = 200;
+
+/// The item kind of a report type: STIX and MISP carry indicators; Shadowserver's
+/// `vulnerable` class is about vulnerabilities, `information-gathering` about threats, the
+/// rest (compromised hosts, abuse) about incidents.
+fn item_kind(report: &ReportType, format: Option<&str>) -> &'static str {
+    match (format, report.taxonomy.as_str()) {
+        (Some("stix" | "misp"), _) => "indicators",
+        (_, "vulnerable") => "vulnerability",
+        (_, "information-gathering") => "threat",
+        _ => "incident",
+    }
+}
+
+/// The text of a message: what it is, and each organisation's events.
+fn message_body(report: &ReportType, m: &Message, run_id: &str) -> String {
+    let mut body = format!(
+        "{} (`{}`), feed run {run_id}.\n\nEvents after de-duplication, per organisation / Gebeurtenissen na ontdubbeling, per organisatie:\n\n",
+        report.name, report.report
+    );
+    for (org, n) in m.organisations.iter().take(LISTED) {
+        body.push_str(&format!("- {org}: {n}\n"));
+    }
+    if m.organisations.len() > LISTED {
+        body.push_str(&format!(
+            "- … and {} more organisations / en nog {} organisaties\n",
+            m.organisations.len() - LISTED,
+            m.organisations.len() - LISTED
+        ));
+    }
+    body.push_str(
+        "\nEach organisation's rows, with every column of the source, are attached as CSV and JSON, and can be fetched from your inbox entry: GET /api/v1/inbox/{id}/rows?member=<organisation>[&format=csv].\n\nDe regels per organisatie, met alle kolommen van de bron, zijn bijgevoegd als CSV en JSON, en op te halen bij uw inbox-bericht.\n",
+    );
+    body
+}
+
+/// The item that is one message.
+fn message_item(
+    vocabulary: &schakel_domain::SectorVocabulary,
+    report: &ReportType,
+    format: Option<&str>,
+    m: &Message,
+    run_id: &str,
+) -> Result<ParsedItem, AppError> {
+    let title: String = format!(
+        "{} ({}): {} event(s) at {} organisation(s)",
+        report.name,
+        report.report,
+        m.events,
+        m.organisations.len()
+    )
+    .chars()
+    .take(MAX_TITLE)
+    .collect();
+    let value = json!({
+        "kind": item_kind(report, format),
+        "title": title,
+        "body": message_body(report, m, run_id),
+        "tlp": m.tlp.as_str(),
+        "concerns": m.organisations.keys().map(OrgSlug::as_str).collect::<Vec<_>>(),
+        "confidentiality_markers": m.markers.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "purpose": m.purpose.as_str(),
+        "serious": m.serious,
+        "source": format!("feed {run_id}: {}", report.report),
+    });
+    parse_item(value, vocabulary).map_err(|i| AppError::from_issues("item", i))
+}
+
+/// The sections of a feed message: per organisation (all, or `only`), its rows with the
+/// union of its inputs' columns; `page` is (limit, offset) per organisation.
+pub(crate) fn message_sections(
+    tx: &mut dyn Tx,
+    message: &FeedMessageRow,
+    only: Option<&OrgSlug>,
+    (limit, offset): (u64, u64),
+) -> Result<Vec<FeedSectionRecord>, AppError> {
+    let inputs = tx.feed_inputs(&message.run_id)?;
+    let mut sections = Vec::new();
+    for org in message
+        .organisations
+        .iter()
+        .filter(|o| only.is_none_or(|x| x == *o))
+    {
+        let (rows, total) = tx.feed_rows(&message.run_id, &message.report, org, limit, offset)?;
+        let used: BTreeSet<u32> = rows.iter().map(|r| r.input).collect();
+        let mut columns: Vec<String> = Vec::new();
+        let mut place: HashMap<(u32, usize), usize> = HashMap::new();
+        for input in inputs.iter().filter(|i| used.contains(&i.input)) {
+            for (c, name) in input.columns.iter().enumerate() {
+                let at = columns.iter().position(|x| x == name).unwrap_or_else(|| {
+                    columns.push(name.clone());
+                    columns.len() - 1
+                });
+                place.insert((input.input, c), at);
+            }
+        }
+        let rows = rows
+            .iter()
+            .map(|r| {
+                let values: Vec<String> = serde_json::from_str(&r.values).map_err(|e| {
+                    AppError::Internal(format!(
+                        "feed run {} row {} is stored unreadably: {e}",
+                        r.run_id, r.event
+                    ))
+                })?;
+                let mut out = vec![String::new(); columns.len()];
+                for (c, v) in values.into_iter().enumerate() {
+                    if let Some(slot) = place.get(&(r.input, c)).and_then(|i| out.get_mut(*i)) {
+                        *slot = v;
+                    }
+                }
+                Ok(out)
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        sections.push(FeedSectionRecord {
+            organisation: org.to_string(),
+            report: message.report.clone(),
+            columns,
+            rows,
+            total,
+        });
+    }
+    Ok(sections)
+}
+
+fn run_record(run: &FeedRunRow) -> FeedRunRecord {
+    let summary: Option<FeedSummaryRecord> = serde_json::from_value(run.summary.clone()).ok();
+    let count = |status: &str| {
+        summary.as_ref().map_or(0, |s| {
+            s.permitted
+                .iter()
+                .filter(|p| p.status.as_deref() == Some(status))
+                .count() as u64
+        })
+    };
+    let mut reports: Vec<String> = summary
+        .iter()
+        .flat_map(|s| s.files.iter().map(|f| f.report.clone()))
+        .collect();
+    reports.sort();
+    reports.dedup();
+    FeedRunRecord {
+        id: run.id.clone(),
+        run_by: run.run_by.clone(),
+        started_at: run.started_at.to_string(),
+        reports,
+        rows: summary.as_ref().map_or(0, |s| s.rows),
+        sent: count("sent"),
+        awaiting_approval: count("awaiting_approval"),
+    }
+}
+
+impl App {
+    /// Records and sends a run (see the module's text); fills in the summary's run, each
+    /// message's item, status and deliveries, and warnings.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the run's parts, each from a different stage"
+    )]
+    pub(crate) fn send_feed(
+        &self,
+        principal: &Principal,
+        ingested: Ingested,
+        messages: &Messages,
+        resolver: &Resolver,
+        approvals: &[StandingApprovalRow],
+        state: Option<&SeenState>,
+        (day, window): (u32, u32),
+        summary: &mut FeedSummaryRecord,
+    ) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let today = self.clock.today();
+        let run_id = format!("run_{}", random_hex(8)?);
+        let Ingested {
+            files,
+            reports,
+            aggregates,
+            dedup,
+            rows_kept,
+            ..
+        } = ingested;
+        let orgs = resolver.organisations();
+        let mut tx = self.store.write()?;
+        let registry = self.registry_in(&mut *tx)?;
+        let (with_token, with_webhook_secret) = self.channel_holders(&mut *tx)?;
+        tx.insert_feed_run(&FeedRunRow {
+            id: run_id.clone(),
+            run_by: principal.name.clone(),
+            started_at: now,
+            summary: json!({}),
+        })?;
+
+        // The rows of every organisation some message carries; no others are kept.
+        let carried: BTreeSet<(&OrgSlug, usize)> = messages
+            .iter()
+            .flat_map(|((_, report), m)| m.organisations.keys().map(move |o| (o, *report)))
+            .collect();
+        let wanted: Vec<Option<(&OrgSlug, &ReportType)>> = aggregates
+            .iter()
+            .map(|a| {
+                let org = orgs.get(a.organisation as usize)?;
+                let report = reports.get(usize::from(a.report))?;
+                carried
+                    .contains(&(org, usize::from(a.report)))
+                    .then_some((org, report))
+            })
+            .collect();
+        if let Some(kept) = &rows_kept {
+            for (i, columns) in kept.columns().iter().enumerate() {
+                tx.insert_feed_input(&FeedInputRow {
+                    run_id: run_id.clone(),
+                    input: u32::try_from(i).unwrap_or(u32::MAX),
+                    path: files.get(i).map(|f| f.path.clone()).unwrap_or_default(),
+                    columns: columns.clone(),
+                })?;
+            }
+            kept.for_each(|row| -> Result<(), AppError> {
+                if let Some(Some((org, report))) = wanted.get(row.aggregate as usize) {
+                    tx.insert_feed_row(&FeedRowRow {
+                        run_id: run_id.clone(),
+                        report: report.report.clone(),
+                        organisation: (*org).clone(),
+                        event: row.event,
+                        input: row.input,
+                        values: row.values.to_owned(),
+                    })?;
+                }
+                Ok(())
+            })?;
+        }
+
+        let mut notified: BTreeSet<(OrgSlug, usize)> = BTreeSet::new();
+        let (mut sent, mut awaiting) = (0u64, 0u64);
+        for (((recipient, report_index), m), record) in
+            messages.iter().zip(summary.permitted.iter_mut())
+        {
+            let Some(report) = reports.get(*report_index) else {
+                continue;
+            };
+            let format = files
+                .iter()
+                .find(|f| f.report == report.report)
+                .map(|f| f.format);
+            let item = message_item(&self.vocabulary, report, format, m, &run_id)?;
+            let only = BTreeSet::from([recipient.clone()]);
+            let mut plan = make_plan(
+                &self.rulebooks,
+                &registry,
+                &PlanInput {
+                    item_id: "",
+                    version: 1,
+                    facts: &item.facts,
+                    sectors: &item.sectors,
+                    at: today,
+                    with_token: &with_token,
+                    with_webhook_secret: &with_webhook_secret,
+                    only: Some(&only),
+                },
+            )?;
+            if plan.permits.is_empty() {
+                // Each section was permitted on its own; the message as a whole is not.
+                record.status = Some("refused".into());
+                summary.warnings.push(format!(
+                    "the message to {recipient} about {} was permitted per organisation but not as a whole; nothing was made of it (`schakel decide` with all its organisations shows why)",
+                    report.report
+                ));
+                continue;
+            }
+            let mut view = self.insert_item(&mut *tx, principal, item)?;
+            plan.item_id.clone_from(&view.row.id);
+            tx.insert_feed_message(&FeedMessageRow {
+                item_id: view.row.id.clone(),
+                run_id: run_id.clone(),
+                recipient: recipient.clone(),
+                report: report.report.clone(),
+                organisations: m.organisations.keys().cloned().collect(),
+                events: m.events,
+            })?;
+            record.item = Some(view.row.id.clone());
+            let standing = approvals.iter().find(|a| {
+                a.report == report.report
+                    && a.revoked_at.is_none()
+                    && a.approved_by != principal.name
+            });
+            match standing {
+                Some(a) => {
+                    let deliveries = self.enqueue(
+                        &mut *tx,
+                        principal,
+                        &mut view,
+                        &plan,
+                        now,
+                        json!({
+                            "feed_run": run_id,
+                            "standing_approval": {
+                                "report": a.report,
+                                "approved_by": a.approved_by,
+                                "approved_at": a.approved_at.to_string(),
+                            },
+                        }),
+                    )?;
+                    record.status = Some("sent".into());
+                    record.deliveries = Some(deliveries.len() as u64);
+                    sent += 1;
+                    notified.extend(m.organisations.keys().map(|o| (o.clone(), *report_index)));
+                }
+                None => {
+                    set_status(
+                        &mut *tx,
+                        principal,
+                        &mut view.row,
+                        ItemStatus::AwaitingApproval,
+                        now,
+                        "item.await_approval",
+                        json!({
+                            "plan_hash": plan.hash,
+                            "feed_run": run_id,
+                            "reason": "no standing approval of this report type by someone other than the person running the feed",
+                        }),
+                    )?;
+                    record.status = Some("awaiting_approval".into());
+                    record.deliveries = Some(0);
+                    awaiting += 1;
+                }
+            }
+        }
+        summary.run = Some(run_id.clone());
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "feed.ingest".into(),
+            subject: format!("feed-run:{run_id}"),
+            before: None,
+            after: Some(json!({
+                "files": summary.files,
+                "rows": summary.rows,
+                "malformed": summary.malformed,
+                "resolved": summary.resolved,
+                "unresolved": summary.unresolved,
+                "deduplicated": summary.deduplicated,
+                "window_days": window,
+                "messages": {
+                    "sent": sent,
+                    "awaiting_approval": awaiting,
+                    "denied": summary.notifications.denied,
+                },
+            })),
+        })?;
+        let stored = serde_json::to_value(&*summary)
+            .map_err(|e| AppError::Internal(format!("cannot write the run's summary: {e}")))?;
+        tx.update_feed_run_summary(&run_id, &stored)?;
+        tx.commit()?;
+
+        // Remembered only once the deliveries are durable: a crash before this notifies
+        // again (never loses a notification).
+        match state {
+            Some(state) => {
+                let flags: Vec<bool> = aggregates
+                    .iter()
+                    .map(|a| {
+                        orgs.get(a.organisation as usize).is_some_and(|o| {
+                            notified.contains(&(o.clone(), usize::from(a.report)))
+                        })
+                    })
+                    .collect();
+                if let Err(e) = dedup.remember(state, &flags, day, window) {
+                    summary.warnings.push(format!(
+                        "the run was sent, but the de-duplication state was not updated ({e}); a run within the window may notify these hosts again"
+                    ));
+                }
+            }
+            None => summary.warnings.push(
+                "no de-duplication state is kept (no state directory): every run notifies every host again".into(),
+            ),
+        }
+        Ok(())
+    }
+
+    /// Feed runs, newest first. Staff only.
+    pub fn feed_runs(
+        &self,
+        principal: &Principal,
+        limit: u64,
+        offset: u64,
+    ) -> Result<(Vec<FeedRunRecord>, u64), AppError> {
+        require_staff(principal)?;
+        let mut tx = self.store.read()?;
+        let (runs, total) = tx.feed_runs(limit, offset)?;
+        Ok((runs.iter().map(run_record).collect(), total))
+    }
+
+    /// One feed run: its summary as recorded (each message with its item and status).
+    /// Staff only.
+    pub fn feed_run(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(FeedRunRecord, serde_json::Value), AppError> {
+        require_staff(principal)?;
+        let mut tx = self.store.read()?;
+        let run = tx
+            .feed_run(id)?
+            .ok_or_else(|| AppError::NotFound(format!("no feed run `{id}`")))?;
+        Ok((run_record(&run), run.summary))
+    }
+
+    /// The rows a feed message in the caller's inbox carries: per organisation it has a
+    /// section for (or only `member`), a page of rows. Recipient tokens only; another
+    /// organisation's delivery answers 404.
+    pub fn inbox_rows(
+        &self,
+        principal: &Principal,
+        delivery: &str,
+        member: Option<&str>,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Vec<FeedSectionRecord>, AppError> {
+        let org = require_recipient(principal)?;
+        let member = member
+            .map(|m| OrgSlug::parse(m).map_err(|e| AppError::field("member", e.0)))
+            .transpose()?;
+        let mut tx = self.store.read()?;
+        let d = crate::inbox::own_delivery(&mut *tx, org, delivery)?;
+        let message = tx.feed_message(&d.item_id)?.ok_or_else(|| {
+            AppError::NotFound(format!("delivery `{delivery}` carries no feed rows"))
+        })?;
+        if let Some(m) = &member
+            && !message.organisations.contains(m)
+        {
+            return Err(AppError::field(
+                "member",
+                format!(
+                    "this delivery has no rows of `{m}`; it has rows of: {}",
+                    message
+                        .organisations
+                        .iter()
+                        .map(OrgSlug::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        message_sections(&mut *tx, &message, member.as_ref(), (limit, offset))
+    }
+}

@@ -199,7 +199,7 @@ impl App {
     }
 
     /// The item version a delivery carries, parsed.
-    fn delivered_item(
+    pub(crate) fn delivered_item(
         &self,
         tx: &mut dyn schakel_store::Tx,
         d: &DeliveryRow,
@@ -261,6 +261,7 @@ impl App {
             Some(message) => Some(crate::feed_send::message_sections(
                 &mut *tx,
                 &message,
+                &request.item.concerns,
                 None,
                 (u64::MAX >> 1, 0),
             )?),

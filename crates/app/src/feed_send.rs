@@ -94,11 +94,15 @@ fn message_item(
     parse_item(value, vocabulary).map_err(|i| AppError::from_issues("item", i))
 }
 
-/// The sections of a feed message: per organisation (all, or `only`), its rows with the
-/// union of its inputs' columns; `page` is (limit, offset) per organisation.
+/// The sections of a feed message as delivered in a version of its item: per
+/// organisation it has rows of that the version still concerns (a correction may have
+/// dropped some; never more than the message was made with), and of those only `only`
+/// when given, its rows with the union of its inputs' columns; `page` is (limit,
+/// offset) per organisation.
 pub(crate) fn message_sections(
     tx: &mut dyn Tx,
     message: &FeedMessageRow,
+    concerns: &[OrgSlug],
     only: Option<&OrgSlug>,
     (limit, offset): (u64, u64),
 ) -> Result<Vec<FeedSectionRecord>, AppError> {
@@ -107,7 +111,7 @@ pub(crate) fn message_sections(
     for org in message
         .organisations
         .iter()
-        .filter(|o| only.is_none_or(|x| x == *o))
+        .filter(|o| concerns.contains(o) && only.is_none_or(|x| x == *o))
     {
         let (rows, total) = tx.feed_rows(&message.run_id, &message.report, org, limit, offset)?;
         let used: BTreeSet<u32> = rows.iter().map(|r| r.input).collect();
@@ -452,22 +456,33 @@ impl App {
         let message = tx.feed_message(&d.item_id)?.ok_or_else(|| {
             AppError::NotFound(format!("delivery `{delivery}` carries no feed rows"))
         })?;
+        let concerns = self.delivered_item(&mut *tx, &d)?.facts.concerns;
+        let carried: Vec<&OrgSlug> = message
+            .organisations
+            .iter()
+            .filter(|o| concerns.contains(o))
+            .collect();
         if let Some(m) = &member
-            && !message.organisations.contains(m)
+            && !carried.contains(&m)
         {
             return Err(AppError::field(
                 "member",
                 format!(
                     "this delivery has no rows of `{m}`; it has rows of: {}",
-                    message
-                        .organisations
+                    carried
                         .iter()
-                        .map(OrgSlug::as_str)
+                        .map(|o| o.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
             ));
         }
-        message_sections(&mut *tx, &message, member.as_ref(), (limit, offset))
+        message_sections(
+            &mut *tx,
+            &message,
+            &concerns,
+            member.as_ref(),
+            (limit, offset),
+        )
     }
 }

@@ -590,6 +590,10 @@ fn without_a_standing_approval_each_message_waits_for_a_second_person() -> TestR
         t.app.approve_item(&analyst, &to_zcert, None),
         Err(schakel_app::AppError::Forbidden(_))
     ));
+    // A correction that drops a member drops its rows too.
+    let mut corrected = serde_json::to_value(t.app.item(&analyst, &to_zcert)?.answer().item)?;
+    corrected["concerns"] = serde_json::json!(["hospital-south"]);
+    t.app.correct_item(&analyst, &to_zcert, corrected)?;
     t.app.approve_item(&legal, &to_zcert, None)?;
     let sent = t.app.send_item(&analyst, &to_zcert, None)?;
     let recipients: std::collections::BTreeSet<String> = sent
@@ -600,6 +604,18 @@ fn without_a_standing_approval_each_message_waits_for_a_second_person() -> TestR
     assert_eq!(recipients.into_iter().collect::<Vec<_>>(), ["z-cert"]);
     let (_, inbox) = inbox_of(&t, "z-cert")?;
     let sections = t.app.inbox_rows(&zcert, &inbox[0].0, None, 100, 0)?;
-    assert_eq!(sections.len(), 2);
+    assert_eq!(
+        sections
+            .iter()
+            .map(|s| s.organisation.as_str())
+            .collect::<Vec<_>>(),
+        ["hospital-south"]
+    );
+    let err = t
+        .app
+        .inbox_rows(&zcert, &inbox[0].0, Some("ziekenhuis-noord"), 10, 0)
+        .err()
+        .ok_or("rows of a member the correction dropped")?;
+    assert!(problems(&err)[0].contains("no rows of"), "{err}");
     Ok(())
 }

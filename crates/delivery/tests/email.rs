@@ -2,6 +2,8 @@
 //! by GnuPG — the centre's signature on every message, decryption with the recipient's
 //! key where one is on file — and an SMTP outage that delays, never loses, a delivery.
 
+mod support;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -45,8 +47,8 @@ fn free_port() -> Result<u16, Failure> {
 }
 
 fn start_smtp(port: u16, maildir: &Path) -> Result<SmtpServer, Failure> {
-    let child = Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l"])
+    let child = support::aiosmtpd()?
+        .args(["-n", "-l"])
         .arg(format!("127.0.0.1:{port}"))
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(maildir)

@@ -2,9 +2,11 @@
 //! certificate from a test CA. With that CA the message goes through; with another CA the
 //! handshake fails and the delivery is retried, never sent in the clear.
 
+mod support;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use rcgen::{
@@ -53,8 +55,8 @@ fn ca_and_leaf() -> Result<(String, String, String), Failure> {
 
 fn start(dir: &Path, cert: &Path, key: &Path) -> Result<(Server, u16), Failure> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let child = Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l"])
+    let child = support::aiosmtpd()?
+        .args(["-n", "-l"])
         .arg(format!("127.0.0.1:{port}"))
         .arg("--tlscert")
         .arg(cert)

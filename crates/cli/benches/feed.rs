@@ -4,7 +4,12 @@
 //! peak resident memory; beside it, a bare single-threaded pass over the same file with the
 //! `csv` crate's `ByteRecord` reader.
 //!
-//! `cargo bench -p schakel --bench feed -- [--rows N] [--rounds N] [--keep DIR]`
+//! With `--send`, the runs send instead (under a standing approval given by another
+//! person): rows kept, items, deliveries and the rows of every notified organisation
+//! written to the database, the de-duplication state cleared between rounds so that every
+//! round does the same work.
+//!
+//! `cargo bench -p schakel --bench feed -- [--rows N] [--rounds N] [--send]`
 
 #[path = "../tests/support/feedgen.rs"]
 mod feedgen;
@@ -62,6 +67,12 @@ fn main() -> Result<(), Error> {
         // `cargo bench` passes `--bench`; the defaults apply.
     }
     let rows = arg("--rows", 10_000_000)?;
+    let send = std::env::args().any(|a| a == "--send");
+    let mode = if send {
+        "feed ingest (send)"
+    } else {
+        "feed ingest --plan-only"
+    };
     let rounds = arg("--rounds", 3)?;
     let schakel = env!("CARGO_BIN_EXE_schakel");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asn");
@@ -83,6 +94,16 @@ fn main() -> Result<(), Error> {
             text.chars().take(600).collect::<String>()
         )
         .into());
+    }
+    if send {
+        let approve = Command::new(schakel)
+            .env("SCHAKEL_DB", &db)
+            .env("USER", "bench-legal")
+            .args(["feed", "approve", "--report", "scan_http"])
+            .output()?;
+        if !approve.status.success() {
+            return Err("feed approve failed".into());
+        }
     }
     eprintln!(
         "registry: 10,000 organisations (+10 linking organisations), {} IPv4 and {} IPv6 prefixes, imported in {:.1} s",
@@ -113,16 +134,19 @@ fn main() -> Result<(), Error> {
         // The summary goes to a file: a pipe nobody reads until the end would fill up.
         let out_path = dir.path().join("summary.json");
         let err_path = dir.path().join("stderr.txt");
-        let mut child = Command::new(schakel)
+        let state = dir.path().join("bench.db.feed-seen");
+        if state.exists() {
+            std::fs::remove_dir_all(&state)?;
+        }
+        let mut command = Command::new(schakel);
+        command
             .env("SCHAKEL_DB", &db)
-            .args([
-                "feed",
-                "ingest",
-                "--format",
-                "shadowserver",
-                "--plan-only",
-                "--json",
-            ])
+            .env("USER", "bench-analyst")
+            .args(["feed", "ingest", "--format", "shadowserver", "--json"]);
+        if !send {
+            command.arg("--plan-only");
+        }
+        let mut child = command
             .arg(&file)
             .stdout(Stdio::from(std::fs::File::create(&out_path)?))
             .stderr(Stdio::from(std::fs::File::create(&err_path)?))
@@ -155,7 +179,7 @@ fn main() -> Result<(), Error> {
         ingest.push(rows as f64 / wall);
         peaks.push(peak);
         eprintln!(
-            "round {round}: bare csv pass {:.0} rows/s; feed ingest --plan-only {:.0} rows/s end to end ({wall:.2} s wall, {:.2} s inside), peak RSS {:.1} MiB; resolved {}, unresolved {}, deduplicated {}, notifications {} permitted / {} denied",
+            "round {round}: bare csv pass {:.0} rows/s; {mode} {:.0} rows/s end to end ({wall:.2} s wall, {:.2} s inside), peak RSS {:.1} MiB; resolved {}, unresolved {}, deduplicated {}, notifications {} permitted / {} denied",
             n as f64 / seconds,
             rows as f64 / wall,
             summary["seconds"].as_f64().unwrap_or(0.0),
@@ -174,7 +198,7 @@ fn main() -> Result<(), Error> {
     let (b, i) = (median(&mut bare), median(&mut ingest));
     let peak = peaks.iter().max().copied().unwrap_or(0);
     println!(
-        "feed ingest --plan-only: median {:.0} rows/s (bare csv ByteRecord pass {:.0} rows/s; ratio {:.2}); peak RSS {:.1} MiB; {rows} rows, {rounds} rounds",
+        "{mode}: median {:.0} rows/s (bare csv ByteRecord pass {:.0} rows/s; ratio {:.2}); peak RSS {:.1} MiB; {rows} rows, {rounds} rounds",
         i,
         b,
         i / b,

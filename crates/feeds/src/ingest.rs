@@ -230,34 +230,41 @@ pub(crate) struct Locator<'r> {
     pub severity: Option<Severity>,
 }
 
+/// The fields of a record that locate and describe its event, in the order the reading
+/// stage copies them.
+const IP: usize = 0;
+const HOST: usize = 1;
+const URL: usize = 2;
+const ASN: usize = 3;
+const PORT: usize = 4;
+const SEVERITY: usize = 5;
+const FIELDS: usize = 6;
+/// A field the record does not have (or has empty).
+const ABSENT: (u32, u32) = (u32::MAX, u32::MAX);
+
 /// Which columns of a CSV hold what.
 struct Layout {
     width: usize,
-    ip: Option<usize>,
-    host: Option<usize>,
-    url: Option<usize>,
-    asn: Option<usize>,
-    port: Option<usize>,
-    severity: Option<usize>,
+    /// The column of each of the [`FIELDS`].
+    columns: [Option<usize>; FIELDS],
     ip_name: String,
 }
 
-/// An event as the reading stage hands it on; its host name is in the batch's text, its
-/// values (when the run keeps rows) in the batch's values.
+/// A record as the reading stage hands it on: where it starts, and its fields (byte
+/// ranges in the batch's `raw`); its values (when the run keeps rows) in the batch's
+/// `values`. Parsing the fields is the resolving stage's work, so that the reading stage
+/// does little more than the CSV reader itself.
 struct Row {
-    ip: Option<IpAddr>,
-    host: Option<(u32, u32)>,
+    line: u64,
+    fields: [(u32, u32); FIELDS],
     values: (u32, u32),
-    asn: Option<u32>,
-    issue: u64,
-    severity: Option<Severity>,
 }
 
-/// Events read from a run of records.
+/// Records read from a run of the input.
 #[derive(Default)]
 struct Batch {
     rows: Vec<Row>,
-    text: String,
+    raw: Vec<u8>,
     values: Vec<u8>,
     /// Records read for this batch (events and malformed ones).
     records: u64,
@@ -268,7 +275,7 @@ impl Batch {
 
     fn clear(&mut self) {
         self.rows.clear();
-        self.text.clear();
+        self.raw.clear();
         self.values.clear();
         self.records = 0;
     }
@@ -278,8 +285,7 @@ impl Batch {
 struct Parsed {
     rows: u64,
     malformed: u64,
-    /// How many of the malformed are in `malformed_lines`.
-    named: u64,
+    /// The first [`MALFORMED_NAMED`] of them.
     malformed_lines: Vec<(u64, String)>,
 }
 
@@ -296,28 +302,25 @@ fn asn_of(bytes: &[u8]) -> Option<u32> {
         .filter(|n| *n != 0)
 }
 
-/// The reading stage: records into batches of events; malformed records counted and the
-/// first [`MALFORMED_NAMED`] named.
+/// The reading stage: records into batches; records that do not have the header's width
+/// (or that the CSV reader refuses) counted and the first [`MALFORMED_NAMED`] named.
 fn parse_csv<R: Read>(
     mut reader: csv::Reader<R>,
     layout: &Layout,
     keep: bool,
     path: &str,
-    hasher: FixedState,
     full: &std::sync::mpsc::SyncSender<Batch>,
     empty: &std::sync::mpsc::Receiver<Batch>,
 ) -> Result<Parsed, FeedError> {
     let mut parsed = Parsed {
         rows: 0,
         malformed: 0,
-        named: 0,
         malformed_lines: Vec::new(),
     };
     let bad = |parsed: &mut Parsed, line: u64, reason: &dyn Fn() -> String| {
         parsed.malformed += 1;
         if parsed.malformed_lines.len() < MALFORMED_NAMED {
             parsed.malformed_lines.push((line, reason()));
-            parsed.named += 1;
         }
     };
     let mut record = csv::ByteRecord::new();
@@ -340,9 +343,24 @@ fn parse_csv<R: Read>(
             parsed.rows += 1;
             batch.records += 1;
             let line = record.position().map_or(line, csv::Position::line);
-            if let Some(mut row) = split(&record, layout, &hasher, &mut batch.text, &mut |reason| {
-                bad(&mut parsed, line, &|| reason.clone())
-            }) {
+            if record.len() == layout.width {
+                let mut row = Row {
+                    line,
+                    fields: [ABSENT; FIELDS],
+                    values: (0, 0),
+                };
+                for (slot, column) in row.fields.iter_mut().zip(&layout.columns) {
+                    if let Some(field) =
+                        column.and_then(|c| record.get(c)).filter(|f| !f.is_empty())
+                    {
+                        let start = batch.raw.len();
+                        batch.raw.extend_from_slice(field);
+                        *slot = (
+                            u32::try_from(start).unwrap_or(u32::MAX),
+                            u32::try_from(batch.raw.len()).unwrap_or(u32::MAX),
+                        );
+                    }
+                }
                 if keep {
                     let start = batch.values.len();
                     encode_values(record.iter(), &mut batch.values);
@@ -352,6 +370,11 @@ fn parse_csv<R: Read>(
                     );
                 }
                 batch.rows.push(row);
+            } else {
+                let (got, want) = (record.len(), layout.width);
+                bad(&mut parsed, line, &|| {
+                    format!("{got} fields where the header has {want}")
+                });
             }
         }
         if batch.rows.len() >= Batch::ROWS || (!more && batch.records > 0) {
@@ -370,55 +393,45 @@ fn parse_csv<R: Read>(
 
 /// One record's event, or why it is malformed.
 #[inline]
-fn split(
-    record: &csv::ByteRecord,
-    layout: &Layout,
+fn locate<'b>(
+    row: &Row,
+    raw: &'b [u8],
+    layout_ip_name: &str,
     hasher: &FixedState,
-    text: &mut String,
-    malformed: &mut dyn FnMut(String),
-) -> Option<Row> {
-    if record.len() != layout.width {
-        malformed(format!(
-            "{} fields where the header has {}",
-            record.len(),
-            layout.width
-        ));
-        return None;
-    }
-    let field = |i: Option<usize>| i.and_then(|i| record.get(i)).filter(|f| !f.is_empty());
-    let ip = match field(layout.ip) {
+) -> Result<Locator<'b>, String> {
+    let field = |k: usize| {
+        let (a, b) = row.fields.get(k).copied().unwrap_or(ABSENT);
+        if a == u32::MAX {
+            None
+        } else {
+            raw.get(a as usize..b as usize)
+        }
+    };
+    let ip = match field(IP) {
         None => None,
         Some(bytes) => match address(bytes) {
             Some(ip) => Some(ip),
             None => {
-                malformed(format!(
-                    "`{}`: `{}` is not an IP address",
-                    layout.ip_name,
+                return Err(format!(
+                    "`{layout_ip_name}`: `{}` is not an IP address",
                     String::from_utf8_lossy(bytes)
                 ));
-                return None;
             }
         },
     };
-    let host = field(layout.host)
+    let host = field(HOST)
         .and_then(|h| std::str::from_utf8(h).ok())
         .or_else(|| {
-            field(layout.url)
+            field(URL)
                 .and_then(|u| std::str::from_utf8(u).ok())
                 .and_then(url_host)
-        })
-        .and_then(|h| {
-            let start = u32::try_from(text.len()).ok()?;
-            text.push_str(h);
-            Some((start, u32::try_from(text.len()).ok()?))
         });
-    Some(Row {
+    Ok(Locator {
         ip,
         host,
-        values: (0, 0),
-        asn: field(layout.asn).and_then(asn_of),
-        issue: field(layout.port).map_or(0, |p| hasher.hash_one(p)),
-        severity: field(layout.severity).and_then(Severity::parse),
+        asn: field(ASN).and_then(asn_of),
+        issue: field(PORT).map_or(0, |p| hasher.hash_one(p)),
+        severity: field(SEVERITY).and_then(Severity::parse),
     })
 }
 
@@ -594,22 +607,21 @@ impl<'a> Ingest<'a> {
         let c = &report.columns;
         let layout = Layout {
             width: headers.len(),
-            ip: column(&c.ip).or_else(|| column(&c.network)),
-            host: column(&c.host).or_else(|| column(&c.fqdn)),
-            url: column(&c.url),
-            asn: column(&c.asn),
-            port: column(&c.port),
-            severity: column(&c.severity),
+            columns: [
+                column(&c.ip).or_else(|| column(&c.network)),
+                column(&c.host).or_else(|| column(&c.fqdn)),
+                column(&c.url),
+                column(&c.asn),
+                column(&c.port),
+                column(&c.severity),
+            ],
             ip_name: c
                 .ip
                 .clone()
                 .or_else(|| c.network.clone())
                 .unwrap_or_default(),
         };
-        if [layout.ip, layout.host, layout.url, layout.asn]
-            .iter()
-            .all(Option::is_none)
-        {
+        if layout.columns[..=ASN].iter().all(Option::is_none) {
             return Err(FeedError::Input(format!(
                 "`{path}`: the header has no column that locates an event for report `{}` (expected one of {})",
                 report.report,
@@ -626,6 +638,7 @@ impl<'a> Ingest<'a> {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Batch>(8);
         let hasher = self.hasher.clone();
+        let ip_name = layout.ip_name.clone();
         let keep = self.row_spool.is_some();
         let input = self.begin_input(|| {
             headers
@@ -633,27 +646,30 @@ impl<'a> Ingest<'a> {
                 .map(|h| String::from_utf8_lossy(h).trim().to_owned())
                 .collect()
         });
+        // Records whose fields do not parse (found by this stage).
+        let mut unreadable = 0u64;
+        let mut unreadable_lines: Vec<(u64, String)> = Vec::new();
         let outcome = std::thread::scope(|scope| -> Result<Parsed, FeedError> {
-            let parser = scope
-                .spawn(move || parse_csv(reader, &layout, keep, path, hasher, &full_tx, &empty_rx));
+            let parser =
+                scope.spawn(move || parse_csv(reader, &layout, keep, path, &full_tx, &empty_rx));
             let mut seen = self.rows;
             for mut batch in full_rx {
                 for row in &batch.rows {
-                    let host = row
-                        .host
-                        .and_then(|(a, b)| batch.text.get(a as usize..b as usize));
-                    let locator = Locator {
-                        ip: row.ip,
-                        host,
-                        asn: row.asn,
-                        issue: row.issue,
-                        severity: row.severity,
-                    };
-                    let values = batch
-                        .values
-                        .get(row.values.0 as usize..row.values.1 as usize)
-                        .unwrap_or_default();
-                    self.event(index, &mut slots, default, locator, (input, values))?;
+                    match locate(row, &batch.raw, &ip_name, &hasher) {
+                        Ok(locator) => {
+                            let values = batch
+                                .values
+                                .get(row.values.0 as usize..row.values.1 as usize)
+                                .unwrap_or_default();
+                            self.event(index, &mut slots, default, locator, (input, values))?;
+                        }
+                        Err(reason) => {
+                            unreadable += 1;
+                            if unreadable_lines.len() < MALFORMED_NAMED {
+                                unreadable_lines.push((row.line, reason));
+                            }
+                        }
+                    }
                 }
                 seen += batch.records;
                 progress(seen);
@@ -666,11 +682,18 @@ impl<'a> Ingest<'a> {
             })?
         })?;
         self.rows += outcome.rows;
-        for (line, reason) in outcome.malformed_lines {
+        // Each stage named its first malformed records; together, in line order, they
+        // hold the first of the file.
+        let mut named = outcome.malformed_lines;
+        named.append(&mut unreadable_lines);
+        named.sort_by_key(|(line, _)| *line);
+        let total = outcome.malformed + unreadable;
+        let named_count = named.len() as u64;
+        for (line, reason) in named {
             let reason = std::cell::Cell::new(Some(reason));
             self.malformed(path, line, || reason.take().unwrap_or_default());
         }
-        self.malformed += outcome.malformed - outcome.named;
+        self.malformed += total - named_count;
         progress(self.rows);
         self.files.push(FileSummary {
             path: path.to_owned(),

@@ -18,15 +18,18 @@ CREATE TABLE feed_inputs (
     PRIMARY KEY (run_id, input)
 ) STRICT, WITHOUT ROWID;
 
+-- Keyed in the order rows are written (input order), so that writing a run appends;
+-- read per organisation through the index.
 CREATE TABLE feed_rows (
     run_id       TEXT NOT NULL REFERENCES feed_runs(id),
+    event        INTEGER NOT NULL,     -- the event's number in the run (input order)
     report       TEXT NOT NULL,
     organisation TEXT NOT NULL,        -- the owner the row resolved to
-    event        INTEGER NOT NULL,     -- the event's number in the run (input order)
     input        INTEGER NOT NULL,
     vals         TEXT NOT NULL,        -- JSON array of strings, in the input's column order
-    PRIMARY KEY (run_id, report, organisation, event)
+    PRIMARY KEY (run_id, event)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX feed_rows_by_organisation ON feed_rows(run_id, report, organisation, event);
 
 CREATE TABLE feed_messages (
     item_id       TEXT PRIMARY KEY REFERENCES items(id),

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use schakel_domain::{ItemStatus, OrgSlug, Principal};
-use schakel_feeds::{Ingested, ReportType, Resolver, SeenState};
+use schakel_feeds::{Ingested, PROGRESS_EVERY, ReportType, Resolver, SeenState};
 use schakel_formats::feed::{FeedRunRecord, FeedSectionRecord, FeedSummaryRecord};
 use schakel_formats::item::{MAX_TITLE, ParsedItem, parse_item};
 use schakel_store::{
@@ -18,7 +18,7 @@ use schakel_store::{
 use serde_json::json;
 
 use crate::access::{require_recipient, require_staff};
-use crate::feeds::{Message, Messages};
+use crate::feeds::{FeedProgress, Message, Messages};
 use crate::items::set_status;
 use crate::plan::{PlanInput, make_plan};
 use crate::tokens::random_hex;
@@ -199,6 +199,7 @@ impl App {
         state: Option<&SeenState>,
         (day, window): (u32, u32),
         summary: &mut FeedSummaryRecord,
+        progress: &mut dyn FnMut(FeedProgress),
     ) -> Result<(), AppError> {
         let now = self.clock.now();
         let today = self.clock.today();
@@ -246,8 +247,13 @@ impl App {
                     columns: columns.clone(),
                 })?;
             }
+            let mut stored = 0u64;
             kept.for_each(|row| -> Result<(), AppError> {
                 if let Some(Some((org, report))) = wanted.get(row.aggregate as usize) {
+                    stored += 1;
+                    if stored.is_multiple_of(PROGRESS_EVERY) {
+                        progress(FeedProgress::Stored(stored));
+                    }
                     tx.insert_feed_row(&FeedRowRow {
                         run_id: run_id.clone(),
                         report: report.report.clone(),
@@ -263,9 +269,18 @@ impl App {
 
         let mut notified: BTreeSet<(OrgSlug, usize)> = BTreeSet::new();
         let (mut sent, mut awaiting) = (0u64, 0u64);
-        for (((recipient, report_index), m), record) in
-            messages.iter().zip(summary.permitted.iter_mut())
+        let total = messages.len() as u64;
+        for (done, (((recipient, report_index), m), record)) in messages
+            .iter()
+            .zip(summary.permitted.iter_mut())
+            .enumerate()
         {
+            if done.is_multiple_of(64) {
+                progress(FeedProgress::Messages {
+                    done: done as u64,
+                    total,
+                });
+            }
             let Some(report) = reports.get(*report_index) else {
                 continue;
             };

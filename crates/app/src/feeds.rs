@@ -54,6 +54,22 @@ pub struct FeedOptions {
     pub state_dir: Option<PathBuf>,
 }
 
+/// How far a run is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedProgress {
+    /// Records read so far.
+    Read(u64),
+    /// Rows of notified organisations written to the store so far (a run that sends).
+    Stored(u64),
+    /// Messages made into items and sent or queued for approval, of all.
+    Messages {
+        /// Done.
+        done: u64,
+        /// In all.
+        total: u64,
+    },
+}
+
 /// The default de-duplication window, in days.
 pub const DEFAULT_WINDOW_DAYS: u32 = 7;
 
@@ -102,7 +118,7 @@ impl App {
         principal: &Principal,
         inputs: Vec<FeedInput>,
         options: &FeedOptions,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut dyn FnMut(FeedProgress),
     ) -> Result<FeedSummaryRecord, AppError> {
         require_analyst(principal)?;
         let started = Instant::now();
@@ -120,6 +136,7 @@ impl App {
             ingest.keep_rows()?;
         }
         let mut tlp_override: BTreeMap<String, &'static str> = BTreeMap::new();
+        let mut read = |n: u64| progress(FeedProgress::Read(n));
         for input in inputs {
             let report = self.report_type(&table, &input, options)?;
             match input.format {
@@ -129,7 +146,7 @@ impl App {
                     &report,
                     b',',
                     input.reader,
-                    progress,
+                    &mut read,
                 ),
                 Format::Csv => {
                     let delimiter = options.mapping.as_ref().map_or(b',', |m| m.delimiter);
@@ -139,7 +156,7 @@ impl App {
                         &report,
                         delimiter,
                         input.reader,
-                        progress,
+                        &mut read,
                     )
                 }
                 Format::Stix => ingest.stix(&input.path, &report, input.reader),
@@ -209,6 +226,7 @@ impl App {
                 state.as_ref(),
                 (epoch_day(today), options.window_days),
                 &mut summary,
+                progress,
             )?;
             summary.seconds = started.elapsed().as_secs_f64();
         }

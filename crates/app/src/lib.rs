@@ -39,7 +39,7 @@ pub use audit::{SignedHead, Signer, Verification};
 pub use deliver::{CONCURRENCY, Courier, CourierError, DeliveryRun, Outgoing, REMINDER_SUFFIX};
 pub use demo::DEMO_REGISTRY;
 pub use error::AppError;
-pub use feeds::{DEFAULT_WINDOW_DAYS, FeedInput, FeedOptions};
+pub use feeds::{DEFAULT_WINDOW_DAYS, FeedInput, FeedOptions, FeedProgress};
 pub use history::{FieldChange, HistoryEntry};
 pub use inbox::{DeliveryPage, MemberRow, delivery_record, member_rows_csv};
 pub use items::{ItemPage, ItemView, Retraction, SendReport, item_summary};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use schakel_app::{App, FeedInput, FeedOptions};
+use schakel_app::{App, FeedInput, FeedOptions, FeedProgress};
 use schakel_domain::Principal;
 use schakel_feeds::{Format, parse_mapping};
 use schakel_formats::feed::FeedSummaryRecord;
@@ -222,17 +222,28 @@ pub(crate) fn feed(app: &App, me: &Principal, command: FeedCommand) -> Result<()
     };
     // Rows per second from the first batch read (not counting the registry load).
     let mut first: Option<(Instant, u64)> = None;
-    let mut progress = |rows: u64| {
-        if let Some(bar) = &bar {
-            bar.set_position(read.load(Ordering::Relaxed));
-            let (since, base) = *first.get_or_insert((Instant::now(), rows));
-            let seconds = since.elapsed().as_secs_f64();
-            let rate = if seconds > 0.05 {
-                format!(", {:.0} rows/s", (rows - base) as f64 / seconds)
-            } else {
-                String::new()
-            };
-            bar.set_message(format!("{rows} rows{rate}"));
+    let mut progress = |step: FeedProgress| {
+        let Some(bar) = &bar else {
+            return;
+        };
+        match step {
+            FeedProgress::Read(rows) => {
+                bar.set_position(read.load(Ordering::Relaxed));
+                let (since, base) = *first.get_or_insert((Instant::now(), rows));
+                let seconds = since.elapsed().as_secs_f64();
+                let rate = if seconds > 0.05 {
+                    format!(", {:.0} rows/s", (rows - base) as f64 / seconds)
+                } else {
+                    String::new()
+                };
+                bar.set_message(format!("{rows} rows{rate}"));
+            }
+            FeedProgress::Stored(rows) => {
+                bar.set_message(format!("storing the notified rows: {rows}"));
+            }
+            FeedProgress::Messages { done, total } => {
+                bar.set_message(format!("messages: {done} of {total}"));
+            }
         }
     };
     let options = FeedOptions {

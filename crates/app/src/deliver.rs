@@ -257,7 +257,7 @@ impl App {
         }
         let payload = self.entry_for(&mut *tx, d)?;
         // A feed message carries its rows, per organisation it has a section for.
-        let feed = match tx.feed_message(&d.item_id)? {
+        let feed = match crate::feed_send::carried_message(&mut *tx, &d.item_id)? {
             Some(message) => Some(crate::feed_send::message_sections(
                 &mut *tx,
                 &message,

@@ -94,6 +94,22 @@ fn message_item(
     parse_item(value, vocabulary).map_err(|i| AppError::from_issues("item", i))
 }
 
+/// The feed message whose rows a delivery of `item_id` carries: none when the item is not
+/// a feed message, or was retracted (the notice withdraws the rows: it does not send them
+/// again, and the inbox no longer serves them).
+pub(crate) fn carried_message(
+    tx: &mut dyn Tx,
+    item_id: &str,
+) -> Result<Option<FeedMessageRow>, AppError> {
+    let Some(message) = tx.feed_message(item_id)? else {
+        return Ok(None);
+    };
+    let retracted = tx
+        .item(item_id)?
+        .is_some_and(|row| row.retraction.is_some());
+    Ok((!retracted).then_some(message))
+}
+
 /// The sections of a feed message as delivered in a version of its item: per
 /// organisation it has rows of that the version still concerns (a correction may have
 /// dropped some; never more than the message was made with), and of those only `only`
@@ -468,7 +484,7 @@ impl App {
             .transpose()?;
         let mut tx = self.store.read()?;
         let d = crate::inbox::own_delivery(&mut *tx, org, delivery)?;
-        let message = tx.feed_message(&d.item_id)?.ok_or_else(|| {
+        let message = carried_message(&mut *tx, &d.item_id)?.ok_or_else(|| {
             AppError::NotFound(format!("delivery `{delivery}` carries no feed rows"))
         })?;
         let concerns = self.delivered_item(&mut *tx, &d)?.facts.concerns;

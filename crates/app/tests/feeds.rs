@@ -543,6 +543,31 @@ fn a_run_sends_under_a_standing_approval_and_each_recipient_gets_only_its_rows()
         "no feed.ingest entry"
     );
     assert!(text.contains("standing_approval"));
+    // Retracting a message withdraws its rows: the notice goes to the recipient without
+    // them, and the inbox no longer serves them.
+    let to_zcert = s
+        .permitted
+        .iter()
+        .find(|n| n.recipient == "z-cert")
+        .and_then(|n| n.item.clone())
+        .ok_or("no message to z-cert")?;
+    let retraction = t
+        .app
+        .retract_item(&staff, &to_zcert, Some("wrong scan date"))?;
+    assert!(matches!(
+        retraction,
+        schakel_app::Retraction::AwaitingApproval(_)
+    ));
+    t.app.approve_item(&legal, &to_zcert, None)?;
+    t.app.send_item(&staff, &to_zcert, None)?;
+    let (_, inbox) = inbox_of(&t, "z-cert")?;
+    assert_eq!(inbox.len(), 2, "the item and its retraction notice");
+    for (delivery, _) in &inbox {
+        assert!(matches!(
+            t.app.inbox_rows(&zcert, delivery, None, 100, 0),
+            Err(schakel_app::AppError::NotFound(_))
+        ));
+    }
     let again = run(&t, vec![feed()], &options(dir.path(), false))?;
     assert!(again.permitted.is_empty(), "{:?}", again.permitted);
     // All but the political party's event, which nobody could be sent (denied), so it is

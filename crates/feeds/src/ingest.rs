@@ -144,6 +144,9 @@ pub struct Ingest<'a> {
     hasher: FixedState,
     files: Vec<FileSummary>,
     reports: Vec<ReportType>,
+    /// Per report type, a hash of its name: fingerprints must tell report types apart
+    /// across runs, where the same type may have another index.
+    report_hashes: Vec<u64>,
     aggregates: Vec<Aggregate>,
     index: HashMap<(u32, u16), u32>,
     by_organisation: Vec<u64>,
@@ -443,6 +446,7 @@ impl<'a> Ingest<'a> {
             hasher: FixedState::with_seed(0x5c4a_6b65_6c00_0001),
             files: Vec::new(),
             reports: Vec::new(),
+            report_hashes: Vec::new(),
             aggregates: Vec::new(),
             index: HashMap::new(),
             by_organisation: vec![0; resolver.organisations().len()],
@@ -483,6 +487,8 @@ impl<'a> Ingest<'a> {
             return u16::try_from(i).map_err(|_| FeedError::Schema("too many report types".into()));
         }
         self.reports.push(report.clone());
+        self.report_hashes
+            .push(self.hasher.hash_one(report.report.as_bytes()));
         u16::try_from(self.reports.len() - 1)
             .map_err(|_| FeedError::Schema("too many report types in one run".into()))
     }
@@ -549,7 +555,12 @@ impl<'a> Ingest<'a> {
         }
         let mut h = self.hasher.build_hasher();
         use std::hash::Hasher;
-        h.write_u16(report);
+        h.write_u64(
+            self.report_hashes
+                .get(usize::from(report))
+                .copied()
+                .unwrap_or_default(),
+        );
         match (l.ip, l.host) {
             (Some(IpAddr::V4(a)), _) => h.write_u32(u32::from(a)),
             (Some(IpAddr::V6(a)), _) => h.write_u128(u128::from(a)),

@@ -258,14 +258,19 @@ impl App {
         let payload = self.entry_for(&mut *tx, d)?;
         // A feed message carries its rows, per organisation it has a section for.
         let feed = match crate::feed_send::carried_message(&mut *tx, &d.item_id)? {
-            Some(message) => Some(crate::feed_send::message_sections(
+            crate::feed_send::Carried::Rows(message) => Some(crate::feed_send::message_sections(
                 &mut *tx,
                 &message,
                 &request.item.concerns,
                 None,
                 (u64::MAX >> 1, 0),
             )?),
-            None => None,
+            crate::feed_send::Carried::Nothing => None,
+            crate::feed_send::Carried::Purged(at) => {
+                return Ok(Prepared::Held(format!(
+                    "its feed rows were deleted at {at} under the retention policy; it is not sent without them"
+                )));
+            }
         };
         // Recipients acknowledge and confirm forwarding on their inbox copy.
         let (inbox, _) = tx.find_deliveries(&DeliveryQuery {

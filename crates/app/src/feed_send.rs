@@ -8,16 +8,20 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use schakel_domain::{ItemStatus, OrgSlug, Principal};
+use schakel_domain::{Date, DeliveryState, ItemStatus, OrgSlug, Principal, day_start};
 use schakel_feeds::{Ingested, PROGRESS_EVERY, ReportType, Resolver, SeenState};
-use schakel_formats::feed::{FeedRunRecord, FeedSectionRecord, FeedSummaryRecord};
+use schakel_formats::feed::{
+    FeedKeptRunRecord, FeedPurgeRecord, FeedPurgedRunRecord, FeedRunRecord, FeedSectionRecord,
+    FeedSummaryRecord,
+};
 use schakel_formats::item::{MAX_TITLE, ParsedItem, parse_item};
 use schakel_store::{
-    FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, NewAuditEntry, StandingApprovalRow, Tx,
+    DeliveryQuery, FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, NewAuditEntry,
+    StandingApprovalRow, Tx,
 };
 use serde_json::json;
 
-use crate::access::{require_recipient, require_staff};
+use crate::access::{require_legal, require_recipient, require_staff};
 use crate::feeds::{FeedProgress, Message, Messages};
 use crate::items::set_status;
 use crate::plan::{PlanInput, make_plan};
@@ -94,20 +98,34 @@ fn message_item(
     parse_item(value, vocabulary).map_err(|i| AppError::from_issues("item", i))
 }
 
-/// The feed message whose rows a delivery of `item_id` carries: none when the item is not
-/// a feed message, or was retracted (the notice withdraws the rows: it does not send them
-/// again, and the inbox no longer serves them).
-pub(crate) fn carried_message(
-    tx: &mut dyn Tx,
-    item_id: &str,
-) -> Result<Option<FeedMessageRow>, AppError> {
+/// What rows a delivery of an item carries.
+pub(crate) enum Carried {
+    /// None: the item is not a feed message, or was retracted (the notice withdraws the
+    /// rows: it does not send them again, and the inbox no longer serves them).
+    Nothing,
+    /// The rows of this message.
+    Rows(FeedMessageRow),
+    /// The message's rows were deleted under the retention policy, at this time.
+    Purged(jiff::Timestamp),
+}
+
+/// What rows a delivery of `item_id` carries.
+pub(crate) fn carried_message(tx: &mut dyn Tx, item_id: &str) -> Result<Carried, AppError> {
     let Some(message) = tx.feed_message(item_id)? else {
-        return Ok(None);
+        return Ok(Carried::Nothing);
     };
-    let retracted = tx
+    if tx
         .item(item_id)?
-        .is_some_and(|row| row.retraction.is_some());
-    Ok((!retracted).then_some(message))
+        .is_some_and(|row| row.retraction.is_some())
+    {
+        return Ok(Carried::Nothing);
+    }
+    Ok(
+        match tx.feed_run(&message.run_id)?.and_then(|r| r.rows_purged_at) {
+            Some(at) => Carried::Purged(at),
+            None => Carried::Rows(message),
+        },
+    )
 }
 
 /// The sections of a feed message as delivered in a version of its item: per
@@ -237,6 +255,7 @@ impl App {
             run_by: principal.name.clone(),
             started_at: now,
             summary: json!({}),
+            rows_purged_at: None,
         })?;
 
         // The rows of every organisation some message carries; no others are kept.
@@ -439,6 +458,89 @@ impl App {
         Ok(())
     }
 
+    /// Retention: deletes the rows (and inputs' columns) of every feed run that started
+    /// before `before` (midnight in Amsterdam) and is done with them: every message sent
+    /// or retracted, no delivery pending or held. The runs, their messages and items stay;
+    /// the inbox then answers that the rows were deleted, and a delivery requeued later is
+    /// held rather than sent without them. Legal officers (and admins); audited.
+    pub fn purge_feed_rows(
+        &self,
+        principal: &Principal,
+        before: Date,
+    ) -> Result<FeedPurgeRecord, AppError> {
+        require_legal(principal)?;
+        let cutoff = day_start(before).map_err(|e| AppError::field("before", e.0))?;
+        let now = self.clock.now();
+        let mut tx = self.store.write()?;
+        let (runs, _) = tx.feed_runs(u64::MAX >> 1, 0)?;
+        let mut record = FeedPurgeRecord {
+            before: before.to_string(),
+            purged: Vec::new(),
+            kept: Vec::new(),
+        };
+        for run in runs
+            .iter()
+            .filter(|r| r.started_at < cutoff && r.rows_purged_at.is_none())
+        {
+            match self.purge_blocker(&mut *tx, &run.id)? {
+                Some(reason) => record.kept.push(FeedKeptRunRecord {
+                    run: run.id.clone(),
+                    reason,
+                }),
+                None => {
+                    let rows = tx.purge_feed_rows(&run.id, now)?;
+                    record.purged.push(FeedPurgedRunRecord {
+                        run: run.id.clone(),
+                        started_at: run.started_at.to_string(),
+                        rows,
+                    });
+                }
+            }
+        }
+        tx.append_audit(NewAuditEntry {
+            at: now,
+            actor: principal.actor(),
+            action: "feed.purge".into(),
+            subject: "feed-runs".into(),
+            before: None,
+            after: Some(json!(record)),
+        })?;
+        tx.commit()?;
+        Ok(record)
+    }
+
+    /// Why a run's rows are still needed, if they are.
+    fn purge_blocker(&self, tx: &mut dyn Tx, run_id: &str) -> Result<Option<String>, AppError> {
+        for message in tx.feed_messages(run_id)? {
+            let status = tx.item(&message.item_id)?.map(|i| i.status);
+            if !matches!(status, Some(ItemStatus::Sent | ItemStatus::Retracted)) {
+                return Ok(Some(format!(
+                    "its message {} to {} is {}",
+                    message.item_id,
+                    message.recipient,
+                    status.map_or("missing", |s| s.as_str())
+                )));
+            }
+            for state in [DeliveryState::Pending, DeliveryState::Held] {
+                let (_, n) = tx.find_deliveries(&DeliveryQuery {
+                    item_id: Some(message.item_id.clone()),
+                    state: Some(state),
+                    limit: 1,
+                    ..DeliveryQuery::default()
+                })?;
+                if n > 0 {
+                    return Ok(Some(format!(
+                        "{n} delivery(ies) of its message {} to {} are {}",
+                        message.item_id,
+                        message.recipient,
+                        state.as_str()
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Feed runs, newest first. Staff only.
     pub fn feed_runs(
         &self,
@@ -484,9 +586,19 @@ impl App {
             .transpose()?;
         let mut tx = self.store.read()?;
         let d = crate::inbox::own_delivery(&mut *tx, org, delivery)?;
-        let message = carried_message(&mut *tx, &d.item_id)?.ok_or_else(|| {
-            AppError::NotFound(format!("delivery `{delivery}` carries no feed rows"))
-        })?;
+        let message = match carried_message(&mut *tx, &d.item_id)? {
+            Carried::Rows(message) => message,
+            Carried::Nothing => {
+                return Err(AppError::NotFound(format!(
+                    "delivery `{delivery}` carries no feed rows"
+                )));
+            }
+            Carried::Purged(at) => {
+                return Err(AppError::NotFound(format!(
+                    "the rows of delivery `{delivery}` were deleted at {at} under the centre's retention policy"
+                )));
+            }
+        };
         let concerns = self.delivered_item(&mut *tx, &d)?.facts.concerns;
         let carried: Vec<&OrgSlug> = message
             .organisations

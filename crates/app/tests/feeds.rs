@@ -644,3 +644,57 @@ fn without_a_standing_approval_each_message_waits_for_a_second_person() -> TestR
     assert!(problems(&err)[0].contains("no rows of"), "{err}");
     Ok(())
 }
+
+#[test]
+fn a_purge_deletes_rows_only_of_runs_that_are_done_with_them() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let legal = person("lea", Role::Legal);
+    let analyst = person("ana", Role::Analyst);
+    t.app.approve_feed_report(&legal, "scan_http", None)?;
+    let feed = |report: &str| {
+        input(
+            &format!("2026-11-21-{report}-nl.csv"),
+            Format::Shadowserver,
+            SCAN_HTTP,
+        )
+    };
+    // One run sent (its emails still pending), one waiting for approval.
+    let sent = run(&t, vec![feed("scan_http")], &options(dir.path(), false))?;
+    let waiting = run(&t, vec![feed("scan_ftp")], &options(dir.path(), false))?;
+    // The same hosts under another report type are not repeats.
+    assert_eq!(
+        waiting.notifications.permitted, sent.notifications.permitted,
+        "{waiting:?}"
+    );
+    assert!(
+        matches!(
+            t.app
+                .purge_feed_rows(&analyst, schakel_domain::parse_date("2026-11-23")?),
+            Err(schakel_app::AppError::Forbidden(_))
+        ),
+        "retention is the legal officer's"
+    );
+    // Runs from before the date only.
+    let none = t
+        .app
+        .purge_feed_rows(&legal, schakel_domain::parse_date("2026-11-22")?)?;
+    assert!(none.purged.is_empty() && none.kept.is_empty(), "{none:?}");
+    let r = t
+        .app
+        .purge_feed_rows(&legal, schakel_domain::parse_date("2026-11-23")?)?;
+    assert!(r.purged.is_empty(), "{r:?}");
+    let reason = |run: &Option<String>| {
+        r.kept
+            .iter()
+            .find(|k| Some(&k.run) == run.as_ref())
+            .map(|k| k.reason.clone())
+            .unwrap_or_default()
+    };
+    assert!(reason(&sent.run).contains("pending"), "{r:?}");
+    assert!(reason(&waiting.run).contains("awaiting_approval"), "{r:?}");
+    // The rows are still served.
+    let (zcert, inbox) = inbox_of(&t, "z-cert")?;
+    assert_eq!(t.app.inbox_rows(&zcert, &inbox[0].0, None, 10, 0)?.len(), 2);
+    Ok(())
+}

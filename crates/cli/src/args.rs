@@ -797,6 +797,17 @@ pub(crate) enum FeedCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Retention: delete the rows of feed runs that started before DATE and are done with
+    /// them (every message sent or retracted, nothing pending or held). Runs, messages
+    /// and items stay. Legal officers; audited.
+    Purge {
+        /// Runs that started before this date (midnight in Amsterdam).
+        #[arg(long, value_name = "DATE")]
+        before: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// One feed run: its summary as recorded, each message with its item and status.
     Show {
         /// The run (`run_…`).

@@ -113,6 +113,27 @@ pub(crate) fn feed(app: &App, me: &Principal, command: FeedCommand) -> Result<()
                 text.push_str(&format!("{} of {total} run(s)\n", runs.len()));
                 return out(&text);
             }
+            FeedCommand::Purge {
+                before,
+                json: as_json,
+            } => {
+                let before = schakel_domain::parse_date(&before)
+                    .map_err(|e| CliError::user(format!("--before: {}", e.0)))?;
+                let record = app.purge_feed_rows(me, before)?;
+                if as_json {
+                    return json(&record);
+                }
+                let mut text = format!(
+                    "Rows of {} run(s) started before {} deleted ({} rows).\n",
+                    record.purged.len(),
+                    record.before,
+                    record.purged.iter().map(|p| p.rows).sum::<u64>()
+                );
+                for k in &record.kept {
+                    text.push_str(&format!("  kept {}: {}\n", k.run, k.reason));
+                }
+                return out(&text);
+            }
             FeedCommand::Show { run, json: as_json } => {
                 let (_, summary) = app.feed_run(me, &run)?;
                 if as_json {

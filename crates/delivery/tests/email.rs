@@ -541,5 +541,30 @@ fn a_feed_message_carries_each_members_rows_as_attachments() -> TestResult {
         !entity.contains("partijen") && !text.contains("203.0.113.100"),
         "nothing about organisations Z-CERT does not serve"
     );
+    // Every email went out: a retention purge may now delete the run's rows, and the
+    // inbox says so.
+    let purge = app.purge_feed_rows(&legal, schakel_domain::parse_date("2026-11-23")?)?;
+    assert_eq!((purge.purged.len(), purge.kept.len()), (1, 0), "{purge:?}");
+    // The two hospitals' rows: the party's row, which nobody could receive, was never kept.
+    assert_eq!(purge.purged[0].rows, 2);
+    let zcert = app.authenticate(
+        &app.create_token(
+            &App::local_admin("tester"),
+            schakel_app::TokenRequest {
+                kind: schakel_app::TokenKind::Recipient {
+                    organisation: "z-cert".into(),
+                    label: None,
+                },
+                expires: None,
+            },
+        )?
+        .secret,
+    )?;
+    let (entries, _) = app.inbox(&zcert, 0, 10)?;
+    let err = app
+        .inbox_rows(&zcert, &entries[0].id, None, 10, 0)
+        .err()
+        .ok_or("rows served after the purge")?;
+    assert!(err.to_string().contains("retention"), "{err}");
     Ok(())
 }

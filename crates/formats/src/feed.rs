@@ -153,6 +153,40 @@ pub struct FeedSummaryRecord {
     pub seconds: f64,
 }
 
+/// What a retention purge did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedPurgeRecord {
+    /// Runs that started before this date (midnight in Amsterdam) were considered.
+    pub before: String,
+    /// Runs whose rows were deleted.
+    pub purged: Vec<FeedPurgedRunRecord>,
+    /// Runs whose rows are still needed, and why.
+    pub kept: Vec<FeedKeptRunRecord>,
+}
+
+/// A run whose rows a purge deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedPurgedRunRecord {
+    /// The run.
+    pub run: String,
+    /// When it started.
+    pub started_at: String,
+    /// Rows deleted.
+    pub rows: u64,
+}
+
+/// A run a purge left alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedKeptRunRecord {
+    /// The run.
+    pub run: String,
+    /// Why its rows are still needed.
+    pub reason: String,
+}
+
 /// A feed run in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use schakel_app::{App, FeedInput, FeedOptions};
 use schakel_feeds::Format;
 use schakel_formats::feed::{
-    FeedRunRecord, FeedSectionRecord, FeedSummaryRecord, StandingApprovalRecord,
+    FeedPurgeRecord, FeedRunRecord, FeedSectionRecord, FeedSummaryRecord, StandingApprovalRecord,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -37,6 +37,33 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_runs))
         .routes(routes!(show_run))
         .routes(routes!(inbox_rows))
+        .routes(routes!(purge_rows))
+}
+
+/// A retention purge.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PurgeBody {
+    /// Runs that started before this date (midnight in Amsterdam).
+    pub before: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/feeds/purge", tag = "feeds", request_body = PurgeBody,
+    responses((status = 200, description = "The runs whose rows were deleted, and those still needing them", body = FeedPurgeRecord),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn purge_rows(
+    State(app): State<App>,
+    Caller(p): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Json<FeedPurgeRecord>, ApiError> {
+    let body: PurgeBody = serde_path_to_error::deserialize(body)
+        .map_err(|e| ApiError::bad_field(&e.path().to_string(), e.into_inner().to_string()))?;
+    let before =
+        schakel_domain::parse_date(&body.before).map_err(|e| ApiError::bad_field("before", e.0))?;
+    Ok(Json(
+        blocking(&app, move |app| app.purge_feed_rows(&p, before)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/feeds/runs", tag = "feeds",

@@ -15,6 +15,8 @@ pub struct FeedRunRow {
     pub started_at: Timestamp,
     /// Its summary (FORMATS.md "Feed run summary").
     pub summary: serde_json::Value,
+    /// When its rows were deleted (retention), if they were.
+    pub rows_purged_at: Option<Timestamp>,
 }
 
 /// The columns of one input of a run.

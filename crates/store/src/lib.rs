@@ -266,6 +266,8 @@ pub trait Tx {
     fn feed_run(&mut self, id: &str) -> Result<Option<FeedRunRow>, StoreError>;
     /// A page of feed runs, newest first, and how many there are.
     fn feed_runs(&mut self, limit: u64, offset: u64) -> Result<(Vec<FeedRunRow>, u64), StoreError>;
+    /// Deletes a run's rows and inputs' columns and marks it purged; how many rows went.
+    fn purge_feed_rows(&mut self, run_id: &str, at: Timestamp) -> Result<u64, StoreError>;
     /// Records the columns of a run's input.
     fn insert_feed_input(&mut self, input: &FeedInputRow) -> Result<(), StoreError>;
     /// The inputs of a run, by number.

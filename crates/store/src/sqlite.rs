@@ -1121,6 +1121,10 @@ impl Tx for SqliteTx<'_> {
         feeds::feed_runs(&self.conn, limit, offset)
     }
 
+    fn purge_feed_rows(&mut self, run_id: &str, at: Timestamp) -> Result<u64, StoreError> {
+        feeds::purge_feed_rows(&self.conn, run_id, at)
+    }
+
     fn insert_feed_input(&mut self, input: &FeedInputRow) -> Result<(), StoreError> {
         feeds::insert_feed_input(&self.conn, input)
     }

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use schakel_domain::OrgSlug;
 
 use crate::audit::timestamp_text;
-use crate::sqlite::{Filter, corrupt, read_timestamp};
+use crate::sqlite::{Filter, corrupt, opt_ts, read_timestamp};
 use crate::{FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, StoreError};
 
 fn int(n: u64) -> i64 {
@@ -50,22 +50,40 @@ pub(crate) fn update_feed_run_summary(
     Ok(n > 0)
 }
 
-type RawRun = (String, String, String, String);
+type RawRun = (String, String, String, String, Option<String>);
 
 fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-fn run_from((id, run_by, started_at, summary): RawRun) -> Result<FeedRunRow, StoreError> {
+fn run_from((id, run_by, started_at, summary, purged): RawRun) -> Result<FeedRunRow, StoreError> {
     Ok(FeedRunRow {
         summary: read_json(&format!("feed run {id}"), &summary)?,
         started_at: read_timestamp(&started_at)?,
+        rows_purged_at: opt_ts(purged)?,
         id,
         run_by,
     })
 }
 
-const RUN_COLUMNS: &str = "SELECT id, run_by, started_at, summary FROM feed_runs";
+const RUN_COLUMNS: &str = "SELECT id, run_by, started_at, summary, rows_purged_at FROM feed_runs";
+
+pub(crate) fn purge_feed_rows(
+    conn: &Connection,
+    run_id: &str,
+    at: jiff::Timestamp,
+) -> Result<u64, StoreError> {
+    let rows = conn
+        .prepare_cached("DELETE FROM feed_rows WHERE run_id = ?1")?
+        .execute([run_id])?;
+    conn.prepare_cached("DELETE FROM feed_inputs WHERE run_id = ?1")?
+        .execute([run_id])?;
+    conn.prepare_cached(
+        "UPDATE feed_runs SET rows_purged_at = ?2 WHERE id = ?1 AND rows_purged_at IS NULL",
+    )?
+    .execute(params![run_id, timestamp_text(at)])?;
+    Ok(rows as u64)
+}
 
 pub(crate) fn feed_run(conn: &Connection, id: &str) -> Result<Option<FeedRunRow>, StoreError> {
     conn.prepare_cached(&format!("{RUN_COLUMNS} WHERE id = ?1"))?

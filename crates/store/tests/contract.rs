@@ -675,6 +675,7 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
             run_by: "alice".into(),
             started_at: at,
             summary: serde_json::json!({"rows": 4}),
+            rows_purged_at: None,
         })?;
         tx.insert_feed_input(&FeedInputRow {
             run_id: "run_1".into(),
@@ -736,6 +737,23 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
             (1, Some(serde_json::json!({"rows": 5})))
         );
         assert!(tx.feed_run("run_1")?.is_some() && tx.feed_run("run_9")?.is_none());
+        drop(tx);
+        // Retention: the rows and columns go, the run and its messages stay.
+        let mut tx = b.store.write()?;
+        assert_eq!(tx.purge_feed_rows("run_1", at)?, 3);
+        tx.commit()?;
+        let mut tx = b.store.read()?;
+        assert_eq!(
+            tx.feed_rows("run_1", "scan_http", &org("ziekenhuis-a")?, 10, 0)?
+                .1,
+            0
+        );
+        assert!(tx.feed_inputs("run_1")?.is_empty());
+        assert_eq!(
+            tx.feed_run("run_1")?.and_then(|r| r.rows_purged_at),
+            Some(at)
+        );
+        assert_eq!(tx.feed_messages("run_1")?.len(), 1);
     }
     Ok(())
 }

@@ -6,7 +6,8 @@ CREATE TABLE feed_runs (
     id         TEXT PRIMARY KEY,       -- run_…
     run_by     TEXT NOT NULL,          -- the person
     started_at TEXT NOT NULL,
-    summary    TEXT NOT NULL           -- the run's summary (FORMATS.md "Feed run summary")
+    summary    TEXT NOT NULL,          -- the run's summary (FORMATS.md "Feed run summary")
+    rows_purged_at TEXT                -- when its rows and inputs were deleted (retention)
 ) STRICT;
 CREATE INDEX feed_runs_by_start ON feed_runs(started_at, id);
 

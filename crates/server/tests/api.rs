@@ -1165,3 +1165,32 @@ async fn standing_approvals_are_given_listed_and_revoked_over_the_api() -> TestR
     assert_problem(status, &ct, &problem, StatusCode::NOT_FOUND);
     Ok(())
 }
+
+#[tokio::test]
+async fn every_route_the_openapi_document_names_but_healthz_needs_a_token() -> TestResult {
+    let s = spawn_server().await?;
+    let (_, _, doc) = s.get("/api/v1/openapi.json", &s.analyst).await?;
+    let paths = doc["paths"].as_object().ok_or("no paths")?;
+    let mut checked = 0;
+    for (path, operations) in paths {
+        if path == "/healthz" {
+            continue;
+        }
+        // Any value for the path's parameters: the token is checked first.
+        let concrete: String = path
+            .split('/')
+            .map(|part| if part.starts_with('{') { "x" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in operations.as_object().ok_or("no operations")?.keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes())?;
+            let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+            let (status, ct, problem) = s.call(method.clone(), &concrete, None, body).await?;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            assert_problem(status, &ct, &problem, StatusCode::UNAUTHORIZED);
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "only {checked} operations");
+    Ok(())
+}

@@ -11,8 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 use schakel_domain::{Date, DeliveryState, ItemStatus, OrgSlug, Principal, day_start};
 use schakel_feeds::{Ingested, PROGRESS_EVERY, ReportType, Resolver, SeenState};
 use schakel_formats::feed::{
-    FeedKeptRunRecord, FeedPurgeRecord, FeedPurgedRunRecord, FeedRunRecord, FeedSectionRecord,
-    FeedSummaryRecord,
+    FeedKeptRunRecord, FeedMessageStateRecord, FeedPurgeRecord, FeedPurgedRunRecord,
+    FeedRunDetailRecord, FeedRunRecord, FeedSectionRecord, FeedSummaryRecord,
 };
 use schakel_formats::item::{MAX_TITLE, ParsedItem, parse_item};
 use schakel_store::{
@@ -554,19 +554,62 @@ impl App {
         Ok((runs.iter().map(run_record).collect(), total))
     }
 
-    /// One feed run: its summary as recorded (each message with its item and status).
-    /// Staff only.
+    /// One feed run: each message with its item's status and whether its deliveries went
+    /// out and were acknowledged, and the summary as recorded. Staff only.
     pub fn feed_run(
         &self,
         principal: &Principal,
         id: &str,
-    ) -> Result<(FeedRunRecord, serde_json::Value), AppError> {
+    ) -> Result<FeedRunDetailRecord, AppError> {
         require_staff(principal)?;
         let mut tx = self.store.read()?;
         let run = tx
             .feed_run(id)?
             .ok_or_else(|| AppError::NotFound(format!("no feed run `{id}`")))?;
-        Ok((run_record(&run), run.summary))
+        let mut messages = Vec::new();
+        for m in tx.feed_messages(id)? {
+            let status = tx
+                .item(&m.item_id)?
+                .map_or_else(|| "missing".to_owned(), |i| i.status.as_str().to_owned());
+            let (deliveries, _) = tx.find_deliveries(&DeliveryQuery {
+                item_id: Some(m.item_id.clone()),
+                limit: u64::MAX >> 1,
+                ..DeliveryQuery::default()
+            })?;
+            let latest = deliveries.iter().map(|d| d.version).max();
+            let current: Vec<_> = deliveries
+                .iter()
+                .filter(|d| {
+                    Some(d.version) == latest && !d.id.ends_with(crate::deliver::REMINDER_SUFFIX)
+                })
+                .collect();
+            messages.push(FeedMessageStateRecord {
+                item: m.item_id.clone(),
+                status,
+                recipient: m.recipient.to_string(),
+                report: m.report.clone(),
+                organisations: m.organisations.iter().map(ToString::to_string).collect(),
+                events: m.events,
+                deliveries: current
+                    .iter()
+                    .map(|d| (d.channel.as_str().to_owned(), d.state.as_str().to_owned()))
+                    .collect(),
+                acknowledged_at: current
+                    .iter()
+                    .find_map(|d| d.acknowledged_at)
+                    .map(|t| t.to_string()),
+            });
+        }
+        let summary: FeedSummaryRecord =
+            serde_json::from_value(run.summary.clone()).map_err(|e| {
+                AppError::Internal(format!("feed run {id}: its summary is unreadable: {e}"))
+            })?;
+        Ok(FeedRunDetailRecord {
+            run: run_record(&run),
+            rows_purged_at: run.rows_purged_at.map(|t| t.to_string()),
+            messages,
+            summary,
+        })
     }
 
     /// The rows a feed message in the caller's inbox carries: per organisation it has a

@@ -535,6 +535,27 @@ fn a_run_sends_under_a_standing_approval_and_each_recipient_gets_only_its_rows()
     let (runs, total) = t.app.feed_runs(&staff, 10, 0)?;
     assert_eq!((total, runs[0].id.as_str()), (1, run_id.as_str()));
     assert_eq!(runs[0].sent, s.permitted.len() as u64);
+    // Did it reach them: every inbox copy delivered, the emails waiting for the worker,
+    // and Z-CERT's acknowledgement shown.
+    t.app.acknowledge(&zcert, delivery)?;
+    let detail = t.app.feed_run(&staff, &run_id)?;
+    assert_eq!(detail.messages.len(), s.permitted.len());
+    for m in &detail.messages {
+        assert_eq!(
+            m.deliveries.get("inbox").map(String::as_str),
+            Some("delivered")
+        );
+        assert_eq!(
+            m.deliveries.get("email").map(String::as_str),
+            Some("pending"),
+            "{m:?}"
+        );
+        assert_eq!(
+            m.acknowledged_at.is_some(),
+            m.recipient == "z-cert",
+            "{m:?}"
+        );
+    }
     let day = schakel_domain::parse_date("2026-11-22")?;
     let audit = t.app.export_audit(&legal, day, day)?;
     let text = serde_json::to_string(&audit)?;

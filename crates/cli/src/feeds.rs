@@ -135,14 +135,45 @@ pub(crate) fn feed(app: &App, me: &Principal, command: FeedCommand) -> Result<()
                 return out(&text);
             }
             FeedCommand::Show { run, json: as_json } => {
-                let (_, summary) = app.feed_run(me, &run)?;
+                let detail = app.feed_run(me, &run)?;
                 if as_json {
-                    return json(&summary);
+                    return json(&detail);
                 }
-                let summary: FeedSummaryRecord = serde_json::from_value(summary).map_err(|e| {
-                    CliError::user(format!("run {run} has an unreadable summary: {e}"))
-                })?;
-                return out(&summary_text(&summary));
+                let mut text = summary_text(&detail.summary);
+                if let Some(at) = &detail.rows_purged_at {
+                    text.push_str(&format!("\nIts rows were deleted at {at} (retention).\n"));
+                }
+                let rows: Vec<Vec<String>> = detail
+                    .messages
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.recipient.clone(),
+                            m.report.clone(),
+                            m.item.clone(),
+                            m.status.clone(),
+                            m.deliveries
+                                .iter()
+                                .map(|(channel, state)| format!("{channel} {state}"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            m.acknowledged_at.clone().unwrap_or_else(|| "no".into()),
+                        ]
+                    })
+                    .collect();
+                text.push_str("\nDid it reach them:\n");
+                text.push_str(&table(
+                    &[
+                        "RECIPIENT",
+                        "REPORT",
+                        "ITEM",
+                        "STATUS",
+                        "DELIVERIES",
+                        "ACKNOWLEDGED",
+                    ],
+                    &rows,
+                ));
+                return out(&text);
             }
             FeedCommand::Approvals { json: as_json } => {
                 let list = app.feed_approvals(me)?;

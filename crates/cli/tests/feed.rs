@@ -184,5 +184,9 @@ fn a_run_sends_under_a_standing_approval_given_by_another_person() -> TestResult
         text.contains(&format!("Run {run_id}:")) && text.contains(" sent"),
         "{text}"
     );
+    assert!(
+        text.contains("Did it reach them:") && text.contains("inbox delivered"),
+        "{text}"
+    );
     Ok(())
 }

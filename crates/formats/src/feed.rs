@@ -153,6 +153,44 @@ pub struct FeedSummaryRecord {
     pub seconds: f64,
 }
 
+/// One message of a run and whether it reached its recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedMessageStateRecord {
+    /// The item that is the message.
+    pub item: String,
+    /// Its status (`sent`, `awaiting_approval`, …).
+    pub status: String,
+    /// The recipient.
+    pub recipient: String,
+    /// The report type.
+    pub report: String,
+    /// The organisations it has a section for.
+    pub organisations: Vec<String>,
+    /// Their events.
+    pub events: u64,
+    /// Per channel (`inbox`, `email`, `webhook`), the state of its latest delivery
+    /// (`pending`, `delivered`, `held`, `dead`).
+    pub deliveries: BTreeMap<String, String>,
+    /// When the recipient acknowledged it, if it did.
+    pub acknowledged_at: Option<String>,
+}
+
+/// One feed run: the listing's figures, each message with whether it reached its
+/// recipient, and the summary as recorded when it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedRunDetailRecord {
+    /// The run.
+    pub run: FeedRunRecord,
+    /// When its rows were deleted (retention), if they were.
+    pub rows_purged_at: Option<String>,
+    /// Its messages, by recipient and report type.
+    pub messages: Vec<FeedMessageStateRecord>,
+    /// The summary as recorded.
+    pub summary: FeedSummaryRecord,
+}
+
 /// What a retention purge did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -18,7 +18,8 @@ use futures_util::StreamExt;
 use schakel_app::{App, FeedInput, FeedOptions};
 use schakel_feeds::Format;
 use schakel_formats::feed::{
-    FeedPurgeRecord, FeedRunRecord, FeedSectionRecord, FeedSummaryRecord, StandingApprovalRecord,
+    FeedPurgeRecord, FeedRunDetailRecord, FeedRunRecord, FeedSectionRecord, FeedSummaryRecord,
+    StandingApprovalRecord,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -89,15 +90,16 @@ async fn list_runs(
 
 #[utoipa::path(get, path = "/api/v1/feeds/runs/{id}", tag = "feeds",
     params(("id" = String, Path, description = "The run (`run_…`)")),
-    responses((status = 200, description = "The run's summary as recorded: each message with its item, status and deliveries", body = FeedSummaryRecord),
+    responses((status = 200, description = "The run: each message with its item's status and whether its deliveries went out and were acknowledged, and the summary as recorded", body = FeedRunDetailRecord),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show_run(
     State(app): State<App>,
     Caller(p): Caller,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let (_, summary) = blocking(&app, move |app| app.feed_run(&p, &id)).await?;
-    Ok(Json(summary))
+) -> Result<Json<FeedRunDetailRecord>, ApiError> {
+    Ok(Json(
+        blocking(&app, move |app| app.feed_run(&p, &id)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/inbox/{id}/rows", tag = "inbox",

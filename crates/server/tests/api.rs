@@ -1086,7 +1086,14 @@ async fn a_feed_is_streamed_to_the_api_and_planned() -> TestResult {
         .get(&format!("/api/v1/feeds/runs/{run}"), &s.legal)
         .await?;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(shown["permitted"][0]["status"], "sent", "{shown}");
+    assert_eq!(
+        shown["summary"]["permitted"][0]["status"], "sent",
+        "{shown}"
+    );
+    assert_eq!(
+        shown["messages"][0]["deliveries"]["inbox"], "delivered",
+        "{shown}"
+    );
     // A recipient may not run feeds; the format is named.
     let resp = post(
         &s.z_cert,

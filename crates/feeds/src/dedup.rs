@@ -136,25 +136,47 @@ impl Spool {
         Ok(())
     }
 
-    /// Every record of a partition: spilled ones, then those still in memory.
-    fn take(&mut self, p: usize) -> Result<Vec<(u64, u32, u32)>, FeedError> {
-        let mut out = Vec::new();
-        if let Some(mut w) = self.files.get_mut(p).and_then(Option::take) {
-            w.flush()
-                .map_err(|e| io("cannot write the de-duplication spool", e))?;
-            drop(w);
-            let path = self
-                .dir
-                .as_ref()
-                .map(|d| d.path().join(format!("{p:02}.spool")));
-            if let Some(path) = path {
-                out = read_spooled(&path)?;
-                let _ = std::fs::remove_file(path);
-            }
+    /// Every partition's records: the file it spilled to (flushed), and those still in
+    /// memory; the directory of the files lives as long as the returned guard.
+    fn into_sources(mut self) -> Result<(Option<tempdir::TempDir>, Vec<Source>), FeedError> {
+        let mut sources = Vec::with_capacity(PARTITIONS);
+        for p in 0..PARTITIONS {
+            let spilled = match self.files.get_mut(p).and_then(Option::take) {
+                Some(mut w) => {
+                    w.flush()
+                        .map_err(|e| io("cannot write the de-duplication spool", e))?;
+                    self.dir
+                        .as_ref()
+                        .map(|d| d.path().join(format!("{p:02}.spool")))
+                }
+                None => None,
+            };
+            let held = self
+                .buffers
+                .get_mut(p)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            sources.push(Source { spilled, held });
         }
-        if let Some(b) = self.buffers.get_mut(p) {
-            out.append(b);
-        }
+        Ok((self.dir.take(), sources))
+    }
+}
+
+/// One partition's records, before they are read together.
+struct Source {
+    spilled: Option<PathBuf>,
+    held: Vec<(u64, u32, u32)>,
+}
+
+impl Source {
+    /// Every record: spilled ones, then those that were still in memory.
+    fn records(self) -> Result<Vec<(u64, u32, u32)>, FeedError> {
+        let Some(path) = self.spilled else {
+            return Ok(self.held);
+        };
+        let mut out = read_spooled(&path)?;
+        let _ = std::fs::remove_file(path);
+        out.extend(self.held);
         Ok(out)
     }
 }
@@ -272,21 +294,20 @@ fn read_records(path: &Path) -> Result<Vec<(u64, u32)>, FeedError> {
         .collect())
 }
 
-/// Sorts and merges every partition: counts, per aggregate, the events that remain.
-/// `today` and `window` are days (since the epoch); a fingerprint notified on a day later
-/// than `today - window` is a repeat. With `kept` (one bit per resolved event, all
-/// clear), the bit of each event that remains is set: the first of its fingerprint.
+/// Sorts and merges every partition (on two threads, a partition at a time each, so
+/// that memory holds two partitions at most): counts, per aggregate, the events that
+/// remain. `today` and `window` are days (since the epoch); a fingerprint notified on a
+/// day later than `today - window` is a repeat. With `kept` (one bit per resolved event,
+/// all clear), the bit of each event that remains is set: the first of its fingerprint.
 pub(crate) fn deduplicate(
-    mut spool: Spool,
+    spool: Spool,
     aggregates: usize,
     state: Option<&SeenState>,
     today: u32,
     window: u32,
     keep: bool,
-    mut kept: Option<&mut [u64]>,
+    kept: Option<&mut [u64]>,
 ) -> Result<DedupOutcome, FeedError> {
-    let mut unique = vec![0u64; aggregates];
-    let mut deduplicated = 0u64;
     // Only a run that will be remembered needs its fingerprints kept.
     let pending = if keep {
         Some(tempdir::TempDir::new().map_err(|e| io("cannot make a temporary directory", e))?)
@@ -294,54 +315,124 @@ pub(crate) fn deduplicate(
         None
     };
     let since = today.saturating_sub(window);
-    for p in 0..PARTITIONS {
-        let mut records = spool.take(p)?;
-        records.sort_unstable();
-        let seen = match state {
-            Some(s) => read_records(&s.file(p))?,
-            None => vec![],
-        };
-        let mut s = 0usize;
-        let mut distinct: Vec<(u64, u32)> = Vec::new();
-        let mut i = 0usize;
-        // Sorted by fingerprint, then event number: the first of each is the earliest.
-        while let Some(&(fingerprint, event, aggregate)) = records.get(i) {
-            let mut n = 0u64;
-            while records.get(i).is_some_and(|r| r.0 == fingerprint) {
-                n += 1;
-                i += 1;
-            }
-            while seen.get(s).is_some_and(|r| r.0 < fingerprint) {
-                s += 1;
-            }
-            let recent = seen
-                .get(s)
-                .is_some_and(|r| r.0 == fingerprint && r.1 > since);
-            if recent {
-                deduplicated += n;
-            } else {
-                deduplicated += n - 1;
-                if let Some(u) = unique.get_mut(aggregate as usize) {
-                    *u += 1;
-                }
-                if let Some(word) = kept
-                    .as_deref_mut()
-                    .and_then(|k| k.get_mut(event as usize / 64))
-                {
-                    *word |= 1 << (event % 64);
-                }
-                distinct.push((fingerprint, aggregate));
-            }
+    let (_spilled, sources) = spool.into_sources()?;
+    let mut shares: [Vec<(usize, Source)>; 2] = [Vec::new(), Vec::new()];
+    for (p, source) in sources.into_iter().enumerate() {
+        if let Some(share) = shares.get_mut(p % 2) {
+            share.push((p, source));
         }
-        if let Some(dir) = &pending {
-            write_records(&dir.path().join(format!("{p:02}.pending")), &distinct)?;
+    }
+    let kept = std::sync::Mutex::new(kept);
+    let pending_dir = pending.as_ref().map(|d| d.path().to_path_buf());
+    let outcomes = std::thread::scope(|scope| {
+        let workers: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                let (kept, pending_dir) = (&kept, &pending_dir);
+                scope.spawn(move || -> Result<(Vec<u64>, u64), FeedError> {
+                    let mut unique = vec![0u64; aggregates];
+                    let mut deduplicated = 0u64;
+                    for (p, source) in share {
+                        let mut first = Vec::new();
+                        deduplicated += merge_partition(
+                            p,
+                            source,
+                            state,
+                            since,
+                            &mut unique,
+                            &mut first,
+                            pending_dir.as_deref(),
+                        )?;
+                        if let Ok(mut guard) = kept.lock()
+                            && let Some(bits) = guard.as_deref_mut()
+                        {
+                            for event in first {
+                                if let Some(word) = bits.get_mut(event as usize / 64) {
+                                    *word |= 1 << (event % 64);
+                                }
+                            }
+                        }
+                    }
+                    Ok((unique, deduplicated))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| FeedError::Io("de-duplication stopped unexpectedly".into()))?
+            })
+            .collect::<Result<Vec<_>, FeedError>>()
+    })?;
+    let mut unique = vec![0u64; aggregates];
+    let mut deduplicated = 0u64;
+    for (counts, removed) in outcomes {
+        for (total, n) in unique.iter_mut().zip(counts) {
+            *total += n;
         }
+        deduplicated += removed;
     }
     Ok(DedupOutcome {
         unique,
         deduplicated,
         pending,
     })
+}
+
+/// Sorts one partition and merges it with its state: adds to `unique` per aggregate,
+/// pushes the event number of each remaining fingerprint's first event to `first`, writes
+/// the partition's distinct fingerprints to `pending` (when given); returns how many
+/// events were removed.
+fn merge_partition(
+    p: usize,
+    source: Source,
+    state: Option<&SeenState>,
+    since: u32,
+    unique: &mut [u64],
+    first: &mut Vec<u32>,
+    pending: Option<&Path>,
+) -> Result<u64, FeedError> {
+    let mut records = source.records()?;
+    records.sort_unstable();
+    let seen = match state {
+        Some(s) => read_records(&s.file(p))?,
+        None => vec![],
+    };
+    let mut deduplicated = 0u64;
+    let mut s = 0usize;
+    let mut distinct: Vec<(u64, u32)> = Vec::new();
+    let mut i = 0usize;
+    // Sorted by fingerprint, then event number: the first of each is the earliest.
+    while let Some(&(fingerprint, event, aggregate)) = records.get(i) {
+        let mut n = 0u64;
+        while records.get(i).is_some_and(|r| r.0 == fingerprint) {
+            n += 1;
+            i += 1;
+        }
+        while seen.get(s).is_some_and(|r| r.0 < fingerprint) {
+            s += 1;
+        }
+        let recent = seen
+            .get(s)
+            .is_some_and(|r| r.0 == fingerprint && r.1 > since);
+        if recent {
+            deduplicated += n;
+        } else {
+            deduplicated += n - 1;
+            if let Some(u) = unique.get_mut(aggregate as usize) {
+                *u += 1;
+            }
+            first.push(event);
+            if pending.is_some() {
+                distinct.push((fingerprint, aggregate));
+            }
+        }
+    }
+    if let Some(dir) = pending {
+        write_records(&dir.join(format!("{p:02}.pending")), &distinct)?;
+    }
+    Ok(deduplicated)
 }
 
 impl DedupOutcome {

@@ -32,6 +32,15 @@ fn input(path: &str, format: Format, text: &str) -> FeedInput {
     }
 }
 
+/// The sample `scan_http` report, named as Shadowserver names its files.
+fn scan_http() -> FeedInput {
+    input(
+        "2026-11-21-scan_http-nl-asn.csv",
+        Format::Shadowserver,
+        SCAN_HTTP,
+    )
+}
+
 fn run(
     t: &TestApp,
     inputs: Vec<FeedInput>,
@@ -147,16 +156,9 @@ fn a_linking_organisation_gets_only_members_it_may_receive_and_denies_carry_reme
 fn repeats_within_the_window_are_left_out_and_planning_changes_nothing() -> TestResult {
     let t = demo_app()?;
     let dir = tempfile::tempdir()?;
-    let feed = || {
-        input(
-            "2026-11-21-scan_http-nl-asn.csv",
-            Format::Shadowserver,
-            SCAN_HTTP,
-        )
-    };
     // Planning twice: nothing remembered.
-    let first = run(&t, vec![feed()], &options(dir.path(), true))?;
-    let again = run(&t, vec![feed()], &options(dir.path(), true))?;
+    let first = run(&t, vec![scan_http()], &options(dir.path(), true))?;
+    let again = run(&t, vec![scan_http()], &options(dir.path(), true))?;
     assert_eq!(first.deduplicated, again.deduplicated);
     assert!(!dir.path().join("seen").exists());
     // What an earlier run notified (here: Hospital South's events, remembered yesterday) is
@@ -189,7 +191,7 @@ fn repeats_within_the_window_are_left_out_and_planning_changes_nothing() -> Test
         .map(|a| a.organisation as usize == hospital)
         .collect();
     earlier.dedup.remember(&state, &notified, day - 1, 7)?;
-    let next = run(&t, vec![feed()], &options(dir.path(), true))?;
+    let next = run(&t, vec![scan_http()], &options(dir.path(), true))?;
     assert_eq!(next.deduplicated, first.deduplicated + 2, "{next:?}");
     assert!(
         next.permitted
@@ -205,7 +207,7 @@ fn repeats_within_the_window_are_left_out_and_planning_changes_nothing() -> Test
     // A window of one day has let it go again.
     let mut short = options(dir.path(), true);
     short.window_days = 1;
-    let later = run(&t, vec![feed()], &short)?;
+    let later = run(&t, vec![scan_http()], &short)?;
     assert_eq!(later.notifications, first.notifications);
     Ok(())
 }
@@ -372,15 +374,8 @@ fn a_standing_approval_is_given_by_a_second_person_audited_and_revocable() -> Te
     let dir = tempfile::tempdir()?;
     let legal = person("lea", Role::Legal);
     let analyst = person("ana", Role::Analyst);
-    let feed = || {
-        input(
-            "2026-11-21-scan_http-nl-asn.csv",
-            Format::Shadowserver,
-            SCAN_HTTP,
-        )
-    };
     // None yet: the summary says so.
-    let s = run(&t, vec![feed()], &options(dir.path(), true))?;
+    let s = run(&t, vec![scan_http()], &options(dir.path(), true))?;
     assert_eq!(s.standing_approvals.get("scan_http"), Some(&None));
     // A legal officer approves the report type; it covers the analyst's runs.
     let given = t
@@ -391,7 +386,7 @@ fn a_standing_approval_is_given_by_a_second_person_audited_and_revocable() -> Te
         t.app.approve_feed_report(&analyst, "scan_http", None),
         Err(schakel_app::AppError::Conflict(_))
     ));
-    let s = run(&t, vec![feed()], &options(dir.path(), true))?;
+    let s = run(&t, vec![scan_http()], &options(dir.path(), true))?;
     let live = s
         .standing_approvals
         .get("scan_http")
@@ -402,7 +397,7 @@ fn a_standing_approval_is_given_by_a_second_person_audited_and_revocable() -> Te
     // Not the approver's own runs: four eyes need two people.
     let own = t.app.ingest_feed(
         &person("lea", Role::Admin),
-        vec![feed()],
+        vec![scan_http()],
         &options(dir.path(), true),
         &mut |_| {},
     )?;
@@ -449,15 +444,8 @@ fn a_run_sends_under_a_standing_approval_and_each_recipient_gets_only_its_rows()
     let t = demo_app()?;
     let dir = tempfile::tempdir()?;
     let legal = person("lea", Role::Legal);
-    let feed = || {
-        input(
-            "2026-11-21-scan_http-nl-asn.csv",
-            Format::Shadowserver,
-            SCAN_HTTP,
-        )
-    };
     t.app.approve_feed_report(&legal, "scan_http", None)?;
-    let s = run(&t, vec![feed()], &options(dir.path(), false))?;
+    let s = run(&t, vec![scan_http()], &options(dir.path(), false))?;
     let run_id = s.run.clone().ok_or("no run id")?;
     assert!(!s.plan_only && s.warnings.is_empty(), "{s:?}");
     assert!(!s.permitted.is_empty());
@@ -589,7 +577,7 @@ fn a_run_sends_under_a_standing_approval_and_each_recipient_gets_only_its_rows()
             Err(schakel_app::AppError::NotFound(_))
         ));
     }
-    let again = run(&t, vec![feed()], &options(dir.path(), false))?;
+    let again = run(&t, vec![scan_http()], &options(dir.path(), false))?;
     assert!(again.permitted.is_empty(), "{:?}", again.permitted);
     // All but the political party's event, which nobody could be sent (denied), so it is
     // not remembered.
@@ -603,16 +591,9 @@ fn without_a_standing_approval_each_message_waits_for_a_second_person() -> TestR
     let dir = tempfile::tempdir()?;
     let analyst = person("ana", Role::Analyst);
     let legal = person("lea", Role::Legal);
-    let feed = || {
-        input(
-            "2026-11-21-scan_http-nl-asn.csv",
-            Format::Shadowserver,
-            SCAN_HTTP,
-        )
-    };
     // The analyst's own standing approval does not cover her runs.
     t.app.approve_feed_report(&analyst, "scan_http", None)?;
-    let s = run(&t, vec![feed()], &options(dir.path(), false))?;
+    let s = run(&t, vec![scan_http()], &options(dir.path(), false))?;
     assert!(
         s.permitted
             .iter()
@@ -623,7 +604,7 @@ fn without_a_standing_approval_each_message_waits_for_a_second_person() -> TestR
     let (zcert, inbox) = inbox_of(&t, "z-cert")?;
     assert!(inbox.is_empty());
     // Not sent, so not remembered: the next run proposes the same messages again.
-    let again = run(&t, vec![feed()], &options(dir.path(), false))?;
+    let again = run(&t, vec![scan_http()], &options(dir.path(), false))?;
     assert_eq!(again.notifications.permitted, s.notifications.permitted);
     // A second person approves Z-CERT's message; sending goes to Z-CERT alone.
     let to_zcert = s

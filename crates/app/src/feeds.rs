@@ -178,6 +178,11 @@ impl App {
             .as_ref()
             .or(self.feed_state.as_ref())
             .map(SeenState::new);
+        // A run that sends holds the state from reading it to remembering what it sent.
+        let _held = match (&state, sends) {
+            (Some(state), true) => Some(state.lock()?),
+            _ => None,
+        };
         let ingested = ingest
             .finish(state.as_ref(), epoch_day(today), options.window_days, sends)
             .map_err(feed_error)?;

@@ -700,3 +700,28 @@ fn a_purge_deletes_rows_only_of_runs_that_are_done_with_them() -> TestResult {
     assert_eq!(t.app.inbox_rows(&zcert, &inbox[0].0, None, 10, 0)?.len(), 2);
     Ok(())
 }
+
+#[test]
+fn two_runs_at_once_notify_each_host_once() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    t.app
+        .approve_feed_report(&person("lea", Role::Legal), "scan_http", None)?;
+    let options = options(dir.path(), false);
+    let summaries = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| run(&t, vec![scan_http()], &options)))
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().map_err(|_| "a run panicked"))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let sent: Vec<usize> = summaries
+        .into_iter()
+        .map(|s| s.map(|s| s.permitted.len()))
+        .collect::<Result<_, _>>()?;
+    // One run sent every message; the other, holding back until the first had
+    // remembered them, found only repeats.
+    assert!(sent.contains(&0) && sent.iter().any(|n| *n > 0), "{sent:?}");
+    Ok(())
+}

@@ -196,6 +196,30 @@ impl SeenState {
     fn file(&self, p: usize) -> PathBuf {
         self.dir.join(format!("{p:02}.bin"))
     }
+
+    /// Waits for, then holds, the state for a run that will remember what it notified:
+    /// another such run (in this process or another) waits until this one has remembered,
+    /// so that it sees what this one notified, and neither overwrites the other. Released
+    /// when dropped.
+    pub fn lock(&self) -> Result<StateLock, FeedError> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| io(&format!("cannot create `{}`", self.dir.display()), e))?;
+        let path = self.dir.join("lock");
+        let failed = |e| io(&format!("cannot lock `{}`", path.display()), e);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(failed)?;
+        file.lock().map_err(failed)?;
+        Ok(StateLock { _file: file })
+    }
+}
+
+/// The de-duplication state held by one run ([`SeenState::lock`]).
+pub struct StateLock {
+    _file: File,
 }
 
 /// What de-duplication found, and what to remember once the run's notifications are known.

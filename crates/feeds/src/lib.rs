@@ -16,7 +16,7 @@ mod report;
 mod resolve;
 mod rows;
 
-pub use dedup::{DedupOutcome, SeenState};
+pub use dedup::{DedupOutcome, SeenState, StateLock};
 pub use facts::{FactsTable, NOTIFICATION_FACTS, NotificationFacts};
 pub use ingest::{
     Aggregate, FileSummary, Format, Ingest, Ingested, MALFORMED_NAMED, MISP_COLUMNS, MalformedLine,

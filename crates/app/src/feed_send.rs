@@ -348,6 +348,31 @@ impl App {
                 ));
                 continue;
             }
+            // An earlier run's message to this recipient about this report that was never
+            // sent is stale now: withdrawn, so that a late approval cannot send it.
+            for older in tx.feed_messages_to(recipient, &report.report)? {
+                let Some(mut row) = tx.item(&older.item_id)? else {
+                    continue;
+                };
+                if matches!(
+                    row.status,
+                    ItemStatus::Draft | ItemStatus::AwaitingApproval | ItemStatus::Approved
+                ) {
+                    set_status(
+                        &mut *tx,
+                        principal,
+                        &mut row,
+                        ItemStatus::Retracted,
+                        now,
+                        "item.retract",
+                        json!({
+                            "notices": false,
+                            "reason": format!("superseded by feed run {run_id}, never sent"),
+                        }),
+                    )?;
+                    record.supersedes.push(older.item_id);
+                }
+            }
             let mut view = self.insert_item(&mut *tx, principal, item)?;
             plan.item_id.clone_from(&view.row.id);
             tx.insert_feed_message(&FeedMessageRow {

@@ -577,6 +577,7 @@ fn summary(
                 item: None,
                 status: None,
                 deliveries: None,
+                supersedes: Vec::new(),
             })
             .collect(),
         denied: denied

@@ -603,9 +603,28 @@ fn without_a_standing_approval_each_message_waits_for_a_second_person() -> TestR
     );
     let (zcert, inbox) = inbox_of(&t, "z-cert")?;
     assert!(inbox.is_empty());
-    // Not sent, so not remembered: the next run proposes the same messages again.
+    // Not sent, so not remembered: the next run proposes the same messages again, and
+    // withdraws the waiting ones it replaces (a late approval cannot send them).
+    let stale = s
+        .permitted
+        .iter()
+        .find(|n| n.recipient == "hospital-south")
+        .and_then(|n| n.item.clone())
+        .ok_or("no message to hospital-south")?;
     let again = run(&t, vec![scan_http()], &options(dir.path(), false))?;
     assert_eq!(again.notifications.permitted, s.notifications.permitted);
+    assert!(
+        again
+            .permitted
+            .iter()
+            .any(|n| n.supersedes.contains(&stale)),
+        "{again:?}"
+    );
+    assert!(matches!(
+        t.app.approve_item(&legal, &stale, None),
+        Err(schakel_app::AppError::Conflict(_))
+    ));
+    let s = again;
     // A second person approves Z-CERT's message; sending goes to Z-CERT alone.
     let to_zcert = s
         .permitted

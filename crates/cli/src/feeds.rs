@@ -369,6 +369,12 @@ fn summary_text(s: &FeedSummaryRecord) -> String {
             count("sent"),
             count("awaiting_approval")
         ));
+        let superseded: usize = s.permitted.iter().map(|p| p.supersedes.len()).sum();
+        if superseded > 0 {
+            t.push_str(&format!(
+                "{superseded} message(s) of earlier runs that were never sent are withdrawn: these replace them.\n"
+            ));
+        }
     }
     for w in &s.warnings {
         t.push_str(&format!("  warning: {w}\n"));

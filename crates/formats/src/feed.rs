@@ -88,6 +88,10 @@ pub struct FeedNotificationRecord {
     /// Deliveries enqueued for it (inbox, email, webhook).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<u64>,
+    /// Earlier runs' messages to the same recipient about the same report type that were
+    /// never sent (waiting for approval): withdrawn, this one replaces them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supersedes: Vec<String>,
 }
 
 /// A standing approval of a report type.

@@ -290,6 +290,12 @@ pub trait Tx {
     fn feed_message(&mut self, item_id: &str) -> Result<Option<FeedMessageRow>, StoreError>;
     /// A run's messages, by recipient and report type.
     fn feed_messages(&mut self, run_id: &str) -> Result<Vec<FeedMessageRow>, StoreError>;
+    /// Every message to a recipient about a report type, over all runs, oldest first.
+    fn feed_messages_to(
+        &mut self,
+        recipient: &OrgSlug,
+        report: &str,
+    ) -> Result<Vec<FeedMessageRow>, StoreError>;
 
     /// Makes the transaction's changes durable.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;

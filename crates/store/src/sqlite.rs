@@ -1160,6 +1160,14 @@ impl Tx for SqliteTx<'_> {
         feeds::feed_messages(&self.conn, run_id)
     }
 
+    fn feed_messages_to(
+        &mut self,
+        recipient: &OrgSlug,
+        report: &str,
+    ) -> Result<Vec<FeedMessageRow>, StoreError> {
+        feeds::feed_messages_to(&self.conn, recipient, report)
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         // On failure `open` stays true and dropping the transaction rolls it back.
         self.conn.execute_batch("COMMIT")?;

@@ -282,3 +282,15 @@ pub(crate) fn feed_messages(
     let rows = stmt.query_map([run_id], raw_message)?;
     rows.map(|r| message_from(r?)).collect()
 }
+
+pub(crate) fn feed_messages_to(
+    conn: &Connection,
+    recipient: &OrgSlug,
+    report: &str,
+) -> Result<Vec<FeedMessageRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{MESSAGE_COLUMNS} WHERE recipient = ?1 AND report = ?2 ORDER BY rowid"
+    ))?;
+    let rows = stmt.query_map(params![recipient.as_str(), report], raw_message)?;
+    rows.map(|r| message_from(r?)).collect()
+}

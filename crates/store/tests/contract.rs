@@ -730,7 +730,12 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
         );
         assert_eq!(tx.feed_message("itm_f")?, Some(message.clone()));
         assert_eq!(tx.feed_message("itm_x")?, None);
-        assert_eq!(tx.feed_messages("run_1")?, vec![message]);
+        assert_eq!(tx.feed_messages("run_1")?, vec![message.clone()]);
+        assert_eq!(
+            tx.feed_messages_to(&org("z-cert")?, "scan_http")?,
+            vec![message]
+        );
+        assert!(tx.feed_messages_to(&org("z-cert")?, "scan_ftp")?.is_empty());
         let (runs, n) = tx.feed_runs(10, 0)?;
         assert_eq!(
             (n, runs.first().map(|r| r.summary.clone())),

@@ -41,3 +41,4 @@ CREATE TABLE feed_messages (
     events        INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX feed_messages_by_run ON feed_messages(run_id, recipient);
+CREATE INDEX feed_messages_by_recipient ON feed_messages(recipient, report);

@@ -193,7 +193,16 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
             print_import(&report, as_json)
         }
         Command::Serve { listen, demo, mail } => {
-            serve(app, &me, listen, demo, &mail, &key_path(&cli_key, &cli_db))
+            let retention = Settings::load(cli.config.as_deref())?.feed_retention()?;
+            serve(
+                app,
+                &me,
+                listen,
+                demo,
+                &mail,
+                &key_path(&cli_key, &cli_db),
+                retention,
+            )
         }
     }
 }
@@ -692,6 +701,7 @@ fn serve(
     demo: bool,
     mail: &crate::args::MailArgs,
     key_file: &Path,
+    retain_days: Option<u32>,
 ) -> Result<(), CliError> {
     let email = crate::items::email_courier(mail, key_file)?;
     // The centre's key, when there is one: the server signs the audit head with it.
@@ -750,7 +760,14 @@ fn serve(
             let (app, stop) = (app.clone(), Arc::clone(&stop));
             let mail = mail.clone();
             std::thread::spawn(move || {
-                delivery_loop(&app, &stop, key.as_ref(), email.as_ref(), &mail)
+                delivery_loop(
+                    &app,
+                    &stop,
+                    key.as_ref(),
+                    email.as_ref(),
+                    &mail,
+                    retain_days,
+                )
             })
         };
         let served = schakel_server::serve(listener, app, shutdown_signal())
@@ -776,6 +793,7 @@ fn delivery_loop(
     key: Option<&schakel_delivery::CentreKey>,
     email: Option<&schakel_delivery::EmailCourier>,
     mail: &crate::args::MailArgs,
+    retain_days: Option<u32>,
 ) {
     let worker = App::delivery_worker();
     let server = App::local_admin("server");
@@ -786,7 +804,14 @@ fn delivery_loop(
     }
     let mut last_head: Option<std::time::Instant> = None;
     let mut last_duties: Option<std::time::Instant> = None;
+    let mut last_purge: Option<std::time::Instant> = None;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        if let Some(days) = retain_days
+            && last_purge.is_none_or(|t| t.elapsed() >= PURGE_INTERVAL)
+        {
+            retention(app, &server, days);
+            last_purge = Some(std::time::Instant::now());
+        }
         if last_duties.is_none_or(|t| t.elapsed() >= DUTIES_INTERVAL) {
             duties(app, &worker);
             last_duties = Some(std::time::Instant::now());
@@ -831,6 +856,31 @@ fn delivery_loop(
             std::thread::sleep(std::time::Duration::from_millis(200));
             waited += std::time::Duration::from_millis(200);
         }
+    }
+}
+
+/// How often `serve` applies the feed retention setting.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Deletes the rows of feed runs older than `days` that are done with them
+/// (`[feeds] retain_days`), and logs what it did and what it kept.
+fn retention(app: &App, server: &Principal, days: u32) {
+    let before = Clock::system().today() - jiff::Span::new().days(i64::from(days));
+    match app.purge_feed_rows(server, before) {
+        Ok(record) => {
+            if !record.purged.is_empty() {
+                tracing::info!(
+                    runs = record.purged.len(),
+                    rows = record.purged.iter().map(|p| p.rows).sum::<u64>(),
+                    %before,
+                    "feed retention: rows deleted"
+                );
+            }
+            for kept in &record.kept {
+                tracing::info!(run = %kept.run, reason = %kept.reason, "feed retention: rows kept");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "feed retention failed; trying again tomorrow"),
     }
 }
 

@@ -20,6 +20,16 @@ pub(crate) struct Settings {
     reporting: ReportingSettings,
     #[serde(default)]
     statistics: StatisticsSettings,
+    #[serde(default)]
+    feeds: FeedSettings,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedSettings {
+    /// Days a sending feed run's rows are kept once it is done with them; `serve` purges
+    /// older ones daily (none: only `feed purge` deletes rows).
+    retain_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +131,17 @@ impl Settings {
             None => schakel_formats::regimes::builtin_regimes(vocabulary, displacement)
                 .map(|(table, _)| table)
                 .map_err(|issues| problems("the built-in regime table", issues)),
+        }
+    }
+
+    /// Days `serve` keeps the rows of feed runs done with them (none: kept until `feed
+    /// purge`).
+    pub(crate) fn feed_retention(&self) -> Result<Option<u32>, CliError> {
+        match self.feeds.retain_days {
+            Some(0) => Err(CliError::user(
+                "settings `feeds.retain_days`: give at least 1 day (the rows of today's runs are still being delivered)",
+            )),
+            days => Ok(days),
         }
     }
 

@@ -372,25 +372,18 @@ impl App {
 
 /// Member rows as CSV (RFC 4180: fields with a comma, quote or line break are quoted).
 pub fn member_rows_csv(rows: &[MemberRow]) -> String {
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    };
     let mut out = String::from("member,delivery,item,version,title,tlp,forwarded_at\r\n");
     for r in rows {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{}\r\n",
-            field(&r.member),
-            field(&r.delivery),
-            field(&r.item),
-            r.version,
-            field(&r.title),
-            field(&r.tlp),
-            field(r.forwarded_at.as_deref().unwrap_or(""))
-        ));
+        let version = r.version.to_string();
+        out.push_str(&schakel_formats::csv_line([
+            r.member.as_str(),
+            &r.delivery,
+            &r.item,
+            &version,
+            &r.title,
+            &r.tlp,
+            r.forwarded_at.as_deref().unwrap_or(""),
+        ]));
     }
     out
 }

@@ -269,29 +269,10 @@ pub struct FeedSectionRecord {
 impl FeedSectionRecord {
     /// The rows as CSV (RFC 4180, a header line first).
     pub fn csv(&self) -> String {
-        let mut out = String::new();
-        let line = |out: &mut String, fields: &mut dyn Iterator<Item = &String>| {
-            let mut first = true;
-            for f in fields {
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                if f.contains([',', '"', '\r', '\n']) {
-                    out.push('"');
-                    out.push_str(&f.replace('"', "\"\""));
-                    out.push('"');
-                } else {
-                    out.push_str(f);
-                }
-            }
-            out.push_str("\r\n");
-        };
-        line(&mut out, &mut self.columns.iter());
-        for row in &self.rows {
-            line(&mut out, &mut row.iter());
-        }
-        out
+        std::iter::once(&self.columns)
+            .chain(&self.rows)
+            .map(|fields| crate::csv_line(fields.iter().map(String::as_str)))
+            .collect()
     }
 
     /// The rows as JSON objects, column name to value (empty values left out).

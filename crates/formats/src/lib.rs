@@ -16,6 +16,27 @@ pub mod registry;
 pub mod report;
 pub mod stats;
 
+/// A CSV field as RFC 4180 writes it: quoted (quotes doubled) when it holds a comma, a
+/// quote or a line break.
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
+/// A CSV line (RFC 4180, CRLF-terminated) of these fields.
+pub fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
+    let mut line = fields
+        .into_iter()
+        .map(csv_field)
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
 /// Deserialises a record, reporting a problem with the path of the field at fault.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
@@ -27,4 +48,15 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
             e.into_inner().to_string(),
         )]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_fields_are_quoted_only_when_they_must_be() {
+        assert_eq!(
+            super::csv_line(["plain", "a,b", "say \"hi\"", "two\nlines", ""]),
+            "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\r\n"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::csv_field;
 use crate::report::StatsRecord;
 
 /// Each listed cell's count by (sector, category); `None` when suppressed.
@@ -20,14 +21,6 @@ fn matrix(s: &StatsRecord) -> (Vec<&str>, Vec<&str>, Cells<'_>) {
         .map(|c| ((c.sector.as_str(), c.category.as_str()), c.count))
         .collect();
     (sectors, categories, cells)
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }
 
 /// A CSV matrix: a row per sector, a column per category, then the totals. A suppressed

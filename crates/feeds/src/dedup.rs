@@ -16,14 +16,53 @@ use std::path::{Path, PathBuf};
 use crate::FeedError;
 
 const PARTITIONS: usize = 64;
-/// Records held in memory before the buffers are spilled (about 24 MB).
+/// Records held in memory before the buffers are spilled (16 bytes each, about 32 MB).
 const SPILL_AT: usize = 2 << 20;
-/// The state and pending files hold records of a fingerprint (u64) and a number (u32: an
-/// aggregate, or in the state the day last notified), little-endian.
-const RECORD: usize = 12;
-/// The spool holds records of a fingerprint (u64), the event's number in the run (u32)
-/// and its aggregate (u32), little-endian.
-const SPOOL_RECORD: usize = 16;
+
+/// A fixed-size record of the files here, little-endian: the state and pending files
+/// hold a fingerprint and a number (an aggregate, or in the state the day last notified);
+/// the spool holds a fingerprint, the event's number in the run and its aggregate.
+trait Record: Sized {
+    const SIZE: usize;
+    fn put(&self, w: &mut impl Write) -> std::io::Result<()>;
+    fn get(bytes: &[u8]) -> Self;
+}
+
+fn le_u32(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
+fn le_u64(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
+impl Record for (u64, u32) {
+    const SIZE: usize = 12;
+    fn put(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(&self.0.to_le_bytes())?;
+        w.write_all(&self.1.to_le_bytes())
+    }
+    fn get(bytes: &[u8]) -> Self {
+        let (f, n) = bytes.split_at(8.min(bytes.len()));
+        (le_u64(f), le_u32(n))
+    }
+}
+
+impl Record for (u64, u32, u32) {
+    const SIZE: usize = 16;
+    fn put(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(&self.0.to_le_bytes())?;
+        w.write_all(&self.1.to_le_bytes())?;
+        w.write_all(&self.2.to_le_bytes())
+    }
+    fn get(bytes: &[u8]) -> Self {
+        (
+            le_u64(bytes.get(..8).unwrap_or_default()),
+            le_u32(bytes.get(8..12).unwrap_or_default()),
+            le_u32(bytes.get(12..).unwrap_or_default()),
+        )
+    }
+}
 
 fn io(what: &str, e: std::io::Error) -> FeedError {
     FeedError::Io(format!("{what}: {e}"))
@@ -128,7 +167,7 @@ impl Spool {
                 *slot = Some(BufWriter::with_capacity(1 << 16, file));
             }
             if let Some(w) = slot.as_mut() {
-                put_spooled(w, buffer.drain(..))
+                put(w, buffer.drain(..))
                     .map_err(|e| io("cannot write the de-duplication spool", e))?;
             }
         }
@@ -174,7 +213,7 @@ impl Source {
         let Some(path) = self.spilled else {
             return Ok(self.held);
         };
-        let mut out = read_spooled(&path)?;
+        let mut out = read_records(&path)?;
         let _ = std::fs::remove_file(path);
         out.extend(self.held);
         Ok(out)
@@ -233,29 +272,17 @@ pub struct DedupOutcome {
     pending: Option<tempdir::TempDir>,
 }
 
-fn put(w: &mut impl Write, records: impl Iterator<Item = (u64, u32)>) -> std::io::Result<()> {
-    for (f, n) in records {
-        w.write_all(&f.to_le_bytes())?;
-        w.write_all(&n.to_le_bytes())?;
+fn put<R: Record>(w: &mut impl Write, records: impl Iterator<Item = R>) -> std::io::Result<()> {
+    for r in records {
+        r.put(w)?;
     }
     Ok(())
 }
 
-fn put_spooled(
-    w: &mut impl Write,
-    records: impl Iterator<Item = (u64, u32, u32)>,
-) -> std::io::Result<()> {
-    for (f, e, a) in records {
-        w.write_all(&f.to_le_bytes())?;
-        w.write_all(&e.to_le_bytes())?;
-        w.write_all(&a.to_le_bytes())?;
-    }
-    Ok(())
-}
-
-/// The bytes of a file; none when it does not exist. Its length must be a multiple of
-/// `record`.
-fn read_file(path: &Path, record: usize) -> Result<Vec<u8>, FeedError> {
+/// The records of a file; none when it does not exist. Its length must be a multiple of
+/// the record's size.
+fn read_records<R: Record>(path: &Path) -> Result<Vec<R>, FeedError> {
+    let record = R::SIZE;
     let mut bytes = Vec::new();
     match File::open(path) {
         Ok(f) => BufReader::new(f)
@@ -270,32 +297,11 @@ fn read_file(path: &Path, record: usize) -> Result<Vec<u8>, FeedError> {
             path.display()
         )));
     }
-    Ok(bytes)
-}
-
-fn le_u32(bytes: &[u8]) -> u32 {
-    u32::from_le_bytes(bytes.try_into().unwrap_or_default())
-}
-
-fn le_u64(bytes: &[u8]) -> u64 {
-    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
-}
-
-fn read_spooled(path: &Path) -> Result<Vec<(u64, u32, u32)>, FeedError> {
-    Ok(read_file(path, SPOOL_RECORD)?
-        .chunks_exact(SPOOL_RECORD)
-        .map(|c| {
-            (
-                le_u64(c.get(..8).unwrap_or_default()),
-                le_u32(c.get(8..12).unwrap_or_default()),
-                le_u32(c.get(12..).unwrap_or_default()),
-            )
-        })
-        .collect())
+    Ok(bytes.chunks_exact(record).map(R::get).collect())
 }
 
 /// Writes a file of records whole: to a temporary name, synced, then renamed over `path`.
-fn write_records(path: &Path, records: &[(u64, u32)]) -> Result<(), FeedError> {
+fn write_records<R: Record + Copy>(path: &Path, records: &[R]) -> Result<(), FeedError> {
     let tmp = path.with_extension("tmp");
     let failed = |e| io(&format!("cannot write `{}`", tmp.display()), e);
     let mut w = BufWriter::with_capacity(1 << 16, File::create(&tmp).map_err(failed)?);
@@ -305,17 +311,6 @@ fn write_records(path: &Path, records: &[(u64, u32)]) -> Result<(), FeedError> {
         .sync_all()
         .map_err(failed)?;
     std::fs::rename(&tmp, path).map_err(|e| io(&format!("cannot replace `{}`", path.display()), e))
-}
-
-/// The records of a file; none when it does not exist.
-fn read_records(path: &Path) -> Result<Vec<(u64, u32)>, FeedError> {
-    Ok(read_file(path, RECORD)?
-        .chunks_exact(RECORD)
-        .map(|c| {
-            let (f, n) = c.split_at(8);
-            (le_u64(f), le_u32(n))
-        })
-        .collect())
 }
 
 /// Sorts and merges every partition (on two threads, a partition at a time each, so
@@ -420,7 +415,7 @@ fn merge_partition(
     let mut records = source.records()?;
     records.sort_unstable();
     let seen = match state {
-        Some(s) => read_records(&s.file(p))?,
+        Some(s) => read_records::<(u64, u32)>(&s.file(p))?,
         None => vec![],
     };
     let mut deduplicated = 0u64;
@@ -479,8 +474,9 @@ impl DedupOutcome {
             ));
         };
         for p in 0..PARTITIONS {
-            let run = read_records(&pending.path().join(format!("{p:02}.pending")))?;
-            let old = read_records(&state.file(p))?;
+            let run: Vec<(u64, u32)> =
+                read_records(&pending.path().join(format!("{p:02}.pending")))?;
+            let old: Vec<(u64, u32)> = read_records(&state.file(p))?;
             let mut merged: Vec<(u64, u32)> = old.into_iter().filter(|r| r.1 > since).collect();
             merged.extend(
                 run.into_iter()
@@ -548,7 +544,7 @@ mod tests {
         let dir = tempdir::TempDir::new().map_err(|e| io("temp", e))?;
         let path = dir.path().join("00.bin");
         std::fs::write(&path, [0u8; 13]).map_err(|e| io("write", e))?;
-        let err = read_records(&path)
+        let err = read_records::<(u64, u32)>(&path)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

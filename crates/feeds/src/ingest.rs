@@ -356,21 +356,11 @@ fn parse_csv<R: Read>(
                     if let Some(field) =
                         column.and_then(|c| record.get(c)).filter(|f| !f.is_empty())
                     {
-                        let start = batch.raw.len();
-                        batch.raw.extend_from_slice(field);
-                        *slot = (
-                            u32::try_from(start).unwrap_or(u32::MAX),
-                            u32::try_from(batch.raw.len()).unwrap_or(u32::MAX),
-                        );
+                        *slot = appended(&mut batch.raw, |b| b.extend_from_slice(field));
                     }
                 }
                 if keep {
-                    let start = batch.values.len();
-                    encode_values(record.iter(), &mut batch.values);
-                    row.values = (
-                        u32::try_from(start).unwrap_or(u32::MAX),
-                        u32::try_from(batch.values.len()).unwrap_or(u32::MAX),
-                    );
+                    row.values = appended(&mut batch.values, |b| encode_values(record.iter(), b));
                 }
                 batch.rows.push(row);
             } else {
@@ -392,6 +382,14 @@ fn parse_csv<R: Read>(
         }
     }
     Ok(parsed)
+}
+
+/// Appends to a batch's bytes; the byte range written.
+fn appended(buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> (u32, u32) {
+    let start = buf.len();
+    write(buf);
+    let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    (at(start), at(buf.len()))
 }
 
 /// One record's event, or why it is malformed.

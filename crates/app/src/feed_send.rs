@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use schakel_domain::{Date, DeliveryState, ItemStatus, OrgSlug, Principal, day_start};
+use schakel_domain::{Date, ItemStatus, OrgSlug, Principal, day_start};
 use schakel_feeds::{Ingested, PROGRESS_EVERY, ReportType, Resolver, SeenState};
 use schakel_formats::feed::{
     FeedKeptRunRecord, FeedMessageStateRecord, FeedPurgeRecord, FeedPurgedRunRecord,
@@ -189,31 +189,22 @@ pub(crate) fn message_sections(
     Ok(sections)
 }
 
-fn run_record(run: &FeedRunRow) -> FeedRunRecord {
-    let summary: Option<FeedSummaryRecord> = serde_json::from_value(run.summary.clone()).ok();
-    let count = |status: &str| {
-        summary.as_ref().map_or(0, |s| {
-            s.permitted
-                .iter()
-                .filter(|p| p.status.as_deref() == Some(status))
-                .count() as u64
-        })
-    };
-    let mut reports: Vec<String> = summary
-        .iter()
-        .flat_map(|s| s.files.iter().map(|f| f.report.clone()))
-        .collect();
-    reports.sort();
-    reports.dedup();
-    FeedRunRecord {
+/// A run as listed: where its messages stand now (not when it ran).
+fn run_record(tx: &mut dyn Tx, run: &FeedRunRow) -> Result<FeedRunRecord, AppError> {
+    let progress = tx.feed_run_progress(&run.id)?;
+    Ok(FeedRunRecord {
         id: run.id.clone(),
         run_by: run.run_by.clone(),
         started_at: run.started_at.to_string(),
-        reports,
-        rows: summary.as_ref().map_or(0, |s| s.rows),
-        sent: count("sent"),
-        awaiting_approval: count("awaiting_approval"),
-    }
+        reports: run.reports.clone(),
+        rows: run.rows,
+        sent: progress.count(ItemStatus::Sent),
+        awaiting_approval: progress.count(ItemStatus::Draft)
+            + progress.count(ItemStatus::AwaitingApproval)
+            + progress.count(ItemStatus::Approved),
+        retracted: progress.count(ItemStatus::Retracted),
+        undelivered: progress.undelivered,
+    })
 }
 
 impl App {
@@ -250,11 +241,14 @@ impl App {
         let mut tx = self.store.write()?;
         let registry = self.registry_in(&mut *tx)?;
         let (with_token, with_webhook_secret) = self.channel_holders(&mut *tx)?;
+        let mut report_names: Vec<String> = reports.iter().map(|r| r.report.clone()).collect();
+        report_names.sort();
         tx.insert_feed_run(&FeedRunRow {
             id: run_id.clone(),
             run_by: principal.name.clone(),
             started_at: now,
-            summary: json!({}),
+            reports: report_names,
+            rows: summary.rows,
             rows_purged_at: None,
         })?;
 
@@ -507,19 +501,32 @@ impl App {
             .iter()
             .filter(|r| r.started_at < cutoff && r.rows_purged_at.is_none())
         {
-            match self.purge_blocker(&mut *tx, &run.id)? {
-                Some(reason) => record.kept.push(FeedKeptRunRecord {
+            let progress = tx.feed_run_progress(&run.id)?;
+            let unsent: Vec<String> = progress
+                .by_status
+                .iter()
+                .filter(|(s, _)| !matches!(s, ItemStatus::Sent | ItemStatus::Retracted))
+                .map(|(s, n)| format!("{n} message(s) {s}"))
+                .collect();
+            let mut reasons = unsent;
+            if progress.undelivered > 0 {
+                reasons.push(format!(
+                    "{} message(s) with a delivery pending or held",
+                    progress.undelivered
+                ));
+            }
+            if !reasons.is_empty() {
+                record.kept.push(FeedKeptRunRecord {
                     run: run.id.clone(),
-                    reason,
-                }),
-                None => {
-                    let rows = tx.purge_feed_rows(&run.id, now)?;
-                    record.purged.push(FeedPurgedRunRecord {
-                        run: run.id.clone(),
-                        started_at: run.started_at.to_string(),
-                        rows,
-                    });
-                }
+                    reason: reasons.join("; "),
+                });
+            } else {
+                let rows = tx.purge_feed_rows(&run.id, now)?;
+                record.purged.push(FeedPurgedRunRecord {
+                    run: run.id.clone(),
+                    started_at: run.started_at.to_string(),
+                    rows,
+                });
             }
         }
         tx.append_audit(NewAuditEntry {
@@ -534,38 +541,6 @@ impl App {
         Ok(record)
     }
 
-    /// Why a run's rows are still needed, if they are.
-    fn purge_blocker(&self, tx: &mut dyn Tx, run_id: &str) -> Result<Option<String>, AppError> {
-        for message in tx.feed_messages(run_id)? {
-            let status = tx.item(&message.item_id)?.map(|i| i.status);
-            if !matches!(status, Some(ItemStatus::Sent | ItemStatus::Retracted)) {
-                return Ok(Some(format!(
-                    "its message {} to {} is {}",
-                    message.item_id,
-                    message.recipient,
-                    status.map_or("missing", |s| s.as_str())
-                )));
-            }
-            for state in [DeliveryState::Pending, DeliveryState::Held] {
-                let (_, n) = tx.find_deliveries(&DeliveryQuery {
-                    item_id: Some(message.item_id.clone()),
-                    state: Some(state),
-                    limit: 1,
-                    ..DeliveryQuery::default()
-                })?;
-                if n > 0 {
-                    return Ok(Some(format!(
-                        "{n} delivery(ies) of its message {} to {} are {}",
-                        message.item_id,
-                        message.recipient,
-                        state.as_str()
-                    )));
-                }
-            }
-        }
-        Ok(None)
-    }
-
     /// Feed runs, newest first. Staff only.
     pub fn feed_runs(
         &self,
@@ -576,7 +551,11 @@ impl App {
         require_staff(principal)?;
         let mut tx = self.store.read()?;
         let (runs, total) = tx.feed_runs(limit, offset)?;
-        Ok((runs.iter().map(run_record).collect(), total))
+        let records = runs
+            .iter()
+            .map(|run| run_record(&mut *tx, run))
+            .collect::<Result<_, _>>()?;
+        Ok((records, total))
     }
 
     /// One feed run: each message with its item's status and whether its deliveries went
@@ -626,11 +605,11 @@ impl App {
             });
         }
         let summary: FeedSummaryRecord =
-            serde_json::from_value(run.summary.clone()).map_err(|e| {
+            serde_json::from_value(tx.feed_run_summary(id)?.unwrap_or_default()).map_err(|e| {
                 AppError::Internal(format!("feed run {id}: its summary is unreadable: {e}"))
             })?;
         Ok(FeedRunDetailRecord {
-            run: run_record(&run),
+            run: run_record(&mut *tx, &run)?,
             rows_purged_at: run.rows_purged_at.map(|t| t.to_string()),
             messages,
             summary,

@@ -648,6 +648,18 @@ fn without_a_standing_approval_each_message_waits_for_a_second_person() -> TestR
         .map(|(_, r, _, _)| r.to_string())
         .collect();
     assert_eq!(recipients.into_iter().collect::<Vec<_>>(), ["z-cert"]);
+    // The listing shows where the messages stand now, not when the runs ran: the
+    // second run's Z-CERT message sent (its email still to go), the rest waiting; the
+    // first run's messages all replaced.
+    let (runs, _) = t.app.feed_runs(&analyst, 10, 0)?;
+    let counts = |r: &schakel_formats::feed::FeedRunRecord| {
+        (r.sent, r.awaiting_approval, r.retracted, r.undelivered)
+    };
+    let n = s.permitted.len() as u64;
+    let (second, first): (Vec<_>, Vec<_>) =
+        runs.iter().partition(|r| Some(&r.id) == s.run.as_ref());
+    assert_eq!(counts(second[0]), (1, n - 1, 0, 1), "{runs:?}");
+    assert_eq!(counts(first[0]), (0, 0, n, 0), "{runs:?}");
     let (_, inbox) = inbox_of(&t, "z-cert")?;
     let sections = t.app.inbox_rows(&zcert, &inbox[0].0, None, 100, 0)?;
     assert_eq!(

@@ -101,12 +101,22 @@ pub(crate) fn feed(app: &App, me: &Principal, command: FeedCommand) -> Result<()
                             r.rows.to_string(),
                             r.sent.to_string(),
                             r.awaiting_approval.to_string(),
+                            r.retracted.to_string(),
+                            r.undelivered.to_string(),
                         ]
                     })
                     .collect();
                 let mut text = table(
                     &[
-                        "RUN", "STARTED", "BY", "REPORTS", "ROWS", "SENT", "AWAITING",
+                        "RUN",
+                        "STARTED",
+                        "BY",
+                        "REPORTS",
+                        "ROWS",
+                        "SENT",
+                        "AWAITING",
+                        "WITHDRAWN",
+                        "UNDELIVERED",
                     ],
                     &rows,
                 );

@@ -243,10 +243,14 @@ pub struct FeedRunRecord {
     pub reports: Vec<String>,
     /// Data records read.
     pub rows: u64,
-    /// Messages sent under a standing approval.
+    /// Messages sent (now: under the standing approval, or approved later).
     pub sent: u64,
-    /// Messages waiting for a second person's approval.
+    /// Messages not sent yet (waiting for a second person's approval).
     pub awaiting_approval: u64,
+    /// Messages withdrawn (retracted, or replaced by a later run before they were sent).
+    pub retracted: u64,
+    /// Messages with a delivery still pending or held.
+    pub undelivered: u64,
 }
 
 /// One organisation's rows in a feed message: the columns of its inputs (in order of

@@ -2,10 +2,10 @@
 //! notified per organisation, and one message (an item) per recipient and report type.
 
 use jiff::Timestamp;
-use schakel_domain::OrgSlug;
+use schakel_domain::{ItemStatus, OrgSlug};
 
-/// A feed run's row.
-#[derive(Debug, Clone, PartialEq)]
+/// A feed run's row (its summary is read on its own: [`crate::Tx::feed_run_summary`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedRunRow {
     /// `run_…`.
     pub id: String,
@@ -13,10 +13,32 @@ pub struct FeedRunRow {
     pub run_by: String,
     /// When it started.
     pub started_at: Timestamp,
-    /// Its summary (FORMATS.md "Feed run summary").
-    pub summary: serde_json::Value,
+    /// Its report types.
+    pub reports: Vec<String>,
+    /// Data records read.
+    pub rows: u64,
     /// When its rows were deleted (retention), if they were.
     pub rows_purged_at: Option<Timestamp>,
+}
+
+/// Where a run's messages stand now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedRunProgress {
+    /// Messages per status of their items.
+    pub by_status: Vec<(ItemStatus, u64)>,
+    /// Messages with a delivery still pending or held.
+    pub undelivered: u64,
+}
+
+impl FeedRunProgress {
+    /// Messages whose items have this status.
+    pub fn count(&self, status: ItemStatus) -> u64 {
+        self.by_status
+            .iter()
+            .filter(|(s, _)| *s == status)
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// The columns of one input of a run.

@@ -24,7 +24,7 @@ pub use distribution::{
     ApprovalRow, DeliveryQuery, DeliveryRow, DeliveryUpdate, ForwardingRow, ItemQuery, ItemRow,
     ItemVersionRow, NewDelivery,
 };
-pub use feeds::{FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow};
+pub use feeds::{FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunProgress, FeedRunRow};
 pub use reports::{
     AdviceRow, ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow, SubmissionRow,
 };
@@ -264,6 +264,11 @@ pub trait Tx {
     ) -> Result<bool, StoreError>;
     /// One feed run.
     fn feed_run(&mut self, id: &str) -> Result<Option<FeedRunRow>, StoreError>;
+    /// A feed run's summary as recorded.
+    fn feed_run_summary(&mut self, id: &str) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Where a run's messages stand now: their items' statuses, and how many still have
+    /// a delivery pending or held.
+    fn feed_run_progress(&mut self, run_id: &str) -> Result<FeedRunProgress, StoreError>;
     /// A page of feed runs, newest first, and how many there are.
     fn feed_runs(&mut self, limit: u64, offset: u64) -> Result<(Vec<FeedRunRow>, u64), StoreError>;
     /// Deletes a run's rows and inputs' columns and marks it purged; how many rows went.

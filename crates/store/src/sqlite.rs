@@ -21,10 +21,10 @@ use crate::sqlite_feeds as feeds;
 use crate::sqlite_reports as rep;
 use crate::{
     AdviceRow, ApprovalRow, AuditEntry, DeliveryQuery, DeliveryRow, DeliveryUpdate, FeedInputRow,
-    FeedMessageRow, FeedRowRow, FeedRunRow, ForwardingRow, GENESIS_HASH, ItemQuery, ItemRow,
-    ItemVersionRow, NewAuditEntry, NewDelivery, OrganisationPage, OrganisationQuery, PrefixMatch,
-    ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow, Store, StoreError, SubmissionRow,
-    TokenRecord, Tx, entry_hash,
+    FeedMessageRow, FeedRowRow, FeedRunProgress, FeedRunRow, ForwardingRow, GENESIS_HASH,
+    ItemQuery, ItemRow, ItemVersionRow, NewAuditEntry, NewDelivery, OrganisationPage,
+    OrganisationQuery, PrefixMatch, ReportEventRow, ReportQuery, ReportRow, StandingApprovalRow,
+    Store, StoreError, SubmissionRow, TokenRecord, Tx, entry_hash,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -1115,6 +1115,14 @@ impl Tx for SqliteTx<'_> {
 
     fn feed_run(&mut self, id: &str) -> Result<Option<FeedRunRow>, StoreError> {
         feeds::feed_run(&self.conn, id)
+    }
+
+    fn feed_run_summary(&mut self, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        feeds::feed_run_summary(&self.conn, id)
+    }
+
+    fn feed_run_progress(&mut self, run_id: &str) -> Result<FeedRunProgress, StoreError> {
+        feeds::feed_run_progress(&self.conn, run_id)
     }
 
     fn feed_runs(&mut self, limit: u64, offset: u64) -> Result<(Vec<FeedRunRow>, u64), StoreError> {

@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use schakel_domain::OrgSlug;
 
 use crate::audit::timestamp_text;
-use crate::sqlite::{Filter, corrupt, opt_ts, read_timestamp};
-use crate::{FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, StoreError};
+use crate::sqlite::{Filter, corrupt, opt_ts, parse, read_timestamp};
+use crate::{FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunProgress, FeedRunRow, StoreError};
 
 fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -28,15 +28,59 @@ fn slugs(what: &str, text: &str) -> Result<Vec<OrgSlug>, StoreError> {
 
 pub(crate) fn insert_feed_run(conn: &Connection, run: &FeedRunRow) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO feed_runs (id, run_by, started_at, summary) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO feed_runs (id, run_by, started_at, reports, rows, summary, rows_purged_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, '{}', ?6)",
     )?
     .execute(params![
         run.id,
         run.run_by,
         timestamp_text(run.started_at),
-        json_text(&run.summary)?
+        json_text(&run.reports)?,
+        int(run.rows),
+        run.rows_purged_at.map(timestamp_text)
     ])?;
     Ok(())
+}
+
+pub(crate) fn feed_run_summary(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    conn.prepare_cached("SELECT summary FROM feed_runs WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(|text| read_json(&format!("feed run {id}"), &text))
+        .transpose()
+}
+
+pub(crate) fn feed_run_progress(
+    conn: &Connection,
+    run_id: &str,
+) -> Result<FeedRunProgress, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.status, count(*),
+                sum(EXISTS (SELECT 1 FROM deliveries d
+                            WHERE d.item_id = m.item_id AND d.state IN ('pending', 'held')))
+         FROM feed_messages m JOIN items i ON i.id = m.item_id
+         WHERE m.run_id = ?1 GROUP BY i.status ORDER BY i.status",
+    )?;
+    let rows = stmt.query_map([run_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut progress = FeedRunProgress::default();
+    for row in rows {
+        let (status, n, undelivered) = row?;
+        progress.by_status.push((
+            parse("item status", &status)?,
+            u64::try_from(n).unwrap_or(0),
+        ));
+        progress.undelivered += u64::try_from(undelivered).unwrap_or(0);
+    }
+    Ok(progress)
 }
 
 pub(crate) fn update_feed_run_summary(
@@ -50,15 +94,25 @@ pub(crate) fn update_feed_run_summary(
     Ok(n > 0)
 }
 
-type RawRun = (String, String, String, String, Option<String>);
+type RawRun = (String, String, String, String, i64, Option<String>);
 
 fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
-fn run_from((id, run_by, started_at, summary, purged): RawRun) -> Result<FeedRunRow, StoreError> {
+fn run_from(
+    (id, run_by, started_at, reports, rows, purged): RawRun,
+) -> Result<FeedRunRow, StoreError> {
     Ok(FeedRunRow {
-        summary: read_json(&format!("feed run {id}"), &summary)?,
+        reports: read_json(&format!("feed run {id}"), &reports)?,
+        rows: u64::try_from(rows).unwrap_or(0),
         started_at: read_timestamp(&started_at)?,
         rows_purged_at: opt_ts(purged)?,
         id,
@@ -66,7 +120,8 @@ fn run_from((id, run_by, started_at, summary, purged): RawRun) -> Result<FeedRun
     })
 }
 
-const RUN_COLUMNS: &str = "SELECT id, run_by, started_at, summary, rows_purged_at FROM feed_runs";
+const RUN_COLUMNS: &str =
+    "SELECT id, run_by, started_at, reports, rows, rows_purged_at FROM feed_runs";
 
 pub(crate) fn purge_feed_rows(
     conn: &Connection,

@@ -674,7 +674,8 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
             id: "run_1".into(),
             run_by: "alice".into(),
             started_at: at,
-            summary: serde_json::json!({"rows": 4}),
+            reports: vec!["scan_http".into()],
+            rows: 4,
             rows_purged_at: None,
         })?;
         tx.insert_feed_input(&FeedInputRow {
@@ -738,9 +739,18 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
         assert!(tx.feed_messages_to(&org("z-cert")?, "scan_ftp")?.is_empty());
         let (runs, n) = tx.feed_runs(10, 0)?;
         assert_eq!(
-            (n, runs.first().map(|r| r.summary.clone())),
-            (1, Some(serde_json::json!({"rows": 5})))
+            (n, runs.first().map(|r| (r.reports.clone(), r.rows))),
+            (1, Some((vec!["scan_http".to_owned()], 4)))
         );
+        assert_eq!(
+            tx.feed_run_summary("run_1")?,
+            Some(serde_json::json!({"rows": 5}))
+        );
+        // Where its messages stand: the item is a draft, nothing is being delivered.
+        let progress = tx.feed_run_progress("run_1")?;
+        assert_eq!(progress.by_status, vec![(ItemStatus::Draft, 1)]);
+        assert_eq!(progress.undelivered, 0);
+        assert_eq!(tx.feed_run_progress("run_9")?, Default::default());
         assert!(tx.feed_run("run_1")?.is_some() && tx.feed_run("run_9")?.is_none());
         drop(tx);
         // Retention: the rows and columns go, the run and its messages stay.

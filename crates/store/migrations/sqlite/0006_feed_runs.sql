@@ -6,6 +6,8 @@ CREATE TABLE feed_runs (
     id         TEXT PRIMARY KEY,       -- run_…
     run_by     TEXT NOT NULL,          -- the person
     started_at TEXT NOT NULL,
+    reports    TEXT NOT NULL,          -- JSON array of its report types
+    rows       INTEGER NOT NULL,       -- data records read
     summary    TEXT NOT NULL,          -- the run's summary (FORMATS.md "Feed run summary")
     rows_purged_at TEXT                -- when its rows and inputs were deleted (retention)
 ) STRICT;

@@ -16,13 +16,12 @@ use schakel_formats::feed::{
 };
 use schakel_formats::item::{MAX_TITLE, ParsedItem, parse_item};
 use schakel_store::{
-    DeliveryQuery, FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, NewAuditEntry,
-    StandingApprovalRow, Tx,
+    DeliveryQuery, FeedInputRow, FeedMessageRow, FeedRowRow, FeedRunRow, NewAuditEntry, Tx,
 };
 use serde_json::json;
 
 use crate::access::{require_legal, require_recipient, require_staff};
-use crate::feeds::{FeedProgress, Message, Messages};
+use crate::feeds::{FeedProgress, Message, Messages, live_approval};
 use crate::items::set_status;
 use crate::plan::{PlanInput, make_plan};
 use crate::tokens::random_hex;
@@ -220,7 +219,6 @@ impl App {
         ingested: Ingested,
         messages: &Messages,
         resolver: &Resolver,
-        approvals: &[StandingApprovalRow],
         state: Option<&SeenState>,
         (day, window): (u32, u32),
         summary: &mut FeedSummaryRecord,
@@ -241,6 +239,8 @@ impl App {
         let mut tx = self.store.write()?;
         let registry = self.registry_in(&mut *tx)?;
         let (with_token, with_webhook_secret) = self.channel_holders(&mut *tx)?;
+        // Read in this transaction: an approval revoked since planning does not send.
+        let approvals = tx.standing_approvals()?;
         let mut report_names: Vec<String> = reports.iter().map(|r| r.report.clone()).collect();
         report_names.sort();
         tx.insert_feed_run(&FeedRunRow {
@@ -378,11 +378,8 @@ impl App {
                 events: m.events,
             })?;
             record.item = Some(view.row.id.clone());
-            let standing = approvals.iter().find(|a| {
-                a.report == report.report
-                    && a.revoked_at.is_none()
-                    && a.approved_by != principal.name
-            });
+            let standing = live_approval(&approvals, &report.report)
+                .filter(|a| a.approved_by != principal.name);
             match standing {
                 Some(a) => {
                     let deliveries = self.enqueue(

@@ -210,14 +210,11 @@ impl App {
             .reports
             .iter()
             .map(|r| {
-                let live = approvals
-                    .iter()
-                    .find(|a| a.report == r.report && a.revoked_at.is_none())
-                    .map(|a| StandingApprovalUse {
-                        approved_by: a.approved_by.clone(),
-                        approved_at: a.approved_at.to_string(),
-                        covers_this_run: a.approved_by != principal.name,
-                    });
+                let live = live_approval(&approvals, &r.report).map(|a| StandingApprovalUse {
+                    approved_by: a.approved_by.clone(),
+                    approved_at: a.approved_at.to_string(),
+                    covers_this_run: a.approved_by != principal.name,
+                });
                 (r.report.clone(), live)
             })
             .collect();
@@ -227,7 +224,6 @@ impl App {
                 ingested,
                 &messages,
                 &resolver,
-                &approvals,
                 state.as_ref(),
                 (epoch_day(today), options.window_days),
                 &mut summary,
@@ -257,11 +253,7 @@ impl App {
             ));
         }
         let mut tx = self.store.write()?;
-        if let Some(live) = tx
-            .standing_approvals()?
-            .into_iter()
-            .find(|a| a.report == report && a.revoked_at.is_none())
-        {
+        if let Some(live) = live_approval(&tx.standing_approvals()?, report) {
             return Err(AppError::Conflict(format!(
                 "`{report}` has a standing approval already, by {} at {}; revoke it first",
                 live.approved_by, live.approved_at
@@ -485,6 +477,16 @@ impl App {
         }
         Ok((messages, denied))
     }
+}
+
+/// A report type's live standing approval, if it has one.
+pub(crate) fn live_approval<'a>(
+    approvals: &'a [StandingApprovalRow],
+    report: &str,
+) -> Option<&'a StandingApprovalRow> {
+    approvals
+        .iter()
+        .find(|a| a.report == report && a.revoked_at.is_none())
 }
 
 fn approval_record(a: &StandingApprovalRow) -> StandingApprovalRecord {

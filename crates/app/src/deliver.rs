@@ -261,8 +261,7 @@ impl App {
             crate::feed_send::Carried::Rows(message) => Some(crate::feed_send::message_sections(
                 &mut *tx,
                 &message,
-                &request.item.concerns,
-                None,
+                &crate::feed_send::carried_organisations(&message, &request.item.concerns),
                 (u64::MAX >> 1, 0),
             )?),
             crate::feed_send::Carried::Nothing => None,

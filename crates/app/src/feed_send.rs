@@ -127,25 +127,31 @@ pub(crate) fn carried_message(tx: &mut dyn Tx, item_id: &str) -> Result<Carried,
     )
 }
 
-/// The sections of a feed message as delivered in a version of its item: per
-/// organisation it has rows of that the version still concerns (a correction may have
-/// dropped some; never more than the message was made with), and of those only `only`
-/// when given, its rows with the union of its inputs' columns; `page` is (limit,
-/// offset) per organisation.
+/// The organisations whose rows a delivery of a feed message carries: those the message
+/// was made with that the delivered version still concerns (a correction may drop some,
+/// never add).
+pub(crate) fn carried_organisations<'m>(
+    message: &'m FeedMessageRow,
+    concerns: &[OrgSlug],
+) -> Vec<&'m OrgSlug> {
+    message
+        .organisations
+        .iter()
+        .filter(|o| concerns.contains(o))
+        .collect()
+}
+
+/// The sections of a feed message for `organisations`: each one's rows, with the union of
+/// its inputs' columns; `page` is (limit, offset) per organisation.
 pub(crate) fn message_sections(
     tx: &mut dyn Tx,
     message: &FeedMessageRow,
-    concerns: &[OrgSlug],
-    only: Option<&OrgSlug>,
+    organisations: &[&OrgSlug],
     (limit, offset): (u64, u64),
 ) -> Result<Vec<FeedSectionRecord>, AppError> {
     let inputs = tx.feed_inputs(&message.run_id)?;
     let mut sections = Vec::new();
-    for org in message
-        .organisations
-        .iter()
-        .filter(|o| concerns.contains(o) && only.is_none_or(|x| x == *o))
-    {
+    for &org in organisations {
         let (rows, total) = tx.feed_rows(&message.run_id, &message.report, org, limit, offset)?;
         let used: BTreeSet<u32> = rows.iter().map(|r| r.input).collect();
         let mut columns: Vec<String> = Vec::new();
@@ -644,32 +650,23 @@ impl App {
             }
         };
         let concerns = self.delivered_item(&mut *tx, &d)?.facts.concerns;
-        let carried: Vec<&OrgSlug> = message
-            .organisations
-            .iter()
-            .filter(|o| concerns.contains(o))
-            .collect();
-        if let Some(m) = &member
-            && !carried.contains(&m)
-        {
-            return Err(AppError::field(
-                "member",
-                format!(
-                    "this delivery has no rows of `{m}`; it has rows of: {}",
-                    carried
-                        .iter()
-                        .map(|o| o.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+        let mut carried = carried_organisations(&message, &concerns);
+        if let Some(m) = &member {
+            if !carried.contains(&m) {
+                return Err(AppError::field(
+                    "member",
+                    format!(
+                        "this delivery has no rows of `{m}`; it has rows of: {}",
+                        carried
+                            .iter()
+                            .map(|o| o.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            carried.retain(|o| *o == m);
         }
-        message_sections(
-            &mut *tx,
-            &message,
-            &concerns,
-            member.as_ref(),
-            (limit, offset),
-        )
+        message_sections(&mut *tx, &message, &carried, (limit, offset))
     }
 }

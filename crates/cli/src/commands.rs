@@ -70,8 +70,7 @@ pub(crate) fn date_arg(name: &str, value: Option<&str>) -> Result<Option<Date>, 
         .transpose()
 }
 
-fn open_app(cli: &Cli) -> Result<App, CliError> {
-    let settings = Settings::load(cli.config.as_deref())?;
+fn open_app(cli: &Cli, settings: &Settings) -> Result<App, CliError> {
     let vocabulary = settings.vocabulary()?;
     let rulebooks = settings.rulebooks(cli.rulebooks.as_deref())?;
     let store = SqliteStore::open(&cli.db, vocabulary.clone()).map_err(|e| {
@@ -117,12 +116,12 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Key(command) = cli.command {
         return crate::items::key(&key_path(&cli_key, &cli_db), command);
     }
+    let settings = Settings::load(cli.config.as_deref())?;
     if let Command::Rulebook(command) = cli.command {
-        let settings = Settings::load(cli.config.as_deref())?;
         let rulebooks = settings.rulebooks(cli.rulebooks.as_deref())?;
         return crate::rulebook::rulebook(&rulebooks, Clock::system().today(), command);
     }
-    let app = open_app(&cli)?;
+    let app = open_app(&cli, &settings)?;
     let me = operator();
     match cli.command {
         Command::Org(command) => org(&app, &me, command),
@@ -156,21 +155,18 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
             threshold,
             min_organisations,
             out: target,
-        } => {
-            let settings = Settings::load(cli.config.as_deref())?;
-            crate::reports::stats(
-                &app,
-                &me,
-                crate::reports::StatsArgs {
-                    period,
-                    json: as_json,
-                    csv,
-                    svg,
-                    options: settings.stats_options(threshold, min_organisations),
-                    out: target,
-                },
-            )
-        }
+        } => crate::reports::stats(
+            &app,
+            &me,
+            crate::reports::StatsArgs {
+                period,
+                json: as_json,
+                csv,
+                svg,
+                options: settings.stats_options(threshold, min_organisations),
+                out: target,
+            },
+        ),
         Command::Audit(command) => {
             crate::items::audit(&app, &me, &key_path(&cli_key, &cli_db), command)
         }
@@ -192,18 +188,15 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
             let report = app.load_demo(&me)?;
             print_import(&report, as_json)
         }
-        Command::Serve { listen, demo, mail } => {
-            let retention = Settings::load(cli.config.as_deref())?.feed_retention()?;
-            serve(
-                app,
-                &me,
-                listen,
-                demo,
-                &mail,
-                &key_path(&cli_key, &cli_db),
-                retention,
-            )
-        }
+        Command::Serve { listen, demo, mail } => serve(
+            app,
+            &me,
+            listen,
+            demo,
+            &mail,
+            &key_path(&cli_key, &cli_db),
+            settings.feed_retention(),
+        ),
     }
 }
 

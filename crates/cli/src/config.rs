@@ -83,8 +83,15 @@ impl Settings {
         let text = std::fs::read_to_string(path).map_err(|e| {
             CliError::user(format!("cannot read settings `{}`: {e}", path.display()))
         })?;
-        toml::from_str(&text)
-            .map_err(|e| CliError::user(format!("settings `{}`: {e}", path.display())))
+        let settings: Self = toml::from_str(&text)
+            .map_err(|e| CliError::user(format!("settings `{}`: {e}", path.display())))?;
+        if settings.feeds.retain_days == Some(0) {
+            return Err(CliError::user(format!(
+                "settings `{}`: `feeds.retain_days`: give at least 1 day (the rows of today's runs are still being delivered)",
+                path.display()
+            )));
+        }
+        Ok(settings)
     }
 
     /// The sector vocabulary in force.
@@ -136,13 +143,8 @@ impl Settings {
 
     /// Days `serve` keeps the rows of feed runs done with them (none: kept until `feed
     /// purge`).
-    pub(crate) fn feed_retention(&self) -> Result<Option<u32>, CliError> {
-        match self.feeds.retain_days {
-            Some(0) => Err(CliError::user(
-                "settings `feeds.retain_days`: give at least 1 day (the rows of today's runs are still being delivered)",
-            )),
-            days => Ok(days),
-        }
+    pub(crate) fn feed_retention(&self) -> Option<u32> {
+        self.feeds.retain_days
     }
 
     /// How the published statistics protect reporters (command line first).

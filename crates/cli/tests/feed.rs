@@ -196,14 +196,17 @@ fn a_retention_of_zero_days_is_refused_naming_the_setting() -> TestResult {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("schakel.toml");
     std::fs::write(&config, "[feeds]\nretain_days = 0\n")?;
-    let out = Command::new(env!("CARGO_BIN_EXE_schakel"))
-        .env("SCHAKEL_DB", dir.path().join("x.db"))
-        .arg("--config")
-        .arg(&config)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .output()?;
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(text.contains("feeds.retain_days"), "{text}");
+    // Refused when the settings are read, whatever the command.
+    for command in [&["serve", "--listen", "127.0.0.1:0"][..], &["feed", "runs"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_schakel"))
+            .env("SCHAKEL_DB", dir.path().join("x.db"))
+            .arg("--config")
+            .arg(&config)
+            .args(command)
+            .output()?;
+        assert_eq!(out.status.code(), Some(1), "{command:?}");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("feeds.retain_days"), "{text}");
+    }
     Ok(())
 }

@@ -401,7 +401,9 @@ impl App {
                                 "approved_by": a.approved_by,
                                 "approved_at": a.approved_at.to_string(),
                             },
-                        }),
+                        })
+                        .as_object()
+                        .cloned(),
                     )?;
                     record.status = Some("sent".into());
                     record.deliveries = Some(deliveries.len() as u64);

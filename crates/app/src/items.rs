@@ -605,14 +605,14 @@ impl App {
             )));
         }
 
-        let deliveries = self.enqueue(&mut *tx, principal, &mut view, &plan, now, json!({}))?;
+        let deliveries = self.enqueue(&mut *tx, principal, &mut view, &plan, now, None)?;
         tx.commit()?;
         Ok(SendReport { plan, deliveries })
     }
 
     /// Makes every permit of `plan` deliveries (inbox, and email and webhook where usable)
     /// and marks the item sent (or retracted, for a retraction notice), with its audit
-    /// entry, in `tx`. `extra` (a JSON object) is added to the audit entry.
+    /// entry, in `tx`. `extra` adds to the audit entry.
     pub(crate) fn enqueue(
         &self,
         tx: &mut dyn Tx,
@@ -620,7 +620,7 @@ impl App {
         view: &mut ItemView,
         plan: &Plan,
         now: jiff::Timestamp,
-        extra: serde_json::Value,
+        extra: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<Vec<(String, OrgSlug, Channel, DeliveryState)>, AppError> {
         let id = view.row.id.clone();
         let id = id.as_str();
@@ -674,7 +674,7 @@ impl App {
         } else {
             ItemStatus::Sent
         };
-        let after = json!({
+        let mut after = json!({
             "version": view.row.version,
             "plan_hash": plan.hash,
             "at": plan.at.to_string(),
@@ -684,9 +684,8 @@ impl App {
             // order of the plan's permits and each permit's enqueued channels.
             "deliveries": {"prefix": prefix, "count": deliveries.len()},
         });
-        let mut after = after;
-        if let (Some(obj), Some(more)) = (after.as_object_mut(), extra.as_object()) {
-            obj.extend(more.clone());
+        if let (Some(obj), Some(more)) = (after.as_object_mut(), extra) {
+            obj.extend(more);
         }
         set_status(
             &mut *tx,

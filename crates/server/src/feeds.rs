@@ -25,9 +25,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::items::paging;
 use crate::routes::{JsonBody, blocking, bool_param, number_param, query_params};
-use crate::wire::Page;
+use crate::wire::{Page, Paging};
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
@@ -77,15 +76,12 @@ async fn list_runs(
     Query(raw): Query<HashMap<String, String>>,
 ) -> Result<Json<Page<FeedRunRecord>>, ApiError> {
     let params = query_params(raw, &["page", "per_page"])?;
-    let (page, per_page) = paging(&params)?;
-    let offset = (page - 1).saturating_mul(per_page);
-    let (items, total) = blocking(&app, move |app| app.feed_runs(&p, per_page, offset)).await?;
-    Ok(Json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    let paging = Paging::from_params(&params)?;
+    let (items, total) = blocking(&app, move |app| {
+        app.feed_runs(&p, paging.per_page, paging.offset())
+    })
+    .await?;
+    Ok(Json(paging.of(items, total)))
 }
 
 #[utoipa::path(get, path = "/api/v1/feeds/runs/{id}", tag = "feeds",
@@ -127,11 +123,11 @@ async fn inbox_rows(
             ));
         }
     };
-    let (page, per_page) = paging(&params)?;
+    let paging = Paging::from_params(&params)?;
     let (limit, offset) = if csv {
         (u64::MAX >> 1, 0)
     } else {
-        (per_page, (page - 1).saturating_mul(per_page))
+        (paging.per_page, paging.offset())
     };
     let member = params.get("member").cloned();
     let sections = blocking(&app, move |app| {

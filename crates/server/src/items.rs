@@ -25,8 +25,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::routes::{JsonBody, blocking, number_param, query_params};
-use crate::wire::Page;
+use crate::routes::{JsonBody, blocking, query_params};
+use crate::wire::{Page, Paging};
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
@@ -71,13 +71,6 @@ fn parsed<T: std::str::FromStr<Err = schakel_domain::ValueError>>(
         .get(name)
         .map(|v| v.parse::<T>().map_err(|e| ApiError::bad_field(name, e.0)))
         .transpose()
-}
-
-pub(crate) fn paging(params: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
-    Ok((
-        number_param(params, "page", 1, u64::from(u32::MAX))?,
-        number_param(params, "per_page", 50, 1000)?,
-    ))
 }
 
 /// An optional JSON body: none at all, or JSON.
@@ -125,21 +118,19 @@ async fn list_items(
     Query(raw): Query<HashMap<String, String>>,
 ) -> Result<Json<Page<ItemSummaryRecord>>, ApiError> {
     let params = query_params(raw, &["status", "kind", "tlp", "page", "per_page"])?;
-    let (page, per_page) = paging(&params)?;
+    let paging = Paging::from_params(&params)?;
     let query = ItemQuery {
         status: parsed::<ItemStatus>(&params, "status")?,
         kind: parsed::<ItemKind>(&params, "kind")?,
         tlp: parsed::<Tlp>(&params, "tlp")?,
-        offset: (page - 1).saturating_mul(per_page),
-        limit: per_page,
+        offset: paging.offset(),
+        limit: paging.per_page,
     };
     let found = blocking(&app, move |app| app.items(&p, &query)).await?;
-    Ok(Json(Page {
-        items: found.items.iter().map(schakel_app::item_summary).collect(),
-        page,
-        per_page,
-        total: found.total,
-    }))
+    Ok(Json(paging.of(
+        found.items.iter().map(schakel_app::item_summary).collect(),
+        found.total,
+    )))
 }
 
 #[utoipa::path(post, path = "/api/v1/items", tag = "distribution", request_body = ItemRecord,
@@ -238,7 +229,7 @@ async fn outbox(
         raw,
         &["item", "recipient", "channel", "state", "page", "per_page"],
     )?;
-    let (page, per_page) = paging(&params)?;
+    let paging = Paging::from_params(&params)?;
     let recipient = params
         .get("recipient")
         .map(|s| OrgSlug::parse(s).map_err(|e| ApiError::bad_field("recipient", e.0)))
@@ -248,21 +239,21 @@ async fn outbox(
         recipient,
         channel: parsed::<Channel>(&params, "channel")?,
         state: parsed::<DeliveryState>(&params, "state")?,
-        offset: (page - 1).saturating_mul(per_page),
-        limit: per_page,
+        offset: paging.offset(),
+        limit: paging.per_page,
         ..DeliveryQuery::default()
     };
     let found = blocking(&app, move |app| app.outbox(&p, &query)).await?;
-    Ok(Json(Page {
-        items: found
-            .deliveries
-            .iter()
-            .map(schakel_app::delivery_record)
-            .collect(),
-        page,
-        per_page,
-        total: found.total,
-    }))
+    Ok(Json(
+        paging.of(
+            found
+                .deliveries
+                .iter()
+                .map(schakel_app::delivery_record)
+                .collect(),
+            found.total,
+        ),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/inbox", tag = "inbox",
@@ -275,15 +266,12 @@ async fn inbox(
     Query(raw): Query<HashMap<String, String>>,
 ) -> Result<Json<Page<InboxEntryRecord>>, ApiError> {
     let params = query_params(raw, &["page", "per_page"])?;
-    let (page, per_page) = paging(&params)?;
-    let offset = (page - 1).saturating_mul(per_page);
-    let (items, total) = blocking(&app, move |app| app.inbox(&p, offset, per_page)).await?;
-    Ok(Json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    let paging = Paging::from_params(&params)?;
+    let (items, total) = blocking(&app, move |app| {
+        app.inbox(&p, paging.offset(), paging.per_page)
+    })
+    .await?;
+    Ok(Json(paging.of(items, total)))
 }
 
 #[utoipa::path(post, path = "/api/v1/inbox/{id}/ack", tag = "inbox",

@@ -30,7 +30,7 @@ use utoipa_axum::routes;
 use crate::auth::Caller;
 use crate::items::OptionalJson;
 use crate::routes::{JsonBody, blocking, bool_param, number_param, query_params};
-use crate::wire::Page;
+use crate::wire::{Page, Paging};
 use crate::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<App> {
@@ -95,8 +95,7 @@ async fn list_reports(
     Query(raw): Query<HashMap<String, String>>,
 ) -> Result<Json<Page<ReportSummaryRecord>>, ApiError> {
     let params = query_params(raw, &["status", "reporter", "overdue", "page", "per_page"])?;
-    let page = number_param(&params, "page", 1, u64::from(u32::MAX))?;
-    let per_page = number_param(&params, "per_page", 50, 1000)?;
+    let paging = Paging::from_params(&params)?;
     let overdue = bool_param(&params, "overdue")?;
     let query = ReportQuery {
         status: params
@@ -110,8 +109,8 @@ async fn list_reports(
             .get("reporter")
             .map(|s| OrgSlug::parse(s).map_err(|e| ApiError::bad_field("reporter", e.0)))
             .transpose()?,
-        offset: (page - 1).saturating_mul(per_page),
-        limit: per_page,
+        offset: paging.offset(),
+        limit: paging.per_page,
         ..ReportQuery::default()
     };
     let staff = p.role.is_staff();
@@ -119,16 +118,16 @@ async fn list_reports(
         Ok((app.reports(&p, &query, overdue)?, app.clock().now()))
     })
     .await?;
-    Ok(Json(Page {
-        items: found
-            .reports
-            .iter()
-            .map(|r| r.summary(staff, now))
-            .collect(),
-        page,
-        per_page,
-        total: found.total,
-    }))
+    Ok(Json(
+        paging.of(
+            found
+                .reports
+                .iter()
+                .map(|r| r.summary(staff, now))
+                .collect(),
+            found.total,
+        ),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/reports", tag = "reports", request_body = ReportRecord,

@@ -288,8 +288,7 @@ async fn list_organisations(
         })
         .transpose()?;
     let include_ended = bool_param(&params, "include_ended")?;
-    let page = number_param(&params, "page", 1, u64::from(u32::MAX))?;
-    let per_page = number_param(&params, "per_page", 50, 1000)?;
+    let paging = crate::wire::Paging::from_params(&params)?;
     let on = date_param(&params, "at")?.unwrap_or_else(|| app.clock().today());
     let query = OrganisationQuery {
         sector,
@@ -297,8 +296,8 @@ async fn list_organisations(
         only: None,
         on,
         include_ended,
-        offset: (page - 1).saturating_mul(per_page),
-        limit: per_page,
+        offset: paging.offset(),
+        limit: paging.per_page,
     };
     let result = blocking(&app, move |app| app.list_organisations(&p, query)).await?;
     Ok(Json(OrganisationList {
@@ -307,8 +306,8 @@ async fn list_organisations(
             .iter()
             .map(OrganisationRecord::from_organisation)
             .collect(),
-        page,
-        per_page,
+        page: paging.page,
+        per_page: paging.per_page,
         total: result.total,
     }))
 }

@@ -70,6 +70,42 @@ pub(crate) struct RuleView {
     pub explanation_nl: String,
 }
 
+/// The page a listing asks for (`page` from 1, `per_page` up to 1,000, default 50).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paging {
+    /// Page number, from 1.
+    pub page: u64,
+    /// Page size.
+    pub per_page: u64,
+}
+
+impl Paging {
+    /// The query's `page` and `per_page`.
+    pub(crate) fn from_params(
+        params: &std::collections::HashMap<String, String>,
+    ) -> Result<Self, crate::ApiError> {
+        Ok(Self {
+            page: crate::routes::number_param(params, "page", 1, u64::from(u32::MAX))?,
+            per_page: crate::routes::number_param(params, "per_page", 50, 1000)?,
+        })
+    }
+
+    /// How many to skip.
+    pub(crate) fn offset(self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    /// This page of a listing.
+    pub(crate) fn of<T: ToSchema>(self, items: Vec<T>, total: u64) -> Page<T> {
+        Page {
+            items,
+            page: self.page,
+            per_page: self.per_page,
+            total,
+        }
+    }
+}
+
 /// A page of a listing, and how many match over all pages.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct Page<T: ToSchema> {

@@ -397,13 +397,12 @@ fn member_files(out: &Outgoing, data: &Value, members: &[String]) -> (String, St
     let json = serde_json::to_string_pretty(&rows).unwrap_or_default();
     let mut csv = String::from("member,delivery,item,tlp\r\n");
     for m in members {
-        let _ = write!(
-            csv,
-            "{m},{},{},{}\r\n",
-            out.id,
+        csv.push_str(&schakel_formats::csv_line([
+            m.as_str(),
+            &out.id,
             str_of(data, "item"),
-            str_of(data, "tlp")
-        );
+            str_of(data, "tlp"),
+        ]));
     }
     (json, csv)
 }

@@ -177,16 +177,18 @@ fn main() -> Result<(), Error> {
             return Err(format!("feed ingest counted {counted} rows of {rows}").into());
         }
         ingest.push(rows as f64 / wall);
+        let resolved = summary["resolved"].as_u64().unwrap_or(0);
+        let deduplicated = summary["deduplicated"].as_u64().unwrap_or(0);
         peaks.push(peak);
         eprintln!(
-            "round {round}: bare csv pass {:.0} rows/s; {mode} {:.0} rows/s end to end ({wall:.2} s wall, {:.2} s inside), peak RSS {:.1} MiB; resolved {}, unresolved {}, deduplicated {}, notifications {} permitted / {} denied",
+            "round {round}: bare csv pass {:.0} rows/s; {mode} {:.0} rows/s end to end ({wall:.2} s wall, {:.2} s inside; ratio {:.2}), peak RSS {:.1} MiB; resolved {resolved}, unresolved {}, deduplicated {deduplicated} (notified events {}), notifications {} permitted / {} denied",
             n as f64 / seconds,
             rows as f64 / wall,
             summary["seconds"].as_f64().unwrap_or(0.0),
+            (rows as f64 / wall) / (n as f64 / seconds),
             peak as f64 / 1024.0,
-            summary["resolved"],
             summary["unresolved"],
-            summary["deduplicated"],
+            resolved.saturating_sub(deduplicated),
             summary["notifications"]["permitted"],
             summary["notifications"]["denied"],
         );

@@ -73,16 +73,12 @@ pub enum FeedProgress {
 /// The default de-duplication window, in days.
 pub const DEFAULT_WINDOW_DAYS: u32 = 7;
 
-fn feed_error(e: FeedError) -> AppError {
-    match e {
-        FeedError::Schema(m) | FeedError::Input(m) => AppError::field("input", m),
-        FeedError::Io(m) => AppError::Internal(m),
-    }
-}
-
 impl From<FeedError> for AppError {
     fn from(e: FeedError) -> Self {
-        feed_error(e)
+        match e {
+            FeedError::Schema(m) | FeedError::Input(m) => AppError::field("input", m),
+            FeedError::Io(m) => AppError::Internal(m),
+        }
     }
 }
 
@@ -125,11 +121,11 @@ impl App {
         let today = self.clock.today();
         let registry = self.registry()?;
         let resolver = Resolver::new(&registry, today);
-        let mut table = ReportTable::shadowserver().map_err(feed_error)?;
+        let mut table = ReportTable::shadowserver()?;
         if let Some(schema) = &options.shadowserver_schema {
-            table.merge_intelmq(schema).map_err(feed_error)?;
+            table.merge_intelmq(schema)?;
         }
-        let facts_table = FactsTable::builtin().map_err(feed_error)?;
+        let facts_table = FactsTable::builtin()?;
         let mut ingest = Ingest::new(&resolver);
         let sends = !options.plan_only;
         if sends {
@@ -167,8 +163,7 @@ impl App {
                             tlp_override.insert(report, tlp);
                         }
                     }),
-            }
-            .map_err(feed_error)?;
+            }?;
         }
         let epoch_day = |d: schakel_domain::Date| {
             u32::try_from((d - jiff::civil::date(1970, 1, 1)).get_days()).unwrap_or(0)
@@ -183,9 +178,8 @@ impl App {
             (Some(state), true) => Some(state.lock()?),
             _ => None,
         };
-        let ingested = ingest
-            .finish(state.as_ref(), epoch_day(today), options.window_days, sends)
-            .map_err(feed_error)?;
+        let ingested =
+            ingest.finish(state.as_ref(), epoch_day(today), options.window_days, sends)?;
         let (messages, denied) = self.plan_notifications(
             &registry,
             &resolver,

@@ -76,6 +76,16 @@ impl Clock {
         Self(Arc::new(now))
     }
 
+    /// A clock that reads `start` now and runs on in real time from there (tests that need
+    /// a known date but let backoffs and expiries pass).
+    pub fn running_from(start: Timestamp) -> Self {
+        let began = std::time::Instant::now();
+        Self(Arc::new(move || {
+            let elapsed = jiff::SignedDuration::try_from(began.elapsed()).unwrap_or_default();
+            start.checked_add(elapsed).unwrap_or(start)
+        }))
+    }
+
     /// A clock stopped at `at`.
     pub fn fixed(at: Timestamp) -> Self {
         Self(Arc::new(move || at))

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use schakel_app::{App, AppError, Clock, ImportOptions, ImportReport, TokenKind, TokenRequest};
+use schakel_app::{App, AppError, ImportOptions, ImportReport, TokenKind, TokenRequest};
 use schakel_domain::{Date, Organisation, Principal, Role, Status, parse_date};
 use schakel_formats::registry::OrganisationRecord;
 use schakel_store::{OrganisationQuery, SqliteStore, TokenRecord};
@@ -84,7 +84,7 @@ fn open_app(cli: &Cli, settings: &Settings) -> Result<App, CliError> {
         Arc::new(store),
         vocabulary,
         Arc::new(rulebooks),
-        Clock::system(),
+        crate::clock::clock()?,
     )
     .with_regimes(regimes)
     .with_feed_state(crate::feeds::state_dir(&cli.db));
@@ -119,7 +119,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     let settings = Settings::load(cli.config.as_deref())?;
     if let Command::Rulebook(command) = cli.command {
         let rulebooks = settings.rulebooks(cli.rulebooks.as_deref())?;
-        return crate::rulebook::rulebook(&rulebooks, Clock::system().today(), command);
+        return crate::rulebook::rulebook(&rulebooks, crate::clock::clock()?.today(), command);
     }
     let app = open_app(&cli, &settings)?;
     let me = operator();
@@ -858,7 +858,7 @@ const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 
 /// Deletes the rows of feed runs older than `days` that are done with them
 /// (`[feeds] retain_days`), and logs what it did and what it kept.
 fn retention(app: &App, server: &Principal, days: u32) {
-    let before = Clock::system().today() - jiff::Span::new().days(i64::from(days));
+    let before = app.clock().today() - jiff::Span::new().days(i64::from(days));
     match app.purge_feed_rows(server, before) {
         Ok(record) => {
             if !record.purged.is_empty() {

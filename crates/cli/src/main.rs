@@ -1,6 +1,7 @@
 //! The `schakel` command.
 
 mod args;
+mod clock;
 mod commands;
 mod config;
 mod decide;

@@ -6,6 +6,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod support;
+use support::{TEST_CLOCK, test_clock};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 struct Env {
@@ -47,7 +50,8 @@ impl Env {
 
     fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_schakel"));
-        c.env("SCHAKEL_DB", self.db())
+        c.env("SCHAKEL_TEST_CLOCK", test_clock())
+            .env("SCHAKEL_DB", self.db())
             .env_remove("SCHAKEL_CONFIG")
             .env("USER", "duty-officer");
         c
@@ -674,14 +678,11 @@ fn an_item_is_planned_approved_by_another_person_and_sent_from_the_terminal() ->
         "{}",
         stdout(&out)
     );
-    let today = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::get("Europe/Amsterdam")?)
-        .date()
-        .to_string();
+    let today = &TEST_CLOCK[..10];
     let file = env.dir.path().join("audit.json");
     let file_arg = file.to_str().ok_or("path")?;
     let out = env.run(&[
-        "audit", "export", "--from", &today, "--to", &today, "--out", file_arg,
+        "audit", "export", "--from", today, "--to", today, "--out", file_arg,
     ])?;
     assert!(out.status.success(), "{}", stderr(&out));
     let export: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;

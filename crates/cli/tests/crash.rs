@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod support;
+use support::test_clock;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// (webhook-id, body) of every request, in arrival order.
@@ -66,6 +69,7 @@ fn receiver(delay: Duration) -> Result<(String, Seen), std::io::Error> {
 /// Runs `schakel` on `db`.
 fn schakel(db: &Path, args: &[&str]) -> Result<std::process::Output, std::io::Error> {
     Command::new(env!("CARGO_BIN_EXE_schakel"))
+        .env("SCHAKEL_TEST_CLOCK", test_clock())
         .env("SCHAKEL_DB", db)
         .env_remove("SCHAKEL_CONFIG")
         .env("USER", "duty-officer")
@@ -154,6 +158,7 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
     for after in [1usize, 4, 7, 10] {
         let before = seen.lock().map_err(|_| "poisoned")?.len();
         let mut child = Command::new(env!("CARGO_BIN_EXE_schakel"))
+            .env("SCHAKEL_TEST_CLOCK", test_clock())
             .env("SCHAKEL_DB", &db)
             .env_remove("SCHAKEL_CONFIG")
             .args(["deliver", "--once"])
@@ -239,6 +244,7 @@ fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
         String::from_utf8_lossy(&out.stderr)
     );
     let mut server = Command::new(env!("CARGO_BIN_EXE_schakel"))
+        .env("SCHAKEL_TEST_CLOCK", test_clock())
         .env("SCHAKEL_DB", &db)
         .env_remove("SCHAKEL_CONFIG")
         .args(["serve", "--listen", "127.0.0.1:0"])

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::feedgen;
+use support::{feedgen, test_clock};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -23,6 +23,7 @@ fn generated_rows_stream_through_standard_input_and_the_summary_adds_up() -> Tes
     std::fs::write(&file, &registry.json)?;
     let schakel = env!("CARGO_BIN_EXE_schakel");
     let import = Command::new(schakel)
+        .env("SCHAKEL_TEST_CLOCK", test_clock())
         .env("SCHAKEL_DB", &db)
         .args(["org", "import"])
         .arg(&file)
@@ -33,6 +34,7 @@ fn generated_rows_stream_through_standard_input_and_the_summary_adds_up() -> Tes
         String::from_utf8_lossy(&import.stderr)
     );
     let mut child = Command::new(schakel)
+        .env("SCHAKEL_TEST_CLOCK", test_clock())
         .env("SCHAKEL_DB", &db)
         .args([
             "feed",
@@ -123,6 +125,7 @@ fn a_run_sends_under_a_standing_approval_given_by_another_person() -> TestResult
     let schakel = env!("CARGO_BIN_EXE_schakel");
     let run = |user: &str, args: &[&str]| {
         Command::new(schakel)
+            .env("SCHAKEL_TEST_CLOCK", test_clock())
             .env("SCHAKEL_DB", &db)
             .env("USER", user)
             .args(args)
@@ -199,6 +202,7 @@ fn a_retention_of_zero_days_is_refused_naming_the_setting() -> TestResult {
     // Refused when the settings are read, whatever the command.
     for command in [&["serve", "--listen", "127.0.0.1:0"][..], &["feed", "runs"]] {
         let out = Command::new(env!("CARGO_BIN_EXE_schakel"))
+            .env("SCHAKEL_TEST_CLOCK", test_clock())
             .env("SCHAKEL_DB", dir.path().join("x.db"))
             .arg("--config")
             .arg(&config)

@@ -31,7 +31,8 @@ async fn spawn_server() -> Result<TestServer, Box<dyn std::error::Error>> {
         Arc::new(store),
         SectorVocabulary::default(),
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
-        Clock::system(),
+        // A known date (the report and Woo tests name dates around it), running on.
+        Clock::running_from("2026-11-22T10:00:00Z".parse()?),
     );
     let cli = App::local_admin("test");
     app.load_demo(&cli)?;

@@ -170,8 +170,8 @@ impl App {
         };
         let state = options
             .state_dir
-            .as_ref()
-            .or(self.feed_state.as_ref())
+            .as_deref()
+            .or(self.feed_state.as_deref())
             .map(SeenState::new);
         // A run that sends holds the state from reading it to remembering what it sent.
         let _held = match (&state, sends) {

@@ -106,17 +106,20 @@ impl Clock {
 type CachedRegistry = (i64, Arc<schakel_domain::Registry>);
 
 /// The application: a store, the sector vocabulary, the rulebooks and a clock.
+///
+/// Cloning one is cheap (reference counts only, no allocation): the server clones it for
+/// every request and every task it runs on the blocking pool.
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn Store>,
-    vocabulary: SectorVocabulary,
+    vocabulary: Arc<SectorVocabulary>,
     rulebooks: Arc<RulebookSet>,
     regimes: Arc<RegimeTable>,
     clock: Clock,
     /// The registry in memory, with the store's registry version it was read at.
     registry_cache: Arc<std::sync::Mutex<Option<CachedRegistry>>>,
     /// Where feed de-duplication state lives (beside the database).
-    feed_state: Option<std::path::PathBuf>,
+    feed_state: Option<Arc<std::path::Path>>,
 }
 
 impl App {
@@ -136,7 +139,7 @@ impl App {
             });
         Self {
             store,
-            vocabulary,
+            vocabulary: Arc::new(vocabulary),
             rulebooks,
             regimes: Arc::new(regimes),
             clock,
@@ -147,7 +150,7 @@ impl App {
 
     /// The same application keeping feed de-duplication state in `dir`.
     pub fn with_feed_state(mut self, dir: std::path::PathBuf) -> Self {
-        self.feed_state = Some(dir);
+        self.feed_state = Some(Arc::from(dir));
         self
     }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use schakel_app::{App, AppError};
@@ -60,6 +60,7 @@ Every route but /healthz needs `Authorization: Bearer <token>`; every error is a
         (name = "inbox", description = "A recipient organisation's inbox: what was delivered to it, acknowledgements, forwarding confirmations"),
         (name = "meta", description = "Health, identity and this document")
     ),
+    paths(openapi_document),
     components(schemas(Problem))
 )]
 struct ApiDoc;
@@ -95,7 +96,6 @@ pub(crate) fn router(app: App) -> Router {
         .routes(routes!(owner))
         .routes(routes!(decide))
         .routes(routes!(rulebooks))
-        .routes(routes!(openapi_document))
         .merge(crate::items::routes())
         .merge(crate::reports::routes())
         .merge(crate::feeds::routes())
@@ -108,17 +108,18 @@ pub(crate) fn router(app: App) -> Router {
             utoipa::openapi::security::SecurityRequirement::default(),
         ]);
     }
-    let document = serde_json::to_value(&openapi).unwrap_or_default();
+    // The document is written once, here; every request for it shares these bytes.
+    let document = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     router
-        .layer(axum::Extension(OpenApiDocument(document)))
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move |caller: Caller| openapi_document(caller, document.clone())),
+        )
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(app)
 }
-
-#[derive(Clone)]
-struct OpenApiDocument(serde_json::Value);
 
 async fn no_route(uri: Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
@@ -483,14 +484,12 @@ async fn rulebooks(
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json"),
               (status = 401, body = Problem, content_type = "application/problem+json")))]
-async fn openapi_document(
-    Caller(_): Caller,
-    axum::Extension(OpenApiDocument(doc)): axum::Extension<OpenApiDocument>,
-) -> impl IntoResponse {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-cache"),
-    );
-    (headers, Json(doc))
+async fn openapi_document(Caller(_): Caller, document: Bytes) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        document,
+    )
 }

@@ -491,8 +491,14 @@ pub(crate) enum KeyCommand {
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct MailArgs {
     /// The SMTP server: `smtp://[user:pass@]host[:port]` (STARTTLS required unless the host
-    /// is a loopback address) or `smtps://…`. Without it, email deliveries wait.
-    #[arg(long, env = "SCHAKEL_SMTP_URL", value_name = "URL")]
+    /// is a loopback address) or `smtps://…`. Without it, email deliveries wait. It may hold
+    /// a password: help never shows its value, messages and logs show it without.
+    #[arg(
+        long,
+        env = "SCHAKEL_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub smtp_url: Option<String>,
     /// The sender, `Name <address>`.
     #[arg(

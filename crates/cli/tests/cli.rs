@@ -434,6 +434,82 @@ fn serve_demo_prints_a_url_and_a_working_analyst_token() -> TestResult {
 }
 
 #[test]
+fn secrets_are_never_shown_by_help_messages_or_logs() -> TestResult {
+    let env = Env::new()?;
+    let secret = "s3cret-Pa55";
+    // clap shows environment values in --help unless told not to.
+    for command in [&["serve", "--help"][..], &["deliver", "--help"]] {
+        let out = env
+            .command()
+            .env(
+                "SCHAKEL_SMTP_URL",
+                format!("smtp://mailer:{secret}@127.0.0.1:2525"),
+            )
+            .args(command)
+            .output()?;
+        let text = stdout(&out);
+        assert!(text.contains("SCHAKEL_SMTP_URL"), "{text}");
+        assert!(
+            !text.contains(secret),
+            "{command:?} shows the password:\n{text}"
+        );
+    }
+    // A wrong URL is named without its password, whether or not it parses.
+    assert!(env.run(&["key", "init"])?.status.success());
+    for url in [
+        format!("ftp://mailer:{secret}@relay.example"),
+        format!("smtp://mailer:{secret}@[relay"),
+    ] {
+        let out = env
+            .command()
+            .env("SCHAKEL_SMTP_URL", &url)
+            .args(["deliver", "--once"])
+            .output()?;
+        assert_eq!(out.status.code(), Some(1));
+        let text = stderr(&out);
+        assert!(text.contains("--smtp-url"), "{text}");
+        assert!(
+            !text.contains(secret),
+            "the error shows the password: {text}"
+        );
+    }
+    // Nor does the server's log, even at its most verbose.
+    let mut child = env
+        .command()
+        .env(
+            "SCHAKEL_SMTP_URL",
+            format!("smtp://mailer:{secret}@127.0.0.1:9"),
+        )
+        .env("RUST_LOG", "trace")
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    let first = lines.next().ok_or("no output")??;
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .ok_or("no URL")?
+        .trim_end_matches('/')
+        .to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let health = reqwest::get(format!("{url}/healthz")).await?;
+        assert_eq!(health.status(), 200);
+        Ok::<(), reqwest::Error>(())
+    })?;
+    child.kill()?;
+    let out = child.wait_with_output()?;
+    let log = stderr(&out);
+    assert!(log.contains("schakel is serving"), "{log}");
+    assert!(!log.contains(secret), "the log shows the password:\n{log}");
+    Ok(())
+}
+
+#[test]
 fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
     let env = Env::new()?;
     env.run(&["demo"])?;

@@ -55,10 +55,16 @@ impl EmailCourier {
         key: CentreKey,
         ca_pem: Option<&[u8]>,
     ) -> Result<Self, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("--smtp-url `{url}`: {e}"))?;
+        // The URL may carry the relay's password: messages show it with the password hidden.
+        let parsed = url::Url::parse(url).map_err(|e| {
+            format!(
+                "--smtp-url is not a URL ({e}); it is not shown here, as it may hold a password"
+            )
+        })?;
+        let shown = without_password(&parsed);
         let host = parsed
             .host_str()
-            .ok_or_else(|| format!("--smtp-url `{url}` has no host"))?
+            .ok_or_else(|| format!("--smtp-url `{shown}` has no host"))?
             .to_owned();
         let tls = match ca_pem {
             None => None,
@@ -86,7 +92,7 @@ impl EmailCourier {
             ("smtp", None) => SmtpTransport::starttls_relay(&host).map_err(|e| e.to_string())?,
             (other, _) => {
                 return Err(format!(
-                    "--smtp-url `{url}`: scheme `{other}`; use smtp:// (STARTTLS) or smtps://"
+                    "--smtp-url `{shown}`: scheme `{other}`; use smtp:// (STARTTLS) or smtps://"
                 ));
             }
         };
@@ -122,6 +128,16 @@ impl EmailCourier {
             key,
         })
     }
+}
+
+/// A URL as it may be shown or logged: its password replaced by `***`.
+pub fn without_password(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        // Only URLs that cannot have a password refuse one.
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
 }
 
 fn percent_decode(text: &str) -> String {

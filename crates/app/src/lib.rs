@@ -30,7 +30,9 @@ mod woo;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use schakel_domain::{Date, Principal, RegimeTable, Role, SectorVocabulary, legal_date};
+use schakel_domain::{
+    Date, Principal, RegimeTable, Role, SectorVocabulary, WebhookTargets, legal_date,
+};
 use schakel_rulebook::RulebookSet;
 use schakel_store::Store;
 
@@ -120,6 +122,8 @@ pub struct App {
     registry_cache: Arc<std::sync::Mutex<Option<CachedRegistry>>>,
     /// Where feed de-duplication state lives (beside the database).
     feed_state: Option<Arc<std::path::Path>>,
+    /// Which webhook targets registry entries may name.
+    webhook_targets: WebhookTargets,
 }
 
 impl App {
@@ -145,7 +149,15 @@ impl App {
             clock,
             registry_cache: Arc::default(),
             feed_state: None,
+            webhook_targets: WebhookTargets::default(),
         }
+    }
+
+    /// The same application accepting webhook URLs to `targets` in the registry (by
+    /// default only public ones; the couriers check again at every delivery).
+    pub fn with_webhook_targets(mut self, targets: WebhookTargets) -> Self {
+        self.webhook_targets = targets;
+        self
     }
 
     /// The same application keeping feed de-duplication state in `dir`.
@@ -168,6 +180,11 @@ impl App {
     /// The sector vocabulary in force.
     pub fn vocabulary(&self) -> &SectorVocabulary {
         &self.vocabulary
+    }
+
+    /// Which webhook targets this installation allows.
+    pub fn webhook_targets(&self) -> WebhookTargets {
+        self.webhook_targets
     }
 
     /// The clock.

@@ -111,6 +111,27 @@ fn revival(before: &Organisation, after: &Organisation, today: Date) -> Option<S
 }
 
 /// An issue found across the registry, as an error of the entry at `index` (if any).
+impl App {
+    /// An organisation's webhook URLs that this installation would never post to
+    /// (`[webhooks] allow_private`), each named by its contact.
+    fn webhook_errors(&self, org: &Organisation, index: Option<usize>) -> Vec<EntryError> {
+        org.contacts()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let url = c.webhook_url.as_ref()?;
+                let e = url.check(self.webhook_targets).err()?;
+                Some(EntryError {
+                    index,
+                    slug: Some(org.slug().to_string()),
+                    field: format!("contacts[{i}].webhook_url"),
+                    reason: e.0,
+                })
+            })
+            .collect()
+    }
+}
+
 fn entry_error(issue: RegistryIssue, index: Option<usize>) -> EntryError {
     EntryError {
         index,
@@ -196,6 +217,7 @@ impl App {
                     reason,
                 });
             }
+            errors.extend(self.webhook_errors(org, Some(index)));
         }
 
         let mut merged = existing.clone();
@@ -400,6 +422,13 @@ impl App {
         }
         if let Some(reason) = before.as_ref().and_then(|b| revival(b, &org, today)) {
             return Err(AppError::field("ended", reason));
+        }
+        let errors = self.webhook_errors(&org, None);
+        if !errors.is_empty() {
+            return Err(AppError::invalid(
+                format!("{} problem(s) in the organisation", errors.len()),
+                errors,
+            ));
         }
         if before.as_ref() == Some(&org) {
             return Ok((org, false));

@@ -80,6 +80,11 @@ fn open_app(cli: &Cli, settings: &Settings) -> Result<App, CliError> {
         ))
     })?;
     let regimes = settings.regimes(&vocabulary, cli.rulebooks.as_deref())?;
+    let mut targets = settings.webhook_targets();
+    // The demo is tried on one machine: its webhooks go to receivers on loopback.
+    if let Command::Serve { demo: true, .. } = cli.command {
+        targets.allow_private = true;
+    }
     let app = App::new(
         Arc::new(store),
         vocabulary,
@@ -87,6 +92,7 @@ fn open_app(cli: &Cli, settings: &Settings) -> Result<App, CliError> {
         crate::clock::clock()?,
     )
     .with_regimes(regimes)
+    .with_webhook_targets(targets)
     .with_feed_state(crate::feeds::state_dir(&cli.db));
     // A rulebook whose text changed since it was last used is recorded as an amendment.
     app.record_rulebooks(&operator())?;
@@ -790,7 +796,7 @@ fn delivery_loop(
 ) {
     let worker = App::delivery_worker();
     let server = App::local_admin("server");
-    let webhooks = schakel_delivery::WebhookCourier::default();
+    let webhooks = schakel_delivery::WebhookCourier::new(app.webhook_targets());
     let mut couriers: Vec<&dyn schakel_app::Courier> = vec![&webhooks];
     if let Some(email) = email {
         couriers.push(email);

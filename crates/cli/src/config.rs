@@ -22,6 +22,16 @@ pub(crate) struct Settings {
     statistics: StatisticsSettings,
     #[serde(default)]
     feeds: FeedSettings,
+    #[serde(default)]
+    webhooks: WebhookSettings,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookSettings {
+    /// Whether webhooks may go to loopback and private ranges (default false; link-local
+    /// and cloud metadata addresses are refused whatever this says).
+    allow_private: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +148,13 @@ impl Settings {
             None => schakel_formats::regimes::builtin_regimes(vocabulary, displacement)
                 .map(|(table, _)| table)
                 .map_err(|issues| problems("the built-in regime table", issues)),
+        }
+    }
+
+    /// Which addresses webhooks may go to (`[webhooks] allow_private`).
+    pub(crate) fn webhook_targets(&self) -> schakel_domain::WebhookTargets {
+        schakel_domain::WebhookTargets {
+            allow_private: self.webhooks.allow_private.unwrap_or(false),
         }
     }
 

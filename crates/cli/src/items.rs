@@ -420,7 +420,7 @@ pub(crate) fn deliver(
             "`schakel deliver` runs one pass with `--once`; `schakel serve` delivers continuously",
         ));
     }
-    let webhooks = schakel_delivery::WebhookCourier::default();
+    let webhooks = schakel_delivery::WebhookCourier::new(app.webhook_targets());
     let email = email_courier(mail, key)?;
     let mut couriers: Vec<&dyn schakel_app::Courier> = vec![&webhooks];
     if let Some(email) = &email {

@@ -66,12 +66,22 @@ fn receiver(delay: Duration) -> Result<(String, Seen), std::io::Error> {
     Ok((url, seen))
 }
 
+/// The settings beside `db`: the receivers of these tests listen on loopback, a private
+/// webhook target that an installation must allow.
+fn settings(db: &Path) -> Result<std::path::PathBuf, std::io::Error> {
+    let path = db.with_file_name("settings.toml");
+    if !path.exists() {
+        std::fs::write(&path, "[webhooks]\nallow_private = true\n")?;
+    }
+    Ok(path)
+}
+
 /// Runs `schakel` on `db`.
 fn schakel(db: &Path, args: &[&str]) -> Result<std::process::Output, std::io::Error> {
     Command::new(env!("CARGO_BIN_EXE_schakel"))
         .env("SCHAKEL_TEST_CLOCK", test_clock())
         .env("SCHAKEL_DB", db)
-        .env_remove("SCHAKEL_CONFIG")
+        .env("SCHAKEL_CONFIG", settings(db)?)
         .env("USER", "duty-officer")
         .args(args)
         .output()
@@ -160,7 +170,7 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
         let mut child = Command::new(env!("CARGO_BIN_EXE_schakel"))
             .env("SCHAKEL_TEST_CLOCK", test_clock())
             .env("SCHAKEL_DB", &db)
-            .env_remove("SCHAKEL_CONFIG")
+            .env("SCHAKEL_CONFIG", settings(&db)?)
             .args(["deliver", "--once"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -246,7 +256,7 @@ fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
     let mut server = Command::new(env!("CARGO_BIN_EXE_schakel"))
         .env("SCHAKEL_TEST_CLOCK", test_clock())
         .env("SCHAKEL_DB", &db)
-        .env_remove("SCHAKEL_CONFIG")
+        .env("SCHAKEL_CONFIG", settings(&db)?)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

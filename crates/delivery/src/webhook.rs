@@ -9,8 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use schakel_app::{Courier, CourierError, Outgoing};
-use schakel_domain::Channel;
+use schakel_domain::{Channel, WebhookTargets};
 use sha2::Sha256;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 
 /// Signs `body` for message `id` at Unix time `timestamp` with a `whsec_` secret: the
 /// value of the `webhook-signature` header.
@@ -27,28 +28,83 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String
     ))
 }
 
-/// Posts deliveries to the recipient's `webhook_url`.
+/// Posts deliveries to the recipient's `webhook_url`, only to addresses the installation
+/// allows ([`WebhookTargets`]): the name is resolved and every address checked when the
+/// connection is made, and the connection goes to exactly the addresses checked (a name
+/// that resolves elsewhere a second later gains nothing). Redirects are not followed and
+/// no proxy from the environment is used.
 pub struct WebhookCourier {
     agent: ureq::Agent,
 }
 
 impl WebhookCourier {
-    /// A courier with a per-request timeout.
-    pub fn new(timeout: Duration) -> Self {
+    /// A courier posting only to `targets`, 15 seconds a request.
+    pub fn new(targets: WebhookTargets) -> Self {
+        Self::with_timeout(Duration::from_secs(15), targets)
+    }
+
+    /// A courier with a per-request timeout, posting only to `targets`.
+    pub fn with_timeout(timeout: Duration, targets: WebhookTargets) -> Self {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(None)
             .user_agent("schakel")
             .build();
         Self {
-            agent: config.into(),
+            agent: ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::default(),
+                CheckedResolver { targets },
+            ),
         }
     }
 }
 
 impl Default for WebhookCourier {
+    /// Public targets only, 15 seconds a request.
     fn default() -> Self {
-        Self::new(Duration::from_secs(15))
+        Self::new(WebhookTargets::default())
+    }
+}
+
+/// Why a webhook target was refused (carried through ureq's error).
+#[derive(Debug)]
+struct RefusedTarget(String);
+
+impl std::fmt::Display for RefusedTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RefusedTarget {}
+
+/// Resolves as ureq does, then refuses unless every address is an allowed target.
+#[derive(Debug)]
+struct CheckedResolver {
+    targets: WebhookTargets,
+}
+
+impl Resolver for CheckedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let addresses = DefaultResolver::default().resolve(uri, config, timeout)?;
+        let host = uri.host().unwrap_or_default();
+        for address in addresses.iter() {
+            self.targets.check(address.ip()).map_err(|e| {
+                ureq::Error::Other(Box::new(RefusedTarget(format!(
+                    "webhook host `{host}` resolves to {}",
+                    e.0
+                ))))
+            })?;
+        }
+        Ok(addresses)
     }
 }
 
@@ -75,10 +131,23 @@ impl Courier for WebhookCourier {
             .header("webhook-timestamp", &timestamp.to_string())
             .header("webhook-signature", &signature)
             .send(&body)
-            .map_err(|e| CourierError::Retry(format!("POST {}: {e}", out.address)))?;
+            .map_err(|e| match &e {
+                // A target the installation does not allow stays refused: fix the contact.
+                ureq::Error::Other(inner) if inner.is::<RefusedTarget>() => {
+                    CourierError::Permanent(format!(
+                        "POST {}: {inner}; change the contact's webhook_url and requeue",
+                        out.address
+                    ))
+                }
+                _ => CourierError::Retry(format!("POST {}: {e}", out.address)),
+            })?;
         let status = response.status().as_u16();
         match status {
             200..=299 => Ok(()),
+            300..=399 => Err(CourierError::Permanent(format!(
+                "POST {} answered {status} (a redirect); schakel follows none: register the final URL and requeue",
+                out.address
+            ))),
             // Throttled, timed out or broken on their side: try again later.
             408 | 429 | 500..=599 => Err(CourierError::Retry(format!(
                 "POST {} answered {status}",

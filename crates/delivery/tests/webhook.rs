@@ -13,7 +13,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use schakel_app::{App, Clock};
 use schakel_delivery::WebhookCourier;
-use schakel_domain::{DeliveryState, ItemStatus, Principal, Role, SectorVocabulary};
+use schakel_domain::{
+    DeliveryState, ItemStatus, Principal, Role, SectorVocabulary, WebhookTargets,
+};
 use schakel_formats::registry::OrganisationRecord;
 use schakel_rulebook::{EffectiveDates, RulebookSet};
 use schakel_store::{DeliveryQuery, SqliteStore};
@@ -21,6 +23,12 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The receivers of these tests listen on loopback: a private target, allowed here as an
+/// installation allows it with `[webhooks] allow_private = true`.
+const LOOPBACK_ALLOWED: WebhookTargets = WebhookTargets {
+    allow_private: true,
+};
 
 /// What the receiver saw of one request.
 #[derive(Debug, Clone)]
@@ -36,6 +44,20 @@ type Log = Arc<Mutex<Vec<Received>>>;
 
 /// A one-thread HTTP receiver: records each request, answers 503 while `failing`.
 fn receiver(failing: Arc<AtomicBool>) -> Result<(String, Log), std::io::Error> {
+    answering(move || {
+        if failing.load(Ordering::SeqCst) {
+            "503 Service Unavailable".into()
+        } else {
+            "200 OK".into()
+        }
+    })
+}
+
+/// A one-thread HTTP receiver: records each request and answers with the status line
+/// (and headers) `answer` gives.
+fn answering(
+    answer: impl Fn() -> String + Send + 'static,
+) -> Result<(String, Log), std::io::Error> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let url = format!("http://{}/hook", listener.local_addr()?);
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -71,11 +93,7 @@ fn receiver(failing: Arc<AtomicBool>) -> Result<(String, Log), std::io::Error> {
                     body: String::from_utf8_lossy(&body).into_owned(),
                 });
             }
-            let status = if failing.load(Ordering::SeqCst) {
-                "503 Service Unavailable"
-            } else {
-                "200 OK"
-            };
+            let status = answer();
             let mut stream = reader.into_inner();
             let _ = write!(
                 stream,
@@ -125,7 +143,8 @@ fn webhooks_are_signed_retried_with_backoff_and_resent_with_the_same_id() -> Tes
         Clock::from_fn(move || {
             Timestamp::from_second(clock_now.load(Ordering::SeqCst)).unwrap_or_default()
         }),
-    );
+    )
+    .with_webhook_targets(LOOPBACK_ALLOWED);
     let admin = App::local_admin("tester");
     app.load_demo(&admin)?;
 
@@ -168,7 +187,7 @@ fn webhooks_are_signed_retried_with_backoff_and_resent_with_the_same_id() -> Tes
     let first = webhook(&app)?;
     assert_eq!(first.state, DeliveryState::Pending);
 
-    let courier = WebhookCourier::default();
+    let courier = WebhookCourier::new(LOOPBACK_ALLOWED);
     // The receiver is down: retried, not lost, due again only after the backoff.
     let run = app.deliver_once(&alice, &[&courier], 100)?;
     assert_eq!(run.retried, std::slice::from_ref(&first.id), "{run:?}");
@@ -213,7 +232,8 @@ fn a_delivery_whose_decision_changed_is_held_and_its_item_returns_for_approval()
         SectorVocabulary::default(),
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
-    );
+    )
+    .with_webhook_targets(LOOPBACK_ALLOWED);
     let admin = App::local_admin("tester");
     app.load_demo(&admin)?;
     let zcert = app.organisation(&admin, "z-cert")?;
@@ -233,7 +253,7 @@ fn a_delivery_whose_decision_changed_is_held_and_its_item_returns_for_approval()
     // Z-CERT stops serving the health sector: it may no longer receive for Hospital South.
     record["serves"] = json!({"sectors": [], "organisations": []});
     app.put_organisation(&admin, "z-cert", record)?;
-    let courier = WebhookCourier::default();
+    let courier = WebhookCourier::new(LOOPBACK_ALLOWED);
     let run = app.deliver_once(&alice, &[&courier], 100)?;
     assert_eq!(run.held.len(), 1, "{run:?}");
     assert!(run.delivered.is_empty() && run.retried.is_empty());
@@ -256,5 +276,132 @@ fn a_delivery_whose_decision_changed_is_held_and_its_item_returns_for_approval()
             .as_deref()
             .is_some_and(|e| e.contains("no longer permits"))
     );
+    Ok(())
+}
+
+/// An app on a fresh database with the demo constituency, allowing `targets` in the
+/// registry.
+fn demo_app(
+    dir: &std::path::Path,
+    targets: WebhookTargets,
+) -> Result<App, Box<dyn std::error::Error>> {
+    let store = SqliteStore::open(&dir.join("t.db"), SectorVocabulary::default())?;
+    let app = App::new(
+        Arc::new(store),
+        SectorVocabulary::default(),
+        Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
+        Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
+    )
+    .with_webhook_targets(targets);
+    app.load_demo(&App::local_admin("tester"))?;
+    Ok(app)
+}
+
+/// Gives Z-CERT a webhook at `url` and a signing secret.
+fn set_webhook(app: &App, url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let admin = App::local_admin("tester");
+    let zcert = app.organisation(&admin, "z-cert")?;
+    let mut record = serde_json::to_value(OrganisationRecord::from_organisation(&zcert))?;
+    record["contacts"] =
+        json!([{"name": "SOC", "email": "soc@z-cert.example", "webhook_url": url}]);
+    app.put_organisation(&admin, "z-cert", record)?;
+    app.new_webhook_secret(&admin, "z-cert")?;
+    Ok(())
+}
+
+/// Sends an item Z-CERT receives (for Hospital South), approved by a second person.
+fn send_to_zcert(app: &App) -> Result<(), Box<dyn std::error::Error>> {
+    let item = app.create_item(
+        &person("alice"),
+        json!({"kind": "vulnerability", "title": "RCE", "tlp": "AMBER",
+               "concerns": ["hospital-south"], "sectors": ["health"]}),
+    )?;
+    app.approve_item(&person("bob"), &item.row.id, None)?;
+    app.send_item(&person("alice"), &item.row.id, None)?;
+    Ok(())
+}
+
+/// The webhook deliveries that went dead, with their errors.
+fn dead_webhooks(app: &App) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    Ok(app
+        .outbox(
+            &person("alice"),
+            &DeliveryQuery {
+                state: Some(DeliveryState::Dead),
+                channel: Some(schakel_domain::Channel::Webhook),
+                limit: 10,
+                ..DeliveryQuery::default()
+            },
+        )?
+        .deliveries
+        .into_iter()
+        .map(|d| d.last_error.unwrap_or_default())
+        .collect())
+}
+
+#[test]
+fn webhooks_go_only_to_allowed_addresses_and_follow_no_redirect() -> TestResult {
+    // Cloud metadata and link-local addresses are refused in the registry, whatever the
+    // settings allow; loopback and private ranges unless the settings allow them.
+    let dir = tempfile::tempdir()?;
+    let open = demo_app(dir.path(), LOOPBACK_ALLOWED)?;
+    for url in [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[fd00:ec2::254]/",
+        "https://[::ffff:169.254.169.254]/",
+    ] {
+        let e = set_webhook(&open, url)
+            .err()
+            .ok_or(format!("{url} accepted"))?;
+        assert!(
+            e.to_string().contains("contacts[0].webhook_url") && e.to_string().contains("never"),
+            "{url}: {e}"
+        );
+    }
+    let closed_dir = tempfile::tempdir()?;
+    let closed = demo_app(closed_dir.path(), WebhookTargets::default())?;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "https://10.1.2.3/hook",
+        "http://localhost:9/h",
+    ] {
+        let e = set_webhook(&closed, url)
+            .err()
+            .ok_or(format!("{url} accepted"))?;
+        assert!(e.to_string().contains("allow_private"), "{url}: {e}");
+    }
+
+    // A name is checked against what it resolves to, when the webhook is sent: `localhost`
+    // registered where private targets were allowed, sent by a courier that allows none.
+    let (url, seen) = answering(|| "200 OK".into())?;
+    set_webhook(&open, &url.replace("127.0.0.1", "localhost"))?;
+    send_to_zcert(&open)?;
+    let run = open.deliver_once(
+        &person("alice"),
+        &[&WebhookCourier::new(WebhookTargets::default())],
+        100,
+    )?;
+    assert_eq!(run.dead.len(), 1, "{run:?}");
+    let errors = dead_webhooks(&open)?;
+    assert!(errors[0].contains("loopback"), "{errors:?}");
+    assert!(seen.lock().map_err(|_| "poisoned")?.is_empty());
+
+    // A redirect is not followed: the delivery fails, the second receiver sees nothing.
+    let redirect_dir = tempfile::tempdir()?;
+    let app = demo_app(redirect_dir.path(), LOOPBACK_ALLOWED)?;
+    let (target, target_seen) = answering(|| "200 OK".into())?;
+    let (url, first_seen) =
+        answering(move || format!("307 Temporary Redirect\r\nlocation: {target}"))?;
+    set_webhook(&app, &url)?;
+    send_to_zcert(&app)?;
+    let run = app.deliver_once(
+        &person("alice"),
+        &[&WebhookCourier::new(LOOPBACK_ALLOWED)],
+        100,
+    )?;
+    assert_eq!(run.dead.len(), 1, "{run:?}");
+    assert!(dead_webhooks(&app)?[0].contains("redirect"));
+    assert_eq!(first_seen.lock().map_err(|_| "poisoned")?.len(), 1);
+    assert!(target_seen.lock().map_err(|_| "poisoned")?.is_empty());
     Ok(())
 }

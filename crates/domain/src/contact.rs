@@ -100,6 +100,15 @@ impl WebhookUrl {
                 "`{text}` carries credentials; put secrets in the webhook secret, not the URL"
             )));
         }
+        // Link-local, metadata and the like are refused whatever the settings allow;
+        // private ranges are the installation's choice (`WebhookTargets`).
+        if let Some(host) = url.host() {
+            crate::WebhookTargets {
+                allow_private: true,
+            }
+            .check_host(&host)
+            .map_err(|e| ValueError::new(format!("`{text}`: {}", e.0)))?;
+        }
         let loopback = match url.host() {
             Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
             Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -119,6 +128,15 @@ impl WebhookUrl {
     /// The URL as text.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
+    }
+
+    /// Checks the URL's host against an installation's allowed targets (as far as it can
+    /// be known without a lookup: see [`crate::WebhookTargets::check_host`]).
+    pub fn check(&self, targets: crate::WebhookTargets) -> Result<(), ValueError> {
+        match self.0.host() {
+            Some(host) => targets.check_host(&host),
+            None => Err(ValueError::new(format!("`{}` has no host", self.0))),
+        }
     }
 }
 
@@ -157,6 +175,9 @@ mod tests {
         assert!(WebhookUrl::parse("ftp://hooks.example/hook").is_err());
         assert!(WebhookUrl::parse("https://user:pw@hooks.example/").is_err());
         assert!(WebhookUrl::parse("not a url").is_err());
+        assert!(WebhookUrl::parse("https://169.254.169.254/latest/meta-data/").is_err());
+        assert!(WebhookUrl::parse("https://[fe80::1]/hook").is_err());
+        assert!(WebhookUrl::parse("https://0.0.0.0/hook").is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod item;
 mod jurisdiction;
 mod network;
 mod organisation;
+mod reach;
 mod registry;
 mod report;
 mod reporting;
@@ -34,6 +35,7 @@ pub use item::{
 pub use jurisdiction::Jurisdiction;
 pub use network::{Asn, DomainName, IpPrefix};
 pub use organisation::{Organisation, OrganisationDraft, Serves};
+pub use reach::{AddressScope, WebhookTargets, address_scope};
 pub use registry::{Registry, RegistryIssue, check_registry};
 pub use report::{
     DisruptionNature, Impact, IncidentCategory, IncidentReport, Priority, ReportStatus,

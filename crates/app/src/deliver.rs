@@ -49,13 +49,18 @@ pub struct Outgoing {
     /// What the recipient receives (the inbox entry of FORMATS.md's item, for this
     /// recipient), as JSON.
     pub payload: serde_json::Value,
-    /// The recipient's webhook signing secret.
-    pub webhook_secret: Option<String>,
+    /// The recipient's webhook signing secret, opened; or why there is none to sign with.
+    pub webhook_secret: Result<String, String>,
     /// Email: the ASCII-armoured OpenPGP key to encrypt to (`None`: signed, not encrypted;
     /// the worker never hands over mail that must be encrypted without one).
     pub encrypt_to: Option<String>,
     /// When the attempt is made.
     pub at: Timestamp,
+}
+
+/// What a webhook secret is sealed to: the organisation it signs for.
+pub(crate) fn webhook_secret_label(slug: &OrgSlug) -> String {
+    format!("webhook-secret:{slug}")
 }
 
 /// Why a hand-over failed.
@@ -282,9 +287,17 @@ impl App {
         })?;
         let inbox_id = inbox.first().map(|i| i.id.clone());
         let reminder_of = d.id.strip_suffix(REMINDER_SUFFIX).map(str::to_owned);
-        let webhook_secret = match d.channel {
-            Channel::Webhook => tx.webhook_secret(&d.recipient)?,
-            _ => None,
+        let webhook_secret = match (d.channel, tx.webhook_secret(&d.recipient)?) {
+            (Channel::Webhook, Some(stored)) => crate::secrets::open(
+                self.secrets_key.as_deref(),
+                &webhook_secret_label(&d.recipient),
+                &stored,
+            ),
+            (Channel::Webhook, None) => Err(format!(
+                "no webhook signing secret for {0}: run `schakel webhook secret {0}`",
+                d.recipient
+            )),
+            _ => Err("not a webhook".to_owned()),
         };
         // Email: the recipient's key on file now, and whether the law and TLP demand it.
         let mut encrypt_to = None;

@@ -279,9 +279,15 @@ impl App {
         if tx.organisation(&slug)?.is_none() {
             return Err(not_found(&slug));
         }
+        let key = self.secrets_key.as_deref().ok_or_else(|| {
+            AppError::Conflict(
+                "webhook secrets are kept sealed with the secrets key, and this installation has none (--secrets-key)".into(),
+            )
+        })?;
         let secret = new_secret()?;
+        let sealed = key.seal(&crate::deliver::webhook_secret_label(&slug), &secret)?;
         let now = self.clock.now();
-        tx.put_webhook_secret(&slug, &secret, now)?;
+        tx.put_webhook_secret(&slug, &sealed, now)?;
         tx.append_audit(NewAuditEntry {
             at: now,
             actor: principal.actor(),
@@ -292,6 +298,55 @@ impl App {
         })?;
         tx.commit()?;
         Ok(secret)
+    }
+}
+
+impl App {
+    /// Seals every webhook secret an earlier version stored in clear (with the secrets
+    /// key; nothing to do without one). Each is recorded in the audit log. Returns the
+    /// organisations whose secret was sealed.
+    pub fn seal_stored_secrets(&self, principal: &Principal) -> Result<Vec<OrgSlug>, AppError> {
+        let Some(key) = self.secrets_key.as_deref() else {
+            return Ok(vec![]);
+        };
+        // Most days there is nothing to seal: look without taking the write lock.
+        let mut reader = self.store.read()?;
+        let mut in_clear = false;
+        for slug in reader.webhook_secret_holders()? {
+            in_clear |= reader
+                .webhook_secret(&slug)?
+                .is_some_and(|s| !crate::secrets::is_sealed(&s));
+        }
+        drop(reader);
+        if !in_clear {
+            return Ok(vec![]);
+        }
+        let mut sealed = Vec::new();
+        let mut tx = self.store.write()?;
+        let now = self.clock.now();
+        for slug in tx.webhook_secret_holders()? {
+            let Some(stored) = tx.webhook_secret(&slug)? else {
+                continue;
+            };
+            if crate::secrets::is_sealed(&stored) {
+                continue;
+            }
+            let value = key.seal(&crate::deliver::webhook_secret_label(&slug), &stored)?;
+            tx.put_webhook_secret(&slug, &value, now)?;
+            tx.append_audit(NewAuditEntry {
+                at: now,
+                actor: principal.actor(),
+                action: "webhook.secret.seal".into(),
+                subject: format!("organisation:{slug}"),
+                before: None,
+                after: Some(json!({"sealed": true})),
+            })?;
+            sealed.push(slug);
+        }
+        if !sealed.is_empty() {
+            tx.commit()?;
+        }
+        Ok(sealed)
     }
 }
 

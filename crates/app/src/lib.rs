@@ -22,6 +22,7 @@ mod redact;
 mod registry;
 mod reports;
 mod review;
+mod secrets;
 mod stats;
 mod suppress;
 mod tokens;
@@ -50,6 +51,7 @@ pub use registry::{ImportOptions, ImportReport, OwnerAnswer};
 pub use reports::{ItemFromReport, ReportPage, ReportView, clock_record};
 pub use review::ReviewEntry;
 pub use schakel_formats::registry::EntryError;
+pub use secrets::SecretsKey;
 pub use stats::{Quarter, StatsOptions, UNKNOWN_SECTOR};
 pub use tokens::{IssuedToken, TokenKind, TokenRequest};
 pub use woo::{DisclosedReport, MIN_SECTOR_MEMBERS, RedactionEntry, WooExport};
@@ -124,6 +126,8 @@ pub struct App {
     feed_state: Option<Arc<std::path::Path>>,
     /// Which webhook targets registry entries may name.
     webhook_targets: WebhookTargets,
+    /// The key secrets are sealed with in the store (kept outside it).
+    secrets_key: Option<Arc<SecretsKey>>,
 }
 
 impl App {
@@ -150,7 +154,15 @@ impl App {
             registry_cache: Arc::default(),
             feed_state: None,
             webhook_targets: WebhookTargets::default(),
+            secrets_key: None,
         }
+    }
+
+    /// The same application sealing secrets in the store with `key` (webhook signing
+    /// secrets; without a key none can be made).
+    pub fn with_secrets_key(mut self, key: SecretsKey) -> Self {
+        self.secrets_key = Some(Arc::new(key));
+        self
     }
 
     /// The same application accepting webhook URLs to `targets` in the registry (by

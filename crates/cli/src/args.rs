@@ -29,6 +29,11 @@ pub(crate) struct Cli {
     /// The centre's OpenPGP secret key (default: `schakel-centre.asc` beside the database).
     #[arg(long, global = true, env = "SCHAKEL_KEY", value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// The key that seals webhook secrets in the database (default: `schakel-secrets.key`
+    /// beside the database; made by the first `webhook secret`). Keep it apart from
+    /// database backups: without it no webhook can be signed.
+    #[arg(long, global = true, env = "SCHAKEL_SECRETS_KEY", value_name = "FILE")]
+    pub secrets_key: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::args::{Cli, Command, OrgCommand, TokenCommand, TokenCreate};
 use crate::config::Settings;
+use crate::files::write_atomically;
 use crate::output::{json, local_time, out, table};
 
 /// A command's failure: a message for the person and an exit status (1: user error).
@@ -94,6 +95,16 @@ fn open_app(cli: &Cli, settings: &Settings) -> Result<App, CliError> {
     .with_regimes(regimes)
     .with_webhook_targets(targets)
     .with_feed_state(crate::feeds::state_dir(&cli.db));
+    // The secrets key: made by the first `webhook secret`, read by whatever signs.
+    let secrets =
+        crate::files::beside_db(cli.secrets_key.as_deref(), &cli.db, "schakel-secrets.key");
+    let app = match crate::files::secrets_key(&secrets, matches!(cli.command, Command::Webhook(_)))?
+    {
+        Some(key) => app.with_secrets_key(key),
+        None => app,
+    };
+    // Secrets an earlier version stored in clear are sealed as soon as there is a key.
+    app.seal_stored_secrets(&operator())?;
     // A rulebook whose text changed since it was last used is recorded as an amendment.
     app.record_rulebooks(&operator())?;
     Ok(app)
@@ -107,14 +118,9 @@ fn operator() -> Principal {
     App::local_admin(&user)
 }
 
-/// Runs a command.
 /// The centre's key file: `--key`, else `schakel-centre.asc` beside the database.
 pub(crate) fn key_path(key: &Option<std::path::PathBuf>, db: &Path) -> std::path::PathBuf {
-    key.clone().unwrap_or_else(|| {
-        db.parent()
-            .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf)
-            .join("schakel-centre.asc")
-    })
+    crate::files::beside_db(key.as_deref(), db, "schakel-centre.asc")
 }
 
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
@@ -685,14 +691,6 @@ fn token(app: &App, me: &Principal, command: TokenCommand) -> Result<(), CliErro
     }
 }
 
-/// Writes a file through a temporary file and a rename, so a reader never sees half.
-pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
-    let tmp = path.with_extension("tmp-schakel");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| CliError::user(format!("cannot write `{}`: {e}", path.display())))
-}
-
 fn serve(
     app: App,
     me: &Principal,
@@ -750,6 +748,13 @@ fn serve(
             .local_addr()
             .map_err(|e| CliError::user(format!("cannot read the listening address: {e}")))?;
         tracing::info!(store = %app.describe_store(), %addr, "schakel is serving");
+        let orphans = schakel_feeds::remove_orphaned_spools();
+        if orphans > 0 {
+            tracing::info!(
+                orphans,
+                "removed the spools of feed runs that did not finish (a crash or a kill)"
+            );
+        }
         out(&format!(
             "schakel is serving http://{addr}/ (API under http://{addr}/api/v1, description at http://{addr}/api/v1/openapi.json)\n{banner}"
         ))?;

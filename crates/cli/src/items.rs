@@ -14,7 +14,8 @@ use serde_json::json;
 use crate::args::{
     AuditCommand, ItemCommand, KeyCommand, OutboxCommand, ReviewCommand, WebhookCommand,
 };
-use crate::commands::{CliError, date_arg, read_json, write_atomically};
+use crate::commands::{CliError, date_arg, read_json};
+use crate::files::write_atomically;
 use crate::output::{json, json_text, local_time, out, table, to_file_or_out};
 
 fn option<T: std::str::FromStr<Err = ValueError>>(

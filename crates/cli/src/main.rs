@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod decide;
 mod feeds;
+mod files;
 mod items;
 mod output;
 mod reports;

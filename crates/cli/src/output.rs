@@ -40,7 +40,7 @@ pub(crate) fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
 /// Writes text to FILE (whole or not at all) when one is given, else to standard output.
 pub(crate) fn to_file_or_out(target: Option<&std::path::Path>, text: &str) -> Result<(), CliError> {
     match target {
-        Some(path) => crate::commands::write_atomically(path, text),
+        Some(path) => crate::files::write_atomically(path, text),
         None => out(text),
     }
 }

@@ -12,7 +12,8 @@ use schakel_store::ReportQuery;
 use serde_json::json;
 
 use crate::args::{AdviceCommand, ReportCommand, WooCommand};
-use crate::commands::{CliError, read_json, write_atomically};
+use crate::commands::{CliError, read_json};
+use crate::files::write_atomically;
 use crate::output::{json, json_text, local_time, out, table, to_file_or_out};
 
 /// How long until (or since) a deadline, for people: `in 3 h 20 min`, `overdue by 2 d 4 h`.

@@ -510,6 +510,82 @@ fn secrets_are_never_shown_by_help_messages_or_logs() -> TestResult {
     Ok(())
 }
 
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o777)
+}
+
+#[test]
+#[cfg(unix)]
+fn an_installations_files_are_its_own_and_webhook_secrets_are_sealed() -> TestResult {
+    let env = Env::new()?;
+    let tmp = env.dir.path().join("tmp");
+    std::fs::create_dir(&tmp)?;
+    // A feed run that crashed left its spool behind.
+    let orphan = tmp.join("schakel-feed-4000000-0");
+    std::fs::create_dir(&orphan)?;
+    std::fs::write(orphan.join("owner.lock"), "")?;
+    std::fs::write(orphan.join("rows.spool"), "every column of the source")?;
+
+    assert!(env.run(&["demo"])?.status.success());
+    assert!(env.run(&["key", "init"])?.status.success());
+    let out = env.run(&["webhook", "secret", "z-cert", "--json"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let secret: Value = serde_json::from_slice(&out.stdout)?;
+    let secret = secret["secret"].as_str().ok_or("no secret")?.to_owned();
+    let export = env.dir.path().join("registry.json");
+    let out = env.run(&["org", "export", "--out", export.to_str().ok_or("path")?])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = env.db();
+    let mut files = vec![
+        db.clone(),
+        env.dir.path().join("schakel-centre.asc"),
+        env.dir.path().join("schakel-secrets.key"),
+        export,
+    ];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        if std::path::Path::new(&name).exists() {
+            files.push(name.into());
+        }
+    }
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    // The secret is in no file of the database, only sealed.
+    for file in files.iter().take(1).chain(files.iter().skip(4)) {
+        let bytes = std::fs::read(file)?;
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} holds the webhook secret in clear",
+            file.display()
+        );
+    }
+    // A database that others could read is made private when opened.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644))?;
+    assert!(env.run(&["org", "list"])?.status.success());
+    assert_eq!(mode(&db), 0o600);
+
+    // Starting the server removes the orphaned spool.
+    let mut child = env
+        .command()
+        .env("TMPDIR", &tmp)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    let first = lines.next().ok_or("no output")??;
+    child.kill()?;
+    child.wait()?;
+    assert!(first.contains("schakel is serving"), "{first}");
+    assert!(!orphan.exists(), "the orphaned spool is still there");
+    Ok(())
+}
+
 #[test]
 fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
     let env = Env::new()?;

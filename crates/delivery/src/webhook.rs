@@ -114,12 +114,10 @@ impl Courier for WebhookCourier {
     }
 
     fn deliver(&self, out: &Outgoing) -> Result<(), CourierError> {
-        let secret = out.webhook_secret.as_deref().ok_or_else(|| {
-            CourierError::Permanent(format!(
-                "no webhook signing secret for {}: run `schakel webhook secret {}`",
-                out.recipient, out.recipient
-            ))
-        })?;
+        let secret = out
+            .webhook_secret
+            .as_deref()
+            .map_err(|why| CourierError::Permanent(why.to_owned()))?;
         let body = out.payload.to_string();
         let timestamp = out.at.as_second();
         let signature = sign(secret, &out.id, timestamp, &body).map_err(CourierError::Permanent)?;

@@ -88,7 +88,7 @@ fn outgoing() -> Result<Outgoing, Failure> {
         payload: json!({"type": "schakel.delivery", "id": "dlv_tls0001", "inbox_id": "dlv_inbox",
                         "data": {"title": "Over TLS", "tlp": "GREEN", "kind": "advisory",
                                  "item": "itm_1", "bases": [], "on_behalf_of": []}}),
-        webhook_secret: None,
+        webhook_secret: Err("not a webhook".into()),
         encrypt_to: None,
         at: "2026-11-22T10:00:00Z".parse()?,
     })

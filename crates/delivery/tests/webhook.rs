@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
-use schakel_app::{App, Clock};
+use schakel_app::{App, Clock, SecretsKey};
 use schakel_delivery::WebhookCourier;
 use schakel_domain::{
     DeliveryState, ItemStatus, Principal, Role, SectorVocabulary, WebhookTargets,
@@ -144,7 +144,8 @@ fn webhooks_are_signed_retried_with_backoff_and_resent_with_the_same_id() -> Tes
             Timestamp::from_second(clock_now.load(Ordering::SeqCst)).unwrap_or_default()
         }),
     )
-    .with_webhook_targets(LOOPBACK_ALLOWED);
+    .with_webhook_targets(LOOPBACK_ALLOWED)
+    .with_secrets_key(SecretsKey::generate()?);
     let admin = App::local_admin("tester");
     app.load_demo(&admin)?;
 
@@ -233,7 +234,8 @@ fn a_delivery_whose_decision_changed_is_held_and_its_item_returns_for_approval()
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
     )
-    .with_webhook_targets(LOOPBACK_ALLOWED);
+    .with_webhook_targets(LOOPBACK_ALLOWED)
+    .with_secrets_key(SecretsKey::generate()?);
     let admin = App::local_admin("tester");
     app.load_demo(&admin)?;
     let zcert = app.organisation(&admin, "z-cert")?;
@@ -292,7 +294,8 @@ fn demo_app(
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::fixed("2026-11-22T10:00:00Z".parse::<Timestamp>()?),
     )
-    .with_webhook_targets(targets);
+    .with_webhook_targets(targets)
+    .with_secrets_key(SecretsKey::generate()?);
     app.load_demo(&App::local_admin("tester"))?;
     Ok(app)
 }

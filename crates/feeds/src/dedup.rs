@@ -14,6 +14,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::FeedError;
+use crate::private::{TempDir, create_dir_all, create_file};
 
 const PARTITIONS: usize = 64;
 /// Records held in memory before the buffers are spilled (16 bytes each, about 32 MB).
@@ -77,40 +78,8 @@ pub(crate) struct Spool {
     buffers: Vec<Vec<(u64, u32, u32)>>,
     held: usize,
     spill_at: usize,
-    dir: Option<tempdir::TempDir>,
+    dir: Option<TempDir>,
     files: Vec<Option<BufWriter<File>>>,
-}
-
-pub(crate) mod tempdir {
-    //! A temporary directory removed when dropped (the spool's files).
-    use std::path::{Path, PathBuf};
-
-    pub(crate) struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub(crate) fn new() -> std::io::Result<Self> {
-            let base = std::env::temp_dir();
-            for attempt in 0..100u32 {
-                let path = base.join(format!("schakel-feed-{}-{attempt}", std::process::id()));
-                match std::fs::create_dir(&path) {
-                    Ok(()) => return Ok(Self(path)),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(std::io::Error::other("no free temporary directory name"))
-        }
-
-        pub(crate) fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 impl Spool {
@@ -145,9 +114,8 @@ impl Spool {
 
     fn spill(&mut self) -> Result<(), FeedError> {
         if self.dir.is_none() {
-            self.dir = Some(
-                tempdir::TempDir::new().map_err(|e| io("cannot make a temporary directory", e))?,
-            );
+            self.dir =
+                Some(TempDir::new().map_err(|e| io("cannot make a temporary directory", e))?);
         }
         let dir: PathBuf = self
             .dir
@@ -162,7 +130,7 @@ impl Spool {
                 continue;
             };
             if slot.is_none() {
-                let file = File::create(dir.join(format!("{p:02}.spool")))
+                let file = create_file(&dir.join(format!("{p:02}.spool")))
                     .map_err(|e| io("cannot write the de-duplication spool", e))?;
                 *slot = Some(BufWriter::with_capacity(1 << 16, file));
             }
@@ -177,7 +145,7 @@ impl Spool {
 
     /// Every partition's records: the file it spilled to (flushed), and those still in
     /// memory; the directory of the files lives as long as the returned guard.
-    fn into_sources(mut self) -> Result<(Option<tempdir::TempDir>, Vec<Source>), FeedError> {
+    fn into_sources(mut self) -> Result<(Option<TempDir>, Vec<Source>), FeedError> {
         let mut sources = Vec::with_capacity(PARTITIONS);
         for p in 0..PARTITIONS {
             let spilled = match self.files.get_mut(p).and_then(Option::take) {
@@ -241,16 +209,12 @@ impl SeenState {
     /// so that it sees what this one notified, and neither overwrites the other. Released
     /// when dropped.
     pub fn lock(&self) -> Result<StateLock, FeedError> {
-        std::fs::create_dir_all(&self.dir)
+        create_dir_all(&self.dir)
             .map_err(|e| io(&format!("cannot create `{}`", self.dir.display()), e))?;
         let path = self.dir.join("lock");
         let failed = |e| io(&format!("cannot lock `{}`", path.display()), e);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(failed)?;
+        // Empty: truncating it under another run's lock changes nothing.
+        let file = create_file(&path).map_err(failed)?;
         file.lock().map_err(failed)?;
         Ok(StateLock { _file: file })
     }
@@ -269,7 +233,7 @@ pub struct DedupOutcome {
     pub deduplicated: u64,
     /// The run's distinct fingerprints and their aggregate, one file per partition, kept
     /// on disk (not in memory) until [`DedupOutcome::remember`].
-    pending: Option<tempdir::TempDir>,
+    pending: Option<TempDir>,
 }
 
 fn put<R: Record>(w: &mut impl Write, records: impl Iterator<Item = R>) -> std::io::Result<()> {
@@ -304,7 +268,7 @@ fn read_records<R: Record>(path: &Path) -> Result<Vec<R>, FeedError> {
 fn write_records<R: Record + Copy>(path: &Path, records: &[R]) -> Result<(), FeedError> {
     let tmp = path.with_extension("tmp");
     let failed = |e| io(&format!("cannot write `{}`", tmp.display()), e);
-    let mut w = BufWriter::with_capacity(1 << 16, File::create(&tmp).map_err(failed)?);
+    let mut w = BufWriter::with_capacity(1 << 16, create_file(&tmp).map_err(failed)?);
     put(&mut w, records.iter().copied()).map_err(failed)?;
     w.into_inner()
         .map_err(|e| failed(e.into_error()))?
@@ -329,7 +293,7 @@ pub(crate) fn deduplicate(
 ) -> Result<DedupOutcome, FeedError> {
     // Only a run that will be remembered needs its fingerprints kept.
     let pending = if keep {
-        Some(tempdir::TempDir::new().map_err(|e| io("cannot make a temporary directory", e))?)
+        Some(TempDir::new().map_err(|e| io("cannot make a temporary directory", e))?)
     } else {
         None
     };
@@ -465,7 +429,7 @@ impl DedupOutcome {
         today: u32,
         window: u32,
     ) -> Result<(), FeedError> {
-        std::fs::create_dir_all(&state.dir)
+        create_dir_all(&state.dir)
             .map_err(|e| io(&format!("cannot create `{}`", state.dir.display()), e))?;
         let since = today.saturating_sub(window);
         let Some(pending) = &self.pending else {
@@ -510,7 +474,7 @@ mod tests {
 
     #[test]
     fn repeats_are_found_across_spills_and_remembered_runs() -> Result<(), FeedError> {
-        let dir = tempdir::TempDir::new().map_err(|e| io("temp", e))?;
+        let dir = TempDir::new().map_err(|e| io("temp", e))?;
         let state = SeenState::new(dir.path().join("seen"));
         // 1,000 hosts of aggregate 0 and 500 of aggregate 1, each twice, spilled every 300.
         let run = |state: Option<&SeenState>, today: u32, keep: bool| {
@@ -541,7 +505,7 @@ mod tests {
 
     #[test]
     fn a_damaged_state_file_is_named() -> Result<(), FeedError> {
-        let dir = tempdir::TempDir::new().map_err(|e| io("temp", e))?;
+        let dir = TempDir::new().map_err(|e| io("temp", e))?;
         let path = dir.path().join("00.bin");
         std::fs::write(&path, [0u8; 13]).map_err(|e| io("write", e))?;
         let err = read_records::<(u64, u32)>(&path)

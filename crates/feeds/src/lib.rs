@@ -12,6 +12,7 @@ mod dedup;
 mod facts;
 mod ingest;
 mod mapping;
+mod private;
 mod report;
 mod resolve;
 mod rows;
@@ -23,6 +24,7 @@ pub use ingest::{
     PROGRESS_EVERY, STIX_COLUMNS,
 };
 pub use mapping::{CONVERSIONS, Mapping, parse_mapping};
+pub use private::remove_orphaned_spools;
 pub use report::{
     Columns, ReportTable, ReportType, SHADOWSERVER_REPORTS, Severity, report_from_file_name,
 };

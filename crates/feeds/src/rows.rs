@@ -10,7 +10,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use crate::FeedError;
-use crate::dedup::tempdir::TempDir;
+use crate::private::{TempDir, create_file};
 
 fn io(what: &str, e: std::io::Error) -> FeedError {
     FeedError::Io(format!("{what}: {e}"))
@@ -26,7 +26,7 @@ pub(crate) struct RowSpool {
 impl RowSpool {
     pub(crate) fn new() -> Result<Self, FeedError> {
         let dir = TempDir::new().map_err(|e| io("cannot make a temporary directory", e))?;
-        let file = File::create(dir.path().join("rows.spool"))
+        let file = create_file(&dir.path().join("rows.spool"))
             .map_err(|e| io("cannot write the row spool", e))?;
         Ok(Self {
             dir,

@@ -64,6 +64,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// `vocabulary` is the sector vocabulary stored sectors are read against.
     pub fn open(path: &Path, vocabulary: SectorVocabulary) -> Result<Self, StoreError> {
+        keep_private(path)?;
         let open = || -> Result<Connection, StoreError> {
             let conn = Connection::open(path).map_err(|e| {
                 StoreError::Database(format!("cannot open `{}`: {e}", path.display()))
@@ -114,6 +115,41 @@ impl SqliteStore {
             .lock()
             .map_err(|_| StoreError::Database("a reader connection was poisoned".into()))
     }
+}
+
+/// The database holds contacts, reports and sealed secrets: it, its write-ahead log and
+/// its shared-memory file are readable by their owner only. A new database is created so
+/// (SQLite gives the log and shared-memory files the database's permissions); an existing
+/// one that others could read is made private.
+fn keep_private(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let failed = |e: std::io::Error| {
+            StoreError::Database(format!("cannot make `{}` private: {e}", path.display()))
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(failed(e)),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            if let Ok(meta) = std::fs::metadata(&name)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o600))
+                    .map_err(failed)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

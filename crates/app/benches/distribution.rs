@@ -76,7 +76,7 @@ fn main() -> Result<(), Failure> {
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::fixed("2026-11-22T10:00:00Z".parse()?),
     );
-    let admin = App::local_admin("bench");
+    let admin = App::installation();
     app.import_registry(
         &admin,
         registry(organisations).to_string().as_bytes(),

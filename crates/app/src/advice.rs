@@ -12,7 +12,7 @@ use schakel_store::{AdviceRow, NewAuditEntry, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::access::{require_analyst, require_staff};
+use crate::access::{Action, require};
 use crate::items::ItemView;
 use crate::tokens::random_hex;
 use crate::{App, AppError};
@@ -138,7 +138,7 @@ impl App {
         principal: &Principal,
         request: &AdviceRequest,
     ) -> Result<Advice, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::WorkReports)?;
         let organisation = OrgSlug::parse(&request.organisation)
             .map_err(|e| AppError::field("organisation", e.0))?;
         let title = request.title.trim();
@@ -225,7 +225,7 @@ impl App {
         let own = match principal.role {
             Role::Recipient => principal.organisation.clone(),
             _ => {
-                require_staff(principal)?;
+                require(principal, Action::ReadReports)?;
                 None
             }
         };
@@ -259,7 +259,7 @@ impl App {
             if principal.role == Role::Recipient {
                 return Err(not_found(id));
             }
-            require_analyst(principal)?;
+            require(principal, Action::WorkReports)?;
         }
         match advice.state {
             AdviceState::Confirmed => {
@@ -307,7 +307,7 @@ impl App {
         principal: &Principal,
         id: &str,
     ) -> Result<(Advice, ItemView), AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::WorkReports)?;
         let mut tx = self.store.write()?;
         let mut advice = self.load_advice(&mut *tx, id)?;
         match advice.state {

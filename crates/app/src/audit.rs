@@ -7,7 +7,7 @@ use schakel_domain::{Date, Principal, legal_date};
 use schakel_store::{AuditEntry, DeliveryQuery, GENESIS_HASH, NewAuditEntry, entry_hash};
 use serde_json::json;
 
-use crate::access::require_legal;
+use crate::access::{Action, require};
 use crate::{App, AppError};
 
 /// Signs and checks with the centre's key (implemented with OpenPGP in
@@ -163,7 +163,7 @@ impl App {
         signer: Option<&dyn Signer>,
         known: Option<&SignedHead>,
     ) -> Result<Verification, AppError> {
-        require_legal(principal)?;
+        require(principal, Action::ReadAudit)?;
         let entries = self.store.read()?.audit_log()?;
         let mut v = verify_chain(&entries);
         for e in entries.iter().filter(|e| e.entry.action == "audit.head") {
@@ -202,7 +202,7 @@ impl App {
         principal: &Principal,
         signer: &dyn Signer,
     ) -> Result<SignedHead, AppError> {
-        require_legal(principal)?;
+        require(principal, Action::SignAuditHead)?;
         let mut tx = self.store.write()?;
         let last = tx
             .audit_log()?
@@ -243,7 +243,7 @@ impl App {
         from: Date,
         to: Date,
     ) -> Result<serde_json::Value, AppError> {
-        require_legal(principal)?;
+        require(principal, Action::ReadAudit)?;
         if to < from {
             return Err(AppError::field(
                 "to",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use schakel_store::{NewAuditEntry, Tx};
 
-use crate::access::require_staff;
+use crate::access::{Action, require};
 use crate::{App, AppError};
 
 pub(crate) fn decide_error(e: DecideError) -> AppError {
@@ -28,7 +28,7 @@ impl App {
         &self,
         principal: &Principal,
     ) -> Result<&schakel_rulebook::RulebookSet, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::Decide)?;
         Ok(&self.rulebooks)
     }
 
@@ -62,7 +62,7 @@ impl App {
         principal: &Principal,
         request: serde_json::Value,
     ) -> Result<Decision, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::Decide)?;
         let request = parse_decision_request(request, self.clock.now())
             .map_err(|issues| AppError::from_issues("decision request", issues))?;
         self.decide(principal, &request)
@@ -74,7 +74,7 @@ impl App {
         principal: &Principal,
         request: &DecisionRequest,
     ) -> Result<Decision, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::Decide)?;
         let mut tx = self.store.write()?;
         let registry = self.registry_in(&mut *tx)?;
         let decision = self

@@ -16,7 +16,7 @@ use schakel_rulebook::{DecisionRequest, Verdict};
 use schakel_store::{DeliveryQuery, DeliveryRow, DeliveryUpdate, NewAuditEntry, NewDelivery};
 use serde_json::json;
 
-use crate::access::require_analyst;
+use crate::access::{Action, require};
 use crate::decide::decide_error;
 use crate::{App, AppError};
 
@@ -142,7 +142,7 @@ impl App {
         couriers: &[&dyn Courier],
         limit: u64,
     ) -> Result<DeliveryRun, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::Deliver)?;
         let now = self.clock.now();
         let (due, registry) = {
             let mut tx = self.store.read()?;
@@ -486,7 +486,7 @@ impl App {
         principal: &Principal,
         after: SignedDuration,
     ) -> Result<Vec<String>, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::Deliver)?;
         let now = self.clock.now();
         let Ok(cutoff) = now.checked_sub(after) else {
             return Ok(vec![]);
@@ -610,7 +610,7 @@ impl App {
     /// Puts a dead or held delivery back in the queue (after a contact was fixed or the
     /// item approved again), due now. Analysts.
     pub fn requeue(&self, principal: &Principal, id: &str) -> Result<DeliveryRow, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::Deliver)?;
         let mut tx = self.store.write()?;
         let d = tx
             .delivery(id)?

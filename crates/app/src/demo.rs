@@ -15,6 +15,7 @@ pub const DEMO_REGISTRY: &str = include_str!("demo/constituency.json");
 impl App {
     /// Loads the demo constituency. Loading it again changes nothing.
     pub fn load_demo(&self, principal: &Principal) -> Result<ImportReport, AppError> {
+        crate::access::require(principal, crate::access::Action::LoadDemo)?;
         self.import_registry(
             principal,
             DEMO_REGISTRY.as_bytes(),

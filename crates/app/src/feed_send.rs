@@ -20,7 +20,7 @@ use schakel_store::{
 };
 use serde_json::json;
 
-use crate::access::{require_legal, require_recipient, require_staff};
+use crate::access::{Action, require, require_recipient};
 use crate::feeds::{FeedProgress, Message, Messages, live_approval};
 use crate::items::set_status;
 use crate::plan::{PlanInput, make_plan};
@@ -492,7 +492,7 @@ impl App {
         principal: &Principal,
         before: Date,
     ) -> Result<FeedPurgeRecord, AppError> {
-        require_legal(principal)?;
+        require(principal, Action::PurgeFeedRows)?;
         let cutoff = day_start(before).map_err(|e| AppError::field("before", e.0))?;
         let now = self.clock.now();
         let mut tx = self.store.write()?;
@@ -553,7 +553,7 @@ impl App {
         limit: u64,
         offset: u64,
     ) -> Result<(Vec<FeedRunRecord>, u64), AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadFeedRuns)?;
         let mut tx = self.store.read()?;
         let (runs, total) = tx.feed_runs(limit, offset)?;
         let records = runs
@@ -570,7 +570,7 @@ impl App {
         principal: &Principal,
         id: &str,
     ) -> Result<FeedRunDetailRecord, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadFeedRuns)?;
         let mut tx = self.store.read()?;
         let run = tx
             .feed_run(id)?

@@ -22,7 +22,7 @@ use schakel_rulebook::{DecisionRequest, ItemFacts, Verdict};
 use schakel_store::{NewAuditEntry, StandingApprovalRow};
 use serde_json::json;
 
-use crate::access::{require_analyst, require_approver, require_staff};
+use crate::access::{Action, require};
 use crate::plan::candidates;
 use crate::{App, AppError};
 
@@ -116,7 +116,7 @@ impl App {
         options: &FeedOptions,
         progress: &mut dyn FnMut(FeedProgress),
     ) -> Result<FeedSummaryRecord, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::IngestFeeds)?;
         let started = Instant::now();
         let today = self.clock.today();
         let registry = self.registry()?;
@@ -238,7 +238,7 @@ impl App {
         report: &str,
         note: Option<&str>,
     ) -> Result<StandingApprovalRecord, AppError> {
-        require_approver(principal)?;
+        require(principal, Action::StandingApprovals)?;
         let report = report.trim();
         if report.is_empty() || report.contains(char::is_whitespace) {
             return Err(AppError::field(
@@ -279,7 +279,7 @@ impl App {
 
     /// Revokes a report type's standing approval. An analyst or legal officer; audited.
     pub fn revoke_feed_report(&self, principal: &Principal, report: &str) -> Result<(), AppError> {
-        require_approver(principal)?;
+        require(principal, Action::StandingApprovals)?;
         let mut tx = self.store.write()?;
         let now = self.clock.now();
         if !tx.revoke_standing_approval(report, now, &principal.name)? {
@@ -304,7 +304,7 @@ impl App {
         &self,
         principal: &Principal,
     ) -> Result<Vec<StandingApprovalRecord>, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadFeedRuns)?;
         let mut tx = self.store.read()?;
         Ok(tx
             .standing_approvals()?

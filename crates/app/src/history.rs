@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use schakel_domain::Principal;
 use schakel_formats::answers::{FieldChangeRecord, HistoryRecord};
 
-use crate::access::require_staff;
+use crate::access::{Action, require};
 use crate::registry::{not_found, parse_slug, subject};
 use crate::{App, AppError};
 
@@ -88,7 +88,7 @@ impl App {
         principal: &Principal,
         slug: &str,
     ) -> Result<Vec<HistoryEntry>, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadRegistry)?;
         let slug = parse_slug(slug)?;
         let mut tx = self.store.read()?;
         if tx.organisation(&slug)?.is_none() {

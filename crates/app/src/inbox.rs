@@ -7,7 +7,7 @@ use schakel_rulebook::RulebookSet;
 use schakel_store::{DeliveryQuery, DeliveryRow, ForwardingRow, NewAuditEntry, Tx};
 use serde_json::json;
 
-use crate::access::{require_admin, require_recipient, require_staff};
+use crate::access::{Action, require, require_recipient};
 use crate::registry::{not_found, parse_slug};
 use crate::{App, AppError};
 
@@ -260,7 +260,7 @@ impl App {
         principal: &Principal,
         query: &DeliveryQuery,
     ) -> Result<DeliveryPage, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadOutbox)?;
         let mut tx = self.store.read()?;
         let (deliveries, total) = tx.find_deliveries(query)?;
         Ok(DeliveryPage { deliveries, total })
@@ -273,7 +273,7 @@ impl App {
         principal: &Principal,
         slug: &str,
     ) -> Result<String, AppError> {
-        require_admin(principal)?;
+        require(principal, Action::ChangeRegistry)?;
         let slug = parse_slug(slug)?;
         let mut tx = self.store.write()?;
         if tx.organisation(&slug)?.is_none() {
@@ -356,7 +356,7 @@ impl App {
         &self,
         principal: &Principal,
     ) -> Result<Vec<schakel_store::AuditEntry>, AppError> {
-        crate::access::require_legal(principal)?;
+        require(principal, Action::ReadAudit)?;
         Ok(self.store.read()?.audit_log()?)
     }
 }

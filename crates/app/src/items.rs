@@ -12,7 +12,7 @@ use schakel_store::{
 };
 use serde_json::json;
 
-use crate::access::{require_analyst, require_approver, require_staff};
+use crate::access::{Action, require};
 use crate::plan::{Plan, PlanInput, make_plan, needs_approval};
 use crate::tokens::random_hex;
 use crate::{App, AppError};
@@ -195,7 +195,7 @@ impl App {
         principal: &Principal,
         value: serde_json::Value,
     ) -> Result<ItemView, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::WorkItems)?;
         let mut tx = self.store.write()?;
         let item = self.parse_checked(&mut *tx, value)?;
         let view = self.insert_item(&mut *tx, principal, item)?;
@@ -269,14 +269,14 @@ impl App {
 
     /// One item. Staff only.
     pub fn item(&self, principal: &Principal, id: &str) -> Result<ItemView, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadItems)?;
         let mut tx = self.store.read()?;
         load_item(&mut *tx, &self.vocabulary, id)
     }
 
     /// Items, newest first. Staff only.
     pub fn items(&self, principal: &Principal, query: &ItemQuery) -> Result<ItemPage, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadItems)?;
         let mut tx = self.store.read()?;
         let (items, total) = tx.find_items(query)?;
         Ok(ItemPage { items, total })
@@ -284,7 +284,7 @@ impl App {
 
     /// The plan for an item's current version today. Staff only.
     pub fn plan(&self, principal: &Principal, id: &str) -> Result<Plan, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadItems)?;
         let mut tx = self.store.read()?;
         let view = load_item(&mut *tx, &self.vocabulary, id)?;
         self.plan_in(&mut *tx, &view)
@@ -400,7 +400,7 @@ impl App {
         id: &str,
         value: serde_json::Value,
     ) -> Result<ItemView, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::WorkItems)?;
         let mut tx = self.store.write()?;
         let item = self.parse_checked(&mut *tx, value)?;
         let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
@@ -422,7 +422,7 @@ impl App {
         id: &str,
         reason: Option<&str>,
     ) -> Result<Retraction, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::WorkItems)?;
         let mut tx = self.store.write()?;
         let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
         if view.row.status == ItemStatus::Retracted || view.row.retraction.is_some() {
@@ -481,7 +481,7 @@ impl App {
         id: &str,
         expected: Option<&str>,
     ) -> Result<(Plan, ApprovalRow), AppError> {
-        require_approver(principal)?;
+        require(principal, Action::ApproveItems)?;
         let mut tx = self.store.write()?;
         let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
         if view.row.created_by == principal.name {
@@ -541,7 +541,7 @@ impl App {
         id: &str,
         expected: Option<&str>,
     ) -> Result<SendReport, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::WorkItems)?;
         let mut tx = self.store.write()?;
         let mut view = load_item(&mut *tx, &self.vocabulary, id)?;
         match view.row.status {

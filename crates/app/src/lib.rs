@@ -221,23 +221,26 @@ impl App {
         Ok(())
     }
 
-    /// The delivery worker inside `schakel serve`, as recorded in the audit log.
+    /// The delivery worker (inside `schakel serve`, or `deliver --once`), as recorded in
+    /// the audit log.
     pub fn delivery_worker() -> Principal {
         Principal {
             token_id: "worker".into(),
             name: "delivery-worker".into(),
-            role: Role::Analyst,
+            role: Role::Installation,
             organisation: None,
         }
     }
 
-    /// The principal of someone working on the server's own command line: an
-    /// administrator named after the operating-system user.
-    pub fn local_admin(user: &str) -> Principal {
+    /// The installation itself: whoever runs the binary on its files, for the commands
+    /// that need only those (tokens, keys, the demo, `serve`, `org import` without a token)
+    /// and the server's own duties. It is not a person: what needs one (approving,
+    /// sending, reading the audit trail) it may not do.
+    pub fn installation() -> Principal {
         Principal {
-            token_id: "cli".into(),
-            name: format!("cli:{user}"),
-            role: Role::Admin,
+            token_id: "installation".into(),
+            name: "installation".into(),
+            role: Role::Installation,
             organisation: None,
         }
     }

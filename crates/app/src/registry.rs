@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use schakel_domain::{Date, OrgSlug, Organisation, Principal, RegistryIssue, check_registry};
+use schakel_domain::{Date, OrgSlug, Organisation, Principal, RegistryIssue, Role, check_registry};
 use schakel_formats::answers::{OwnerRecord, PrefixMatchRecord};
 use schakel_formats::registry::{
     EntryError, OrganisationRecord, RegistryFileError, parse_entry, parse_registry_file,
@@ -12,7 +12,7 @@ use schakel_formats::registry::{
 };
 use schakel_store::{NewAuditEntry, OrganisationPage, OrganisationQuery, PrefixMatch, Tx};
 
-use crate::access::{require_admin, require_staff, require_staff_or_own};
+use crate::access::{Action, require, require_or_own};
 use crate::{App, AppError};
 
 /// How an import treats organisations absent from the file.
@@ -176,7 +176,7 @@ impl App {
         text: &[u8],
         options: ImportOptions,
     ) -> Result<ImportReport, AppError> {
-        require_admin(principal)?;
+        require(principal, Action::ChangeRegistry)?;
         let incoming = parse_registry_file(text, &self.vocabulary).map_err(|e| match e {
             RegistryFileError::Syntax(m) => AppError::invalid(m, vec![]),
             RegistryFileError::Entries(errors) => AppError::invalid(
@@ -288,7 +288,7 @@ impl App {
 
     /// The registry file of every organisation (ended ones included), sorted by slug.
     pub fn export_registry(&self, principal: &Principal) -> Result<String, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadRegistry)?;
         let orgs = self.store.read()?.organisations()?;
         write_registry_file(&orgs)
             .map_err(|e| AppError::Conflict(format!("cannot write the registry file: {e}")))
@@ -300,11 +300,9 @@ impl App {
         principal: &Principal,
         mut query: OrganisationQuery,
     ) -> Result<OrganisationPage, AppError> {
-        if !principal.role.is_staff() {
-            match &principal.organisation {
-                Some(own) => query.only = Some(own.clone()),
-                None => return Err(AppError::Forbidden("this token has no organisation".into())),
-            }
+        match (&principal.organisation, principal.role) {
+            (Some(own), Role::Recipient) => query.only = Some(own.clone()),
+            _ => require(principal, Action::ReadRegistry)?,
         }
         Ok(self.store.read()?.find_organisations(&query)?)
     }
@@ -316,7 +314,7 @@ impl App {
         slug: &str,
     ) -> Result<Organisation, AppError> {
         let slug = parse_slug(slug)?;
-        require_staff_or_own(principal, &slug)?;
+        require_or_own(principal, Action::ReadRegistry, &slug)?;
         self.store
             .read()?
             .organisation(&slug)?
@@ -362,7 +360,7 @@ impl App {
         slug: &str,
         on: Option<Date>,
     ) -> Result<Organisation, AppError> {
-        require_admin(principal)?;
+        require(principal, Action::ChangeRegistry)?;
         let slug = parse_slug(slug)?;
         let on = on.unwrap_or_else(|| self.clock.today());
         let mut tx = self.store.write()?;
@@ -389,7 +387,7 @@ impl App {
         path_slug: Option<&str>,
         mode: WriteMode,
     ) -> Result<(Organisation, bool), AppError> {
-        require_admin(principal)?;
+        require(principal, Action::ChangeRegistry)?;
         let org = parse_entry(record, None, &self.vocabulary).map_err(|errors| {
             AppError::invalid(
                 format!("{} problem(s) in the organisation", errors.len()),
@@ -464,7 +462,7 @@ impl App {
         ip: &str,
         on: Option<Date>,
     ) -> Result<OwnerAnswer, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::ReadRegistry)?;
         let addr: IpAddr = ip
             .trim()
             .parse()

@@ -17,7 +17,7 @@ use schakel_formats::report::{
 use schakel_store::{NewAuditEntry, ReportEventRow, ReportQuery, ReportRow, SubmissionRow, Tx};
 use serde_json::json;
 
-use crate::access::require_analyst;
+use crate::access::{Action, is_own, require};
 use crate::items::ItemView;
 use crate::redact::{Depth, Redactor, redact_plain};
 use crate::tokens::random_hex;
@@ -155,9 +155,9 @@ fn internal(what: &str, e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("{what}: {e}"))
 }
 
-/// Staff, or the reporting organisation's own token.
+/// Whoever reads reports at the centre, or the reporting organisation's own token.
 fn may_read(principal: &Principal, reporter: &OrgSlug) -> bool {
-    principal.role.is_staff() || principal.organisation.as_ref() == Some(reporter)
+    Action::ReadReports.allows(principal.role) || is_own(principal, reporter)
 }
 
 impl App {
@@ -276,11 +276,8 @@ impl App {
         principal: &Principal,
         value: serde_json::Value,
     ) -> Result<ReportView, AppError> {
-        let staff_may = matches!(principal.role, Role::Analyst | Role::Admin);
-        if !staff_may && principal.role != Role::Recipient {
-            return Err(AppError::Forbidden(
-                "filing a report needs an analyst's or the reporting organisation's token".into(),
-            ));
+        if principal.role != Role::Recipient {
+            require(principal, Action::WorkReports)?;
         }
         let now = self.clock.now();
         let report = parse_report(value, now).map_err(|i| AppError::from_issues("report", i))?;
@@ -354,6 +351,9 @@ impl App {
 
     /// One report: staff, or the reporting organisation.
     pub fn report(&self, principal: &Principal, id: &str) -> Result<ReportView, AppError> {
+        if principal.role != Role::Recipient {
+            require(principal, Action::ReadReports)?;
+        }
         let mut tx = self.store.read()?;
         let view = self.load_report(&mut *tx, id)?;
         if !may_read(principal, &view.row.reporter) {
@@ -372,11 +372,9 @@ impl App {
         overdue_only: bool,
     ) -> Result<ReportPage, AppError> {
         let mut query = query.clone();
-        if !principal.role.is_staff() {
-            match (&principal.organisation, principal.role) {
-                (Some(org), Role::Recipient) => query.reporter = Some(org.clone()),
-                _ => return Err(AppError::Forbidden("this token cannot read reports".into())),
-            }
+        match (&principal.organisation, principal.role) {
+            (Some(org), Role::Recipient) => query.reporter = Some(org.clone()),
+            _ => require(principal, Action::ReadReports)?,
         }
         let mut tx = self.store.read()?;
         let registry = self.registry_in(&mut *tx)?;
@@ -422,9 +420,8 @@ impl App {
     ) -> Result<ReportView, AppError> {
         let mut tx = self.store.write()?;
         let view = self.load_report(&mut *tx, id)?;
-        let allowed = matches!(principal.role, Role::Analyst | Role::Admin)
-            || (principal.role == Role::Recipient
-                && principal.organisation.as_ref() == Some(&view.row.reporter));
+        let allowed =
+            Action::WorkReports.allows(principal.role) || is_own(principal, &view.row.reporter);
         if !allowed {
             return if may_read(principal, &view.row.reporter) {
                 Err(AppError::Forbidden(
@@ -513,7 +510,7 @@ impl App {
         id: &str,
         request: &TriageRequest,
     ) -> Result<ReportView, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::WorkReports)?;
         let mut tx = self.store.write()?;
         let mut view = self.load_report(&mut *tx, id)?;
         let before = view.triage.clone();
@@ -663,7 +660,7 @@ impl App {
         id: &str,
         options: &ItemFromReport,
     ) -> Result<ItemView, AppError> {
-        require_analyst(principal)?;
+        require(principal, Action::WorkReports)?;
         let mut tx = self.store.write()?;
         let view = self.load_report(&mut *tx, id)?;
         let registry = self.registry_in(&mut *tx)?;

@@ -5,7 +5,7 @@ use schakel_domain::{Date, ItemStatus, Principal};
 use schakel_rulebook::Decision;
 use schakel_store::{ItemQuery, ItemRow};
 
-use crate::access::require_legal;
+use crate::access::{Action, require};
 use crate::items::load_item;
 use crate::{App, AppError};
 
@@ -46,7 +46,7 @@ impl App {
         principal: &Principal,
         since: Option<Date>,
     ) -> Result<Vec<ReviewEntry>, AppError> {
-        require_legal(principal)?;
+        require(principal, Action::Review)?;
         let mut tx = self.store.read()?;
         let (items, _) = tx.find_items(&ItemQuery {
             limit: u64::MAX >> 1,

@@ -9,7 +9,7 @@ use schakel_domain::{IncidentCategory, OrgSlug, Principal, day_start};
 use schakel_formats::report::{CellRecord, StatsRecord};
 use schakel_store::ReportQuery;
 
-use crate::access::require_staff;
+use crate::access::{Action, require};
 use crate::suppress::{Table, Tally, suppress};
 use crate::{App, AppError};
 
@@ -91,7 +91,7 @@ impl App {
         period: &str,
         options: StatsOptions,
     ) -> Result<StatsRecord, AppError> {
-        require_staff(principal)?;
+        require(principal, Action::Statistics)?;
         if options.threshold == 0 || options.min_organisations == 0 {
             return Err(AppError::field(
                 "threshold",

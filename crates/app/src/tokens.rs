@@ -5,7 +5,7 @@ use schakel_domain::{Date, OrgSlug, Principal, Role, day_start};
 use schakel_store::{NewAuditEntry, TokenRecord};
 use sha2::{Digest, Sha256};
 
-use crate::access::require_admin;
+use crate::access::{Action, require};
 use crate::registry::{not_found, parse_slug};
 use crate::{App, AppError};
 
@@ -90,7 +90,7 @@ impl App {
         principal: &Principal,
         request: TokenRequest,
     ) -> Result<IssuedToken, AppError> {
-        require_admin(principal)?;
+        require(principal, Action::ManageTokens)?;
         let now = self.clock.now();
         let today = self.clock.today();
         let expires_at = match request.expires {
@@ -170,13 +170,13 @@ impl App {
 
     /// Every token (never their secrets), oldest first.
     pub fn tokens(&self, principal: &Principal) -> Result<Vec<TokenRecord>, AppError> {
-        require_admin(principal)?;
+        require(principal, Action::ManageTokens)?;
         Ok(self.store.read()?.tokens()?)
     }
 
     /// Revokes a token; it stops working at once. Revoking twice changes nothing.
     pub fn revoke_token(&self, principal: &Principal, id: &str) -> Result<TokenRecord, AppError> {
-        require_admin(principal)?;
+        require(principal, Action::ManageTokens)?;
         let now = self.clock.now();
         let mut tx = self.store.write()?;
         let before = tx

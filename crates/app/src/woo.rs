@@ -10,7 +10,7 @@ use schakel_store::{NewAuditEntry, ReportQuery};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::access::require_legal;
+use crate::access::{Action, require};
 use crate::redact::{Depth, Redactor, Withheld};
 use crate::{App, AppError};
 
@@ -149,7 +149,7 @@ impl App {
         from: Date,
         to: Date,
     ) -> Result<WooExport, AppError> {
-        require_legal(principal)?;
+        require(principal, Action::WooExport)?;
         if to < from {
             return Err(AppError::field(
                 "to",

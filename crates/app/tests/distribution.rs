@@ -253,7 +253,7 @@ fn four_eyes_then_send_enqueues_only_permits_and_the_inbox_shows_only_ones_own()
     )?;
     let log: Vec<String> = t
         .app
-        .audit_log(&t.admin)?
+        .audit_log(&person("lex", Role::Legal))?
         .into_iter()
         .map(|e| e.entry.action)
         .collect();

@@ -396,7 +396,7 @@ fn a_standing_approval_is_given_by_a_second_person_audited_and_revocable() -> Te
     assert!(live.covers_this_run);
     // Not the approver's own runs: four eyes need two people.
     let own = t.app.ingest_feed(
-        &person("lea", Role::Admin),
+        &person("lea", Role::Analyst),
         vec![scan_http()],
         &options(dir.path(), true),
         &mut |_| {},

@@ -27,7 +27,7 @@ fn app_at(now: &str) -> Result<TestApp, Box<dyn std::error::Error>> {
     );
     Ok(TestApp {
         app,
-        admin: App::local_admin("tester"),
+        admin: App::installation(),
         _dir: dir,
     })
 }
@@ -194,7 +194,7 @@ fn prune_ends_the_absent_and_an_ended_slug_is_never_revived() -> TestResult {
     );
     assert_eq!(
         history.last().map(|h| h.actor.as_str()),
-        Some("cli:tester (admin)")
+        Some("installation")
     );
     // Importing it again without `ended` would reuse the slug: refused.
     let revive = format!("[{}]", entry("goes", ""));
@@ -456,13 +456,13 @@ fn adopting_and_amending_rulebooks_is_recorded_once() -> TestResult {
         Arc::new(amended),
         Clock::fixed("2026-11-23T10:00:00Z".parse()?),
     );
-    let legal = App::local_admin("lex");
+    let legal = App::installation();
     assert_eq!(reopened.record_rulebooks(&legal)?, ["cbw-2026"]);
     let store = SqliteStore::open(&t._dir.path().join("t.db"), SectorVocabulary::default())?;
     let log = schakel_store::Store::read(&store)?.audit_entries("rulebook:cbw-2026")?;
     assert_eq!(log.len(), 2);
     assert_eq!(log[1].entry.action, "rulebook.amend");
-    assert_eq!(log[1].entry.actor, "cli:lex (admin)");
+    assert_eq!(log[1].entry.actor, "installation");
     assert_eq!(
         log[1]
             .entry

@@ -95,10 +95,26 @@ fn main() -> Result<(), Error> {
         )
         .into());
     }
+    // Who acts: tokens made by the installation (the runs need an analyst; a standing
+    // approval a second person, here a legal officer).
+    let token = |role: &str, name: &str| -> Result<String, Box<dyn std::error::Error>> {
+        let out = Command::new(schakel)
+            .env("SCHAKEL_DB", &db)
+            .args(["token", "create", "--role", role, "--name", name, "--json"])
+            .output()?;
+        let made: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|_| {
+            format!(
+                "token create failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+        Ok(made["token"].as_str().ok_or("no token")?.to_owned())
+    };
+    let analyst = token("analyst", "bench analyst")?;
     if send {
         let approve = Command::new(schakel)
             .env("SCHAKEL_DB", &db)
-            .env("USER", "bench-legal")
+            .env("SCHAKEL_TOKEN", token("legal", "bench legal")?)
             .args(["feed", "approve", "--report", "scan_http"])
             .output()?;
         if !approve.status.success() {
@@ -141,7 +157,7 @@ fn main() -> Result<(), Error> {
         let mut command = Command::new(schakel);
         command
             .env("SCHAKEL_DB", &db)
-            .env("USER", "bench-analyst")
+            .env("SCHAKEL_TOKEN", &analyst)
             .args(["feed", "ingest", "--format", "shadowserver", "--json"]);
         if !send {
             command.arg("--plan-only");

@@ -29,6 +29,19 @@ pub(crate) struct Cli {
     /// The centre's OpenPGP secret key (default: `schakel-centre.asc` beside the database).
     #[arg(long, global = true, env = "SCHAKEL_KEY", value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Your token (`skl_…`): every command acts as the person or organisation it belongs
+    /// to, checked as an API call is. Prefer the environment variable: a command line is
+    /// visible to other users. Without one, only the installation's own commands run
+    /// (`token`, `key`, `demo`, `serve`, `org import`, `rulebook`, `deliver --once`,
+    /// `audit sign`).
+    #[arg(
+        long,
+        global = true,
+        env = "SCHAKEL_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
     /// The key that seals webhook secrets in the database (default: `schakel-secrets.key`
     /// beside the database; made by the first `webhook secret`). Keep it apart from
     /// database backups: without it no webhook can be signed.

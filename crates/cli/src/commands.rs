@@ -11,7 +11,7 @@ use schakel_formats::registry::OrganisationRecord;
 use schakel_store::{OrganisationQuery, SqliteStore, TokenRecord};
 use serde_json::json;
 
-use crate::args::{Cli, Command, OrgCommand, TokenCommand, TokenCreate};
+use crate::args::{AuditCommand, Cli, Command, OrgCommand, TokenCommand, TokenCreate};
 use crate::config::Settings;
 use crate::files::write_atomically;
 use crate::output::{json, local_time, out, table};
@@ -104,18 +104,50 @@ fn open_app(cli: &Cli, settings: &Settings) -> Result<App, CliError> {
         None => app,
     };
     // Secrets an earlier version stored in clear are sealed as soon as there is a key.
-    app.seal_stored_secrets(&operator())?;
+    app.seal_stored_secrets(&App::installation())?;
     // A rulebook whose text changed since it was last used is recorded as an amendment.
-    app.record_rulebooks(&operator())?;
+    app.record_rulebooks(&App::installation())?;
     Ok(app)
 }
 
-/// The person at the terminal, as recorded in history and the audit log.
-fn operator() -> Principal {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    App::local_admin(&user)
+/// Whether a command works with the installation's files alone, so that whoever can run
+/// the binary on them may run it without a token, acting as the installation: tokens (the
+/// way in), the demo, `serve` (its duties), `org import` (by whoever runs the
+/// installation), and what needs the centre's secret key (`deliver --once`, `audit sign`).
+/// Everything else the role table restricts acts as the person whose token it is given.
+fn runs_as_installation(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Token(_)
+            | Command::Demo { .. }
+            | Command::Serve { .. }
+            | Command::Org(OrgCommand::Import { .. })
+            | Command::Deliver { .. }
+            | Command::Audit(AuditCommand::Sign { .. })
+    )
+}
+
+/// Who a command acts as: the person (or organisation) whose token it was given, proven
+/// by the token; without one, the installation, for the commands that need only its
+/// files.
+fn acting_as(app: &App, cli: &Cli) -> Result<Principal, CliError> {
+    // `serve` answers for itself; a token in its environment does not make it a person.
+    if let (Some(token), false) = (&cli.token, matches!(cli.command, Command::Serve { .. })) {
+        return app.authenticate(token.trim()).map_err(|e| {
+            CliError::user(format!(
+                "--token (or SCHAKEL_TOKEN): {e}; `schakel token create` makes one"
+            ))
+        });
+    }
+    if runs_as_installation(&cli.command) {
+        return Ok(match cli.command {
+            Command::Deliver { .. } => App::delivery_worker(),
+            _ => App::installation(),
+        });
+    }
+    Err(CliError::user(
+        "this command acts as a person: give your token with SCHAKEL_TOKEN (or --token); `schakel token create --role … --name …` makes one",
+    ))
 }
 
 /// The centre's key file: `--key`, else `schakel-centre.asc` beside the database.
@@ -134,7 +166,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         return crate::rulebook::rulebook(&rulebooks, crate::clock::clock()?.today(), command);
     }
     let app = open_app(&cli, &settings)?;
-    let me = operator();
+    let me = acting_as(&app, &cli)?;
     match cli.command {
         Command::Org(command) => org(&app, &me, command),
         Command::Owner {
@@ -800,7 +832,7 @@ fn delivery_loop(
     retain_days: Option<u32>,
 ) {
     let worker = App::delivery_worker();
-    let server = App::local_admin("server");
+    let server = App::installation();
     let webhooks = schakel_delivery::WebhookCourier::new(app.webhook_targets());
     let mut couriers: Vec<&dyn schakel_app::Courier> = vec![&webhooks];
     if let Some(email) = email {

@@ -13,12 +13,67 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 struct Env {
     dir: tempfile::TempDir,
+    /// Tokens made so far, by the person's name.
+    tokens: std::cell::RefCell<std::collections::HashMap<String, String>>,
+}
+
+/// Someone with a token: every command they run acts as them.
+struct Person<'a> {
+    env: &'a Env,
+    token: String,
+}
+
+impl Person<'_> {
+    fn command(&self) -> Command {
+        let mut c = self.env.command();
+        c.env("SCHAKEL_TOKEN", &self.token);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Result<Output, std::io::Error> {
+        self.command().args(args).output()
+    }
+
+    fn run_stdin(&self, args: &[&str], input: &str) -> Result<Output, Box<dyn std::error::Error>> {
+        with_stdin(self.command(), args, input)
+    }
+
+    fn json(&self, args: &[&str]) -> Result<Value, Box<dyn std::error::Error>> {
+        json_of(self.run(args)?, args)
+    }
+}
+
+fn with_stdin(
+    mut command: Command,
+    args: &[&str],
+    input: &str,
+) -> Result<Output, Box<dyn std::error::Error>> {
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(input.as_bytes())?;
+    Ok(child.wait_with_output()?)
+}
+
+fn json_of(out: Output, args: &[&str]) -> Result<Value, Box<dyn std::error::Error>> {
+    if !out.status.success() {
+        return Err(format!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
 }
 
 impl Env {
     fn new() -> Result<Self, std::io::Error> {
         Ok(Self {
             dir: tempfile::tempdir()?,
+            tokens: Default::default(),
         })
     }
 
@@ -48,12 +103,13 @@ impl Env {
         Ok(dir)
     }
 
+    /// The binary on this test's database, with no token: the installation.
     fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_schakel"));
         c.env("SCHAKEL_TEST_CLOCK", test_clock())
             .env("SCHAKEL_DB", self.db())
             .env_remove("SCHAKEL_CONFIG")
-            .env("USER", "duty-officer");
+            .env_remove("SCHAKEL_TOKEN");
         c
     }
 
@@ -62,29 +118,43 @@ impl Env {
     }
 
     fn run_stdin(&self, args: &[&str], input: &str) -> Result<Output, Box<dyn std::error::Error>> {
-        let mut child = self
-            .command()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        child
-            .stdin
-            .take()
-            .ok_or("no stdin")?
-            .write_all(input.as_bytes())?;
-        Ok(child.wait_with_output()?)
+        with_stdin(self.command(), args, input)
     }
 
     fn json(&self, args: &[&str]) -> Result<Value, Box<dyn std::error::Error>> {
-        let out = self.run(args)?;
-        if !out.status.success() {
-            return Err(
-                format!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into(),
-            );
+        json_of(self.run(args)?, args)
+    }
+
+    /// `name`, holding a token with `role` (made by the installation the first time).
+    fn person(&self, role: &str, name: &str) -> Result<Person<'_>, Box<dyn std::error::Error>> {
+        if let Some(token) = self.tokens.borrow().get(name) {
+            return Ok(Person {
+                env: self,
+                token: token.clone(),
+            });
         }
-        Ok(serde_json::from_slice(&out.stdout)?)
+        let made = self.json(&["token", "create", "--role", role, "--name", name, "--json"])?;
+        let token = made["token"].as_str().ok_or("no token")?.to_owned();
+        self.tokens
+            .borrow_mut()
+            .insert(name.to_owned(), token.clone());
+        Ok(Person { env: self, token })
+    }
+
+    fn analyst(&self) -> Result<Person<'_>, Box<dyn std::error::Error>> {
+        self.person("analyst", "Anna Analyst")
+    }
+
+    fn second_analyst(&self) -> Result<Person<'_>, Box<dyn std::error::Error>> {
+        self.person("analyst", "Bob Second")
+    }
+
+    fn legal(&self) -> Result<Person<'_>, Box<dyn std::error::Error>> {
+        self.person("legal", "Lex Legal")
+    }
+
+    fn admin(&self) -> Result<Person<'_>, Box<dyn std::error::Error>> {
+        self.person("admin", "Ada Admin")
     }
 }
 
@@ -111,8 +181,9 @@ const TWO: &str = r#"[
 ]"#;
 
 #[test]
-fn import_export_round_trips_and_history_names_the_operator() -> TestResult {
+fn import_export_round_trips_and_history_names_who_changed_it() -> TestResult {
     let env = Env::new()?;
+    let admin = env.admin()?;
     let file = env.file("registry.json", TWO)?;
     let out = env.run(&["org", "import", file.to_str().ok_or("path")?])?;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -124,28 +195,38 @@ fn import_export_round_trips_and_history_names_the_operator() -> TestResult {
     let again = env.json(&["org", "import", file.to_str().ok_or("path")?, "--json"])?;
     assert_eq!(again["unchanged"].as_array().map(Vec::len), Some(2));
 
-    let exported = env.run(&["org", "export"])?;
+    let exported = admin.run(&["org", "export"])?;
     let other = Env::new()?;
     let out = other.run_stdin(&["org", "import", "-"], &stdout(&exported))?;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&other.run(&["org", "export"])?), stdout(&exported));
+    assert_eq!(
+        stdout(&other.admin()?.run(&["org", "export"])?),
+        stdout(&exported)
+    );
     let out_file = env.dir.path().join("export.json");
     assert!(
-        env.run(&["org", "export", "--out", out_file.to_str().ok_or("path")?])?
+        admin
+            .run(&["org", "export", "--out", out_file.to_str().ok_or("path")?])?
             .status
             .success()
     );
     assert_eq!(std::fs::read_to_string(&out_file)?, stdout(&exported));
 
-    let history = env.json(&["org", "history", "z-cert", "--json"])?;
+    let history = admin.json(&["org", "history", "z-cert", "--json"])?;
     assert_eq!(history[0]["action"], "organisation.create");
-    assert_eq!(history[0]["actor"], "cli:duty-officer (admin)");
-    let list = env.json(&["org", "list", "--json"])?;
+    assert_eq!(history[0]["actor"], "installation");
+    // With a token, the change is the person's.
+    let renamed = TWO.replace("\"name\": \"Z-CERT\"", "\"name\": \"Z-CERT (health)\"");
+    let out = admin.run_stdin(&["org", "import", "-"], &renamed)?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let history = admin.json(&["org", "history", "z-cert", "--json"])?;
+    assert_eq!(history[1]["actor"], "Ada Admin (admin)");
+    let list = admin.json(&["org", "list", "--json"])?;
     assert!(list.is_array());
     assert_eq!(list.as_array().map(Vec::len), Some(2));
-    let shown = env.json(&["org", "show", "hospital-south", "--json"])?;
+    let shown = admin.json(&["org", "show", "hospital-south", "--json"])?;
     assert_eq!(shown["secrecy"]["until"], "2027-12-31");
-    let text = stdout(&env.run(&["org", "show", "hospital-south", "--at", "2028-01-01"])?);
+    let text = stdout(&admin.run(&["org", "show", "hospital-south", "--at", "2028-01-01"])?);
     assert!(text.contains("NOT valid on 2028-01-01"), "{text}");
     Ok(())
 }
@@ -175,7 +256,7 @@ fn a_bad_file_is_refused_whole_with_every_problem_named() -> TestResult {
     );
     assert!(err.contains("nothing was imported"), "{err}");
     assert_eq!(
-        env.json(&["org", "list", "--all", "--json"])?,
+        env.admin()?.json(&["org", "list", "--all", "--json"])?,
         serde_json::json!([])
     );
 
@@ -197,11 +278,13 @@ fn a_bad_file_is_refused_whole_with_every_problem_named() -> TestResult {
 #[test]
 fn prune_add_update_and_end() -> TestResult {
     let env = Env::new()?;
+    let admin = env.admin()?;
     env.run_stdin(&["org", "import", "-"], TWO)?;
     let values: Value = serde_json::from_str(TWO)?;
     let only_hospital = serde_json::to_string(&[values[0].clone()])?;
     let report: Value = serde_json::from_slice(
-        &env.run_stdin(&["org", "import", "-", "--prune", "--json"], &only_hospital)?
+        &admin
+            .run_stdin(&["org", "import", "-", "--prune", "--json"], &only_hospital)?
             .stdout,
     )?;
     assert_eq!(report["ended"], serde_json::json!(["z-cert"]));
@@ -209,22 +292,23 @@ fn prune_add_update_and_end() -> TestResult {
     newcomer["slug"] = "clinic-east".into();
     newcomer["prefixes"] = serde_json::json!(["198.51.100.0/24"]);
     newcomer["domains"] = serde_json::json!(["clinic-east.example"]);
-    let out = env.run_stdin(&["org", "add", "-"], &newcomer.to_string())?;
+    let out = admin.run_stdin(&["org", "add", "-"], &newcomer.to_string())?;
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = env.run_stdin(&["org", "add", "-"], &newcomer.to_string())?;
+    let out = admin.run_stdin(&["org", "add", "-"], &newcomer.to_string())?;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
     newcomer["name"] = "Clinic East".into();
     let updated: Value = serde_json::from_slice(
-        &env.run_stdin(&["org", "update", "-", "--json"], &newcomer.to_string())?
+        &admin
+            .run_stdin(&["org", "update", "-", "--json"], &newcomer.to_string())?
             .stdout,
     )?;
     assert_eq!(updated["name"], "Clinic East");
-    let ended = env.json(&["org", "end", "clinic-east", "--on", "2027-01-01", "--json"])?;
+    let ended = admin.json(&["org", "end", "clinic-east", "--on", "2027-01-01", "--json"])?;
     assert_eq!(ended["ended"], "2027-01-01");
-    let out = env.run(&["org", "end", "clinic-east"])?;
+    let out = admin.run(&["org", "end", "clinic-east"])?;
     assert_eq!(out.status.code(), Some(1));
-    let out = env.run(&["org", "end", "nobody"])?;
+    let out = admin.run(&["org", "end", "nobody"])?;
     assert!(
         stderr(&out).contains("no organisation `nobody`"),
         "{}",
@@ -236,20 +320,21 @@ fn prune_add_update_and_end() -> TestResult {
 #[test]
 fn owner_answers_with_the_longest_prefix() -> TestResult {
     let env = Env::new()?;
+    let anna = env.analyst()?;
     env.run_stdin(&["org", "import", "-"], TWO)?;
-    let o = env.json(&["owner", "192.0.2.200", "--json"])?;
+    let o = anna.json(&["owner", "192.0.2.200", "--json"])?;
     assert_eq!(
         (o["organisation"].as_str(), o["prefix"].as_str()),
         (Some("z-cert"), Some("192.0.2.128/25"))
     );
-    let o = env.json(&["owner", "192.0.2.1", "--json"])?;
+    let o = anna.json(&["owner", "192.0.2.1", "--json"])?;
     assert_eq!(o["organisation"], "hospital-south");
-    let o = env.json(&["owner", "2001:db8:10:ff::1", "--json"])?;
+    let o = anna.json(&["owner", "2001:db8:10:ff::1", "--json"])?;
     assert_eq!(o["organisation"], "hospital-south");
-    let out = env.run(&["owner", "203.0.113.1"])?;
+    let out = anna.run(&["owner", "203.0.113.1"])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no registered organisation owns `203.0.113.1`"));
-    let out = env.run(&["owner", "999.1.1.1"])?;
+    let out = anna.run(&["owner", "999.1.1.1"])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("`999.1.1.1` is not an IPv4 or IPv6 address"));
     Ok(())
@@ -367,7 +452,13 @@ fn a_configured_sector_vocabulary_replaces_the_default() -> TestResult {
         stderr(&out)
     );
     let bad = env.file("bad.toml", "[registry]\nsectorz = []\n")?;
-    let out = env.run(&["--config", bad.to_str().ok_or("path")?, "org", "list"])?;
+    let out = env.run(&[
+        "--config",
+        bad.to_str().ok_or("path")?,
+        "org",
+        "import",
+        "-",
+    ])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("sectorz"), "{}", stderr(&out));
     Ok(())
@@ -448,7 +539,10 @@ fn secrets_are_never_shown_by_help_messages_or_logs() -> TestResult {
             .args(command)
             .output()?;
         let text = stdout(&out);
-        assert!(text.contains("SCHAKEL_SMTP_URL"), "{text}");
+        assert!(
+            text.contains("SCHAKEL_SMTP_URL") && text.contains("SCHAKEL_TOKEN"),
+            "{text}"
+        );
         assert!(
             !text.contains(secret),
             "{command:?} shows the password:\n{text}"
@@ -530,12 +624,13 @@ fn an_installations_files_are_its_own_and_webhook_secrets_are_sealed() -> TestRe
 
     assert!(env.run(&["demo"])?.status.success());
     assert!(env.run(&["key", "init"])?.status.success());
-    let out = env.run(&["webhook", "secret", "z-cert", "--json"])?;
+    let admin = env.admin()?;
+    let out = admin.run(&["webhook", "secret", "z-cert", "--json"])?;
     assert!(out.status.success(), "{}", stderr(&out));
     let secret: Value = serde_json::from_slice(&out.stdout)?;
     let secret = secret["secret"].as_str().ok_or("no secret")?.to_owned();
     let export = env.dir.path().join("registry.json");
-    let out = env.run(&["org", "export", "--out", export.to_str().ok_or("path")?])?;
+    let out = admin.run(&["org", "export", "--out", export.to_str().ok_or("path")?])?;
     assert!(out.status.success(), "{}", stderr(&out));
     let db = env.db();
     let mut files = vec![
@@ -566,7 +661,7 @@ fn an_installations_files_are_its_own_and_webhook_secrets_are_sealed() -> TestRe
     // A database that others could read is made private when opened.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644))?;
-    assert!(env.run(&["org", "list"])?.status.success());
+    assert!(admin.run(&["org", "list"])?.status.success());
     assert_eq!(mode(&db), 0o600);
 
     // Starting the server removes the orphaned spool.
@@ -586,13 +681,159 @@ fn an_installations_files_are_its_own_and_webhook_secrets_are_sealed() -> TestRe
     Ok(())
 }
 
+/// Issue 12, item 3: `USER=bob schakel item approve` approved alice's item, and the audit
+/// log believed it. A command acts as the person whose token it is given, or not at all.
+#[test]
+fn four_eyes_cannot_be_claimed_from_the_terminal() -> TestResult {
+    let env = Env::new()?;
+    assert!(env.run(&["demo"])?.status.success());
+    let alice = env.person("analyst", "alice")?;
+    let item = r#"{"kind": "vulnerability", "title": "RCE", "tlp": "AMBER",
+                   "concerns": ["hospital-south"], "sectors": ["health"]}"#;
+    let created: Value =
+        serde_json::from_slice(&alice.run_stdin(&["item", "create", "--json"], item)?.stdout)?;
+    let id = created["id"].as_str().ok_or("id")?.to_owned();
+    // Claiming to be bob: without a token the command does not run at all.
+    let out = env
+        .command()
+        .env("USER", "bob")
+        .args(["item", "approve", &id])
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("SCHAKEL_TOKEN"), "{}", stderr(&out));
+    // With alice's token it is alice, whatever $USER says: four eyes refuse.
+    let out = alice
+        .command()
+        .env("USER", "bob")
+        .args(["item", "approve", &id])
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("four eyes"), "{}", stderr(&out));
+    // A token that is not one, or was revoked, proves nobody.
+    let out = env
+        .command()
+        .env("SCHAKEL_TOKEN", "skl_0000")
+        .args(["item", "approve", &id])
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not valid"), "{}", stderr(&out));
+    let bob = env.person("analyst", "bob")?;
+    let out = bob.run(&["item", "approve", &id])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let audit = env.legal()?.json(&[
+        "audit",
+        "export",
+        "--from",
+        &TEST_CLOCK[..10],
+        "--to",
+        &TEST_CLOCK[..10],
+    ])?;
+    let approvals: Vec<&Value> = audit["entries"]
+        .as_array()
+        .ok_or("entries")?
+        .iter()
+        .filter(|e| e["action"] == "item.approve")
+        .collect();
+    assert_eq!(approvals.len(), 1, "{audit}");
+    assert_eq!(approvals[0]["actor"], "bob (analyst)");
+    // A token that expired no longer works: a day after its last day, by the clock.
+    let made = env.json(&[
+        "token",
+        "create",
+        "--role",
+        "analyst",
+        "--name",
+        "temp",
+        "--expires",
+        "2026-11-23",
+        "--json",
+    ])?;
+    let temp = made["token"].as_str().ok_or("token")?;
+    let later = env
+        .command()
+        .env("SCHAKEL_TEST_CLOCK", "2026-11-24T10:00:00Z")
+        .env("SCHAKEL_TOKEN", temp)
+        .args(["item", "list"])
+        .output()?;
+    assert_eq!(later.status.code(), Some(1));
+    assert!(stderr(&later).contains("expired"), "{}", stderr(&later));
+    Ok(())
+}
+
+/// Issue 12, item 8: the role table, enforced whether a person works through the API or
+/// the terminal (the app checks it).
+#[test]
+fn each_role_does_its_own_work_and_no_more() -> TestResult {
+    let env = Env::new()?;
+    assert!(env.run(&["demo"])?.status.success());
+    let (anna, lex, ada) = (env.analyst()?, env.legal()?, env.admin()?);
+    let item = r#"{"kind": "advisory", "title": "Patch", "tlp": "GREEN", "sectors": ["energy"]}"#;
+    let today = &TEST_CLOCK[..10];
+    let refused = |who: &Person<'_>, args: &[&str], input: Option<&str>| -> TestResult {
+        let out = match input {
+            Some(text) => who.run_stdin(args, text)?,
+            None => who.run(args)?,
+        };
+        assert_eq!(out.status.code(), Some(1), "{args:?} ran");
+        assert!(
+            stderr(&out).contains("needs the role"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        Ok(())
+    };
+    // Administrators keep the registry and the tokens; they write, approve and read no
+    // items, give no standing approvals, read no audit trail or Woo export.
+    refused(&ada, &["item", "create"], Some(item))?;
+    refused(&ada, &["item", "list"], None)?;
+    refused(&ada, &["feed", "approve", "--report", "scan_http"], None)?;
+    refused(
+        &ada,
+        &["audit", "export", "--from", today, "--to", today],
+        None,
+    )?;
+    refused(
+        &ada,
+        &["woo", "export", "--from", today, "--to", today],
+        None,
+    )?;
+    refused(&ada, &["report", "list"], None)?;
+    assert!(ada.run(&["org", "list"])?.status.success());
+    assert!(ada.run(&["token", "list"])?.status.success());
+    // Analysts work items and reports; they change no registry, issue no tokens and read
+    // no audit trail.
+    let out = anna.run_stdin(&["item", "create", "--json"], item)?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    refused(&anna, &["org", "end", "z-cert"], None)?;
+    refused(
+        &anna,
+        &["token", "create", "--role", "admin", "--name", "me"],
+        None,
+    )?;
+    refused(&anna, &["audit", "verify"], None)?;
+    // Legal officers review, approve and disclose; they write no items.
+    refused(&lex, &["item", "create"], Some(item))?;
+    refused(&lex, &["org", "end", "z-cert"], None)?;
+    assert!(lex.run(&["item", "list"])?.status.success());
+    assert!(lex.run(&["audit", "verify"])?.status.success());
+    // A recipient organisation's token is not staff at the terminal either.
+    let z = env.json(&["token", "create", "--org", "z-cert", "--json"])?;
+    let zcert = Person {
+        env: &env,
+        token: z["token"].as_str().ok_or("token")?.to_owned(),
+    };
+    refused(&zcert, &["item", "list"], None)?;
+    Ok(())
+}
+
 #[test]
 fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
     let env = Env::new()?;
+    let anna = env.analyst()?;
     env.run(&["demo"])?;
     let request = r#"{"at": "2025-03-01", "recipient": "partijen-schakel",
         "item": {"tlp": "AMBER", "concerns": ["partij-voor-de-dijk"], "confidentiality_markers": ["specific_systems"]}}"#;
-    let out = env.run_stdin(&["decide"], request)?;
+    let out = anna.run_stdin(&["decide"], request)?;
     assert!(
         out.status.success(),
         "a deny is a successful decision: {}",
@@ -609,10 +850,10 @@ fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
         "{text}"
     );
     let file = env.file("request.json", request)?;
-    let d = env.json(&["decide", file.to_str().ok_or("path")?, "--json"])?;
+    let d = anna.json(&["decide", file.to_str().ok_or("path")?, "--json"])?;
     assert_eq!(d["decision"], "deny");
     assert_eq!(d["reasons"][0]["remedy"]["kind"], "secrecy_guarantee");
-    let out = env.run_stdin(&["decide", "-"], r#"{"at": "2026-09-01", "recipient": "hospital-south", "item": {"tlp": "AMBER", "concerns": ["hospital-south"]}}"#)?;
+    let out = anna.run_stdin(&["decide", "-"], r#"{"at": "2026-09-01", "recipient": "hospital-south", "item": {"tlp": "AMBER", "concerns": ["hospital-south"]}}"#)?;
     assert!(stdout(&out).starts_with("PERMIT"), "{}", stdout(&out));
     assert!(
         stdout(&out).contains("C1 (Cbw art. 16 lid 2 (?))"),
@@ -620,7 +861,7 @@ fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
         stdout(&out)
     );
 
-    let out = env.run_stdin(
+    let out = anna.run_stdin(
         &["decide"],
         r#"{"recipient": "hospital-noord", "item": {"tlp": "AMBER"}}"#,
     )?;
@@ -630,7 +871,7 @@ fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
         "{}",
         stderr(&out)
     );
-    let out = env.run_stdin(
+    let out = anna.run_stdin(
         &["decide"],
         r#"{"at": "2026-09-01", "recipient": "oude-netbeheerder", "item": {"tlp": "AMBER", "concerns": ["oude-netbeheerder"]}}"#,
     )?;
@@ -644,7 +885,7 @@ fn decide_reads_a_request_and_answers_in_sentences_or_json() -> TestResult {
         "{}",
         stderr(&out)
     );
-    let out = env.run_stdin(
+    let out = anna.run_stdin(
         &["decide"],
         r#"{"recipient": "z-cert", "item": {"tlp": "AMBER", "purpose": "curiosity"}}"#,
     )?;
@@ -687,7 +928,7 @@ fn rulebooks_show_and_a_bad_rulebook_stops_start_up_with_file_and_line() -> Test
             "context.recipient.serves_other",
         ),
     )?;
-    let out = env.run(&["--rulebooks", dir_arg, "org", "list"])?;
+    let out = env.run(&["--rulebooks", dir_arg, "demo"])?;
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -772,59 +1013,53 @@ fn rulebook_check_reports_to_a_legal_officer_and_fails_strictly_on_a_dead_rule()
 #[test]
 fn an_item_is_planned_approved_by_another_person_and_sent_from_the_terminal() -> TestResult {
     let env = Env::new()?;
+    let anna = env.analyst()?;
     assert!(env.run(&["demo"])?.status.success());
     let item = r#"{"kind": "vulnerability", "title": "RCE in the patient portal", "tlp": "AMBER",
                    "concerns": ["hospital-south"], "sectors": ["health"]}"#;
-    let created = env.run_stdin(&["item", "create", "--json"], item)?;
+    let created = anna.run_stdin(&["item", "create", "--json"], item)?;
     assert!(created.status.success(), "{}", stderr(&created));
     let created: Value = serde_json::from_str(&stdout(&created))?;
     let id = created["id"].as_str().ok_or("id")?.to_owned();
 
-    let plan = stdout(&env.run(&["item", "plan", &id])?);
+    let plan = stdout(&anna.run(&["item", "plan", &id])?);
     assert!(
         plan.contains("z-cert — via linking organisation, for hospital-south; basis C3"),
         "{plan}"
     );
     assert!(plan.contains("four eyes"), "{plan}");
     // The same person cannot approve; sending first is refused with the way forward.
-    let out = env.run(&["item", "send", &id])?;
+    let out = anna.run(&["item", "send", &id])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("schakel item approve"),
         "{}",
         stderr(&out)
     );
-    let out = env.run(&["item", "approve", &id])?;
+    let out = anna.run(&["item", "approve", &id])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("four eyes"), "{}", stderr(&out));
-    let out = env
-        .command()
-        .env("USER", "second-officer")
-        .args(["item", "approve", &id])
-        .output()?;
+    let out = env.second_analyst()?.run(&["item", "approve", &id])?;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("by cli:second-officer"),
-        "{}",
-        stdout(&out)
-    );
-    let out = env.run(&["item", "send", &id])?;
+    assert!(stdout(&out).contains("by Bob Second"), "{}", stdout(&out));
+    let out = anna.run(&["item", "send", &id])?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("4 deliveries to 2 recipients"),
         "{}",
         stdout(&out)
     );
-    let outbox = env.json(&["outbox", "list", "--item", &id, "--json"])?;
+    let outbox = anna.json(&["outbox", "list", "--item", &id, "--json"])?;
     assert_eq!(outbox["total"], 4);
-    let listed = env.json(&["item", "list", "--status", "sent", "--json"])?;
+    let listed = anna.json(&["item", "list", "--status", "sent", "--json"])?;
     assert_eq!(listed["items"][0]["id"], id.as_str());
-    let out = env.run(&["item", "list", "--status", "posted"])?;
+    let out = anna.run(&["item", "list", "--status", "posted"])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--status"), "{}", stderr(&out));
 
     // The audit chain verifies, and the export says what went to whom.
-    let out = env.run(&["audit", "verify"])?;
+    let lex = env.legal()?;
+    let out = lex.run(&["audit", "verify"])?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("The audit chain is intact"),
@@ -834,7 +1069,7 @@ fn an_item_is_planned_approved_by_another_person_and_sent_from_the_terminal() ->
     let today = &TEST_CLOCK[..10];
     let file = env.dir.path().join("audit.json");
     let file_arg = file.to_str().ok_or("path")?;
-    let out = env.run(&[
+    let out = lex.run(&[
         "audit", "export", "--from", today, "--to", today, "--out", file_arg,
     ])?;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -847,17 +1082,18 @@ fn an_item_is_planned_approved_by_another_person_and_sent_from_the_terminal() ->
 #[test]
 fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestResult {
     let env = Env::new()?;
+    let anna = env.analyst()?;
     assert!(env.run(&["demo"])?.status.success());
     let report = r#"{"reporter": "hospital-south", "aware_at": "2026-11-01T09:00:00Z",
         "category": "intrusions", "type": "system-compromise",
         "title": "Ransomware at Hospital South", "description": "Servers at 198.51.100.7 encrypted.",
         "significant": true, "personal_data": true, "cross_border": false, "malicious": true}"#;
-    let out = env.run_stdin(&["report", "file", "--json"], report)?;
+    let out = anna.run_stdin(&["report", "file", "--json"], report)?;
     assert!(out.status.success(), "{}", stderr(&out));
     let filed: Value = serde_json::from_slice(&out.stdout)?;
     let id = filed["id"].as_str().ok_or("no id")?.to_owned();
     // The clocks in JSON as FORMATS.md gives them; in text with the time left.
-    let clocks = env.json(&["report", "clocks", &id, "--json"])?;
+    let clocks = anna.json(&["report", "clocks", &id, "--json"])?;
     let steps: Vec<String> = clocks
         .as_array()
         .ok_or("not a list")?
@@ -881,16 +1117,16 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
         ]
     );
     assert_eq!(clocks[0]["due"], "2026-11-02T09:00:00Z");
-    let text = stdout(&env.run(&["report", "clocks", &id])?);
+    let text = stdout(&anna.run(&["report", "clocks", &id])?);
     assert!(
         text.contains("2026-11-02 10:00 CET") && text.contains("OVERDUE"),
         "{text}"
     );
     // Overdue until submitted.
-    let overdue = env.json(&["report", "list", "--overdue", "--json"])?;
+    let overdue = anna.json(&["report", "list", "--overdue", "--json"])?;
     assert_eq!(overdue["total"], 1);
     for step in ["early_warning", "notification"] {
-        let out = env.run(&[
+        let out = anna.run(&[
             "report",
             "submit",
             &id,
@@ -903,7 +1139,7 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
         ])?;
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let out = env.run(&[
+    let out = anna.run(&[
         "report",
         "submit",
         &id,
@@ -913,9 +1149,9 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
         "notification",
     ])?;
     assert!(out.status.success(), "{}", stderr(&out));
-    let overdue = env.json(&["report", "list", "--overdue", "--json"])?;
+    let overdue = anna.json(&["report", "list", "--overdue", "--json"])?;
     assert_eq!(overdue["total"], 0, "{overdue}");
-    let out = env.run(&[
+    let out = anna.run(&[
         "report", "submit", &id, "--regime", "dora", "--step", "initial",
     ])?;
     assert!(
@@ -924,7 +1160,7 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
         stderr(&out)
     );
     // Triage, with its history.
-    let out = env.run(&[
+    let out = anna.run(&[
         "report",
         "triage",
         &id,
@@ -953,7 +1189,7 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
     assert_eq!(history[4]["detail"]["note"], "phoned the CISO");
     // Statistics as SVG to a file; the Woo export to a file, without the reporter's name.
     let svg = env.dir.path().join("q4.svg");
-    let out = env.run(&[
+    let out = anna.run(&[
         "stats",
         "--period",
         "2026-Q4",
@@ -964,7 +1200,7 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(std::fs::read_to_string(&svg)?.starts_with("<svg"));
     let woo = env.dir.path().join("woo.md");
-    let out = env.run(&[
+    let out = env.legal()?.run(&[
         "woo",
         "export",
         "--from",
@@ -985,7 +1221,7 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
         "{text}"
     );
     // The regime table as read.
-    let regimes = env.json(&["report", "regimes", "--json"])?;
+    let regimes = anna.json(&["report", "regimes", "--json"])?;
     let dora = regimes
         .as_array()
         .ok_or("not a list")?
@@ -1000,7 +1236,7 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
         )
     );
     // Written advice is listed; bad input names the flag.
-    let out = env.run(&[
+    let out = anna.run(&[
         "advice",
         "give",
         "--org",
@@ -1014,9 +1250,9 @@ fn a_report_is_filed_clocked_triaged_and_disclosed_from_the_terminal() -> TestRe
         "--json",
     ])?;
     assert!(out.status.success(), "{}", stderr(&out));
-    let list = env.json(&["advice", "list", "--json"])?;
+    let list = anna.json(&["advice", "list", "--json"])?;
     assert_eq!(list[0]["state"], "open");
-    let out = env.run(&["stats", "--period", "2026-Q9"])?;
+    let out = anna.run(&["stats", "--period", "2026-Q9"])?;
     assert!(
         !out.status.success() && stderr(&out).contains("`period`"),
         "{}",

@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 mod support;
-use support::test_clock;
+use support::{schakel, token};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -76,15 +76,29 @@ fn settings(db: &Path) -> Result<std::path::PathBuf, std::io::Error> {
     Ok(path)
 }
 
-/// Runs `schakel` on `db`.
-fn schakel(db: &Path, args: &[&str]) -> Result<std::process::Output, std::io::Error> {
-    Command::new(env!("CARGO_BIN_EXE_schakel"))
-        .env("SCHAKEL_TEST_CLOCK", test_clock())
-        .env("SCHAKEL_DB", db)
-        .env("SCHAKEL_CONFIG", settings(db)?)
-        .env("USER", "duty-officer")
-        .args(args)
-        .output()
+/// Runs `schakel` on `db` as the installation (no token), or as the holder of `token`.
+fn run(
+    db: &Path,
+    token: Option<&str>,
+    args: &[&str],
+) -> Result<std::process::Output, std::io::Error> {
+    let mut command = schakel(db);
+    command.env("SCHAKEL_CONFIG", settings(db)?);
+    if let Some(token) = token {
+        command.env("SCHAKEL_TOKEN", token);
+    }
+    command.args(args).output()
+}
+
+/// The analyst's token on `db` (made the first time).
+fn analyst(db: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    let file = db.with_file_name("analyst.token");
+    if let Ok(token) = std::fs::read_to_string(&file) {
+        return Ok(token);
+    }
+    let made = token(db, "analyst", "Anna Analyst")?;
+    std::fs::write(&file, &made)?;
+    Ok(made)
 }
 
 /// `n` entities with a webhook on `url` and a signing secret, and a GREEN advisory sent to
@@ -108,14 +122,23 @@ fn sent_to_entities(
         .collect();
     let registry = dir.join("registry.json");
     std::fs::write(&registry, json!(organisations).to_string())?;
-    let out = schakel(db, &["org", "import", registry.to_str().ok_or("path")?])?;
+    let out = run(
+        db,
+        None,
+        &["org", "import", registry.to_str().ok_or("path")?],
+    )?;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let admin = token(db, "admin", "Ada Admin")?;
     for i in 0..n {
-        let out = schakel(db, &["webhook", "secret", &format!("entity-{i:02}")])?;
+        let out = run(
+            db,
+            Some(&admin),
+            &["webhook", "secret", &format!("entity-{i:02}")],
+        )?;
         assert!(
             out.status.success(),
             "{}",
@@ -129,14 +152,15 @@ fn sent_to_entities(
             .to_string(),
     )?;
     let created: Value = serde_json::from_slice(
-        &schakel(
+        &run(
             db,
+            Some(&analyst(db)?),
             &["item", "create", item.to_str().ok_or("path")?, "--json"],
         )?
         .stdout,
     )?;
     let id = created["id"].as_str().ok_or("item id")?.to_owned();
-    let out = schakel(db, &["item", "send", &id])?;
+    let out = run(db, Some(&analyst(db)?), &["item", "send", &id])?;
     assert!(
         out.status.success(),
         "{}",
@@ -152,7 +176,12 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
     let (url, seen) = receiver(Duration::from_millis(150))?;
     let id = sent_to_entities(dir.path(), &db, 12, &url)?;
     let outbox: Value = serde_json::from_slice(
-        &schakel(&db, &["outbox", "list", "--item", &id, "--json"])?.stdout,
+        &run(
+            &db,
+            Some(&analyst(&db)?),
+            &["outbox", "list", "--item", &id, "--json"],
+        )?
+        .stdout,
     )?;
     let webhooks: Vec<String> = outbox["items"]
         .as_array()
@@ -167,9 +196,7 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
     let mut kills = 0;
     for after in [1usize, 4, 7, 10] {
         let before = seen.lock().map_err(|_| "poisoned")?.len();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_schakel"))
-            .env("SCHAKEL_TEST_CLOCK", test_clock())
-            .env("SCHAKEL_DB", &db)
+        let mut child = schakel(&db)
             .env("SCHAKEL_CONFIG", settings(&db)?)
             .args(["deliver", "--once"])
             .stdout(Stdio::null())
@@ -193,7 +220,7 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
         child.wait()?;
     }
     assert!(kills >= 3, "the worker finished before it could be killed");
-    let out = schakel(&db, &["deliver", "--once"])?;
+    let out = run(&db, None, &["deliver", "--once"])?;
     assert!(
         out.status.success(),
         "{}",
@@ -202,7 +229,12 @@ fn killing_the_worker_at_many_points_loses_nothing_and_resends_with_the_same_id(
 
     // Everything delivered, nothing pending; every id arrived; duplicates are identical.
     let pending: Value = serde_json::from_slice(
-        &schakel(&db, &["outbox", "list", "--state", "pending", "--json"])?.stdout,
+        &run(
+            &db,
+            Some(&analyst(&db)?),
+            &["outbox", "list", "--state", "pending", "--json"],
+        )?
+        .stdout,
     )?;
     // (Email waits: this test configures no SMTP server.)
     let pending_webhooks = pending["items"]
@@ -247,15 +279,13 @@ fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
     let db = dir.path().join("schakel.db");
     let (url, seen) = receiver(Duration::from_millis(1))?;
     sent_to_entities(dir.path(), &db, 2, &url)?;
-    let out = schakel(&db, &["key", "init"])?;
+    let out = run(&db, None, &["key", "init"])?;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut server = Command::new(env!("CARGO_BIN_EXE_schakel"))
-        .env("SCHAKEL_TEST_CLOCK", test_clock())
-        .env("SCHAKEL_DB", &db)
+    let mut server = schakel(&db)
         .env("SCHAKEL_CONFIG", settings(&db)?)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
@@ -272,7 +302,12 @@ fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
     // The outcome is recorded right after the hand-over; give the pass a moment to finish.
     let recorded = loop {
         let delivered: Value = serde_json::from_slice(
-            &schakel(&db, &["outbox", "list", "--state", "delivered", "--json"])?.stdout,
+            &run(
+                &db,
+                Some(&analyst(&db)?),
+                &["outbox", "list", "--state", "delivered", "--json"],
+            )?
+            .stdout,
         )?;
         let webhooks = delivered["items"].as_array().map_or(0, |a| {
             a.iter().filter(|d| d["channel"] == "webhook").count()
@@ -287,7 +322,11 @@ fn serve_runs_the_worker_and_signs_the_audit_head() -> TestResult {
     assert_eq!(arrived, 2, "the worker inside serve delivered nothing");
     assert_eq!(recorded, 2);
     // The server signed the audit head at start; verify checks it with the key.
-    let out = schakel(&db, &["audit", "verify", "--json"])?;
+    let out = run(
+        &db,
+        Some(&token(&db, "legal", "Lex Legal")?),
+        &["audit", "verify", "--json"],
+    )?;
     assert!(
         out.status.success(),
         "{}",

@@ -7,9 +7,9 @@ mod support;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use support::{feedgen, test_clock};
+use support::{feedgen, schakel, token};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -21,21 +21,15 @@ fn generated_rows_stream_through_standard_input_and_the_summary_adds_up() -> Tes
     let registry = feedgen::registry(&data, 300, 3_000)?;
     let file = dir.path().join("registry.json");
     std::fs::write(&file, &registry.json)?;
-    let schakel = env!("CARGO_BIN_EXE_schakel");
-    let import = Command::new(schakel)
-        .env("SCHAKEL_TEST_CLOCK", test_clock())
-        .env("SCHAKEL_DB", &db)
-        .args(["org", "import"])
-        .arg(&file)
-        .output()?;
+    let import = schakel(&db).args(["org", "import"]).arg(&file).output()?;
     assert!(
         import.status.success(),
         "{}",
         String::from_utf8_lossy(&import.stderr)
     );
-    let mut child = Command::new(schakel)
-        .env("SCHAKEL_TEST_CLOCK", test_clock())
-        .env("SCHAKEL_DB", &db)
+    let analyst = token(&db, "analyst", "Anna Analyst")?;
+    let mut child = schakel(&db)
+        .env("SCHAKEL_TOKEN", &analyst)
         .args([
             "feed",
             "ingest",
@@ -122,14 +116,16 @@ fn a_run_sends_under_a_standing_approval_given_by_another_person() -> TestResult
     let mut out = std::io::BufWriter::new(std::fs::File::create(&rows_file)?);
     feedgen::write_rows(&mut out, &registry, 5_000, 11)?;
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    let schakel = env!("CARGO_BIN_EXE_schakel");
-    let run = |user: &str, args: &[&str]| {
-        Command::new(schakel)
-            .env("SCHAKEL_TEST_CLOCK", test_clock())
-            .env("SCHAKEL_DB", &db)
-            .env("USER", user)
-            .args(args)
-            .output()
+    let (lea, ana) = (
+        token(&db, "legal", "Lea Legal")?,
+        token(&db, "analyst", "Ana Analyst")?,
+    );
+    let run = |token: Option<&str>, args: &[&str]| {
+        let mut command = schakel(&db);
+        if let Some(token) = token {
+            command.env("SCHAKEL_TOKEN", token);
+        }
+        command.args(args).output()
     };
     let ok = |out: &std::process::Output| -> TestResult {
         assert!(
@@ -140,10 +136,13 @@ fn a_run_sends_under_a_standing_approval_given_by_another_person() -> TestResult
         Ok(())
     };
     ok(&run(
-        "admin",
+        None,
         &["org", "import", file.to_str().ok_or("path")?],
     )?)?;
-    ok(&run("lea", &["feed", "approve", "--report", "scan_http"])?)?;
+    ok(&run(
+        Some(&lea),
+        &["feed", "approve", "--report", "scan_http"],
+    )?)?;
     let rows_path = rows_file.to_str().ok_or("path")?;
     let ingest = [
         "feed",
@@ -153,7 +152,7 @@ fn a_run_sends_under_a_standing_approval_given_by_another_person() -> TestResult
         "shadowserver",
         "--json",
     ];
-    let out = run("ana", &ingest)?;
+    let out = run(Some(&ana), &ingest)?;
     ok(&out)?;
     let s: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let run_id = s["run"].as_str().ok_or("no run id")?.to_owned();
@@ -167,7 +166,7 @@ fn a_run_sends_under_a_standing_approval_given_by_another_person() -> TestResult
     );
     // Remembered beside the database: the same file again notifies nobody.
     assert!(dir.path().join("feed.db.feed-seen").is_dir());
-    let out = run("ana", &ingest)?;
+    let out = run(Some(&ana), &ingest)?;
     ok(&out)?;
     let again: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(
@@ -176,11 +175,11 @@ fn a_run_sends_under_a_standing_approval_given_by_another_person() -> TestResult
         "{again}"
     );
     // The runs are listed; the first shows its messages.
-    let out = run("ana", &["feed", "runs", "--json"])?;
+    let out = run(Some(&ana), &["feed", "runs", "--json"])?;
     ok(&out)?;
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(runs["total"], 2);
-    let out = run("ana", &["feed", "show", &run_id])?;
+    let out = run(Some(&ana), &["feed", "show", &run_id])?;
     ok(&out)?;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -201,9 +200,7 @@ fn a_retention_of_zero_days_is_refused_naming_the_setting() -> TestResult {
     std::fs::write(&config, "[feeds]\nretain_days = 0\n")?;
     // Refused when the settings are read, whatever the command.
     for command in [&["serve", "--listen", "127.0.0.1:0"][..], &["feed", "runs"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_schakel"))
-            .env("SCHAKEL_TEST_CLOCK", test_clock())
-            .env("SCHAKEL_DB", dir.path().join("x.db"))
+        let out = schakel(&dir.path().join("x.db"))
             .arg("--config")
             .arg(&config)
             .args(command)

@@ -110,7 +110,7 @@ fn main() -> Result<(), Failure> {
             })
         })
         .collect();
-    let admin = App::local_admin("bench");
+    let admin = App::installation();
     app.import_registry(
         &admin,
         json!(registry).to_string().as_bytes(),

@@ -40,7 +40,7 @@ fn a_signed_head_verifies_with_gnupg_and_a_later_truncation_is_found() -> TestRe
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("t.db");
     let app = app_on(&db)?;
-    let admin = App::local_admin("tester");
+    let admin = App::installation();
     app.load_demo(&admin)?;
     let lena = Principal {
         token_id: "tok_lena".into(),

@@ -177,7 +177,7 @@ fn demo_app(dir: &Path, clock: Clock) -> Result<App, Failure> {
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         clock,
     );
-    app.load_demo(&App::local_admin("tester"))?;
+    app.load_demo(&App::installation())?;
     Ok(app)
 }
 
@@ -191,7 +191,7 @@ fn person(name: &str) -> Principal {
 }
 
 fn set_contact(app: &App, slug: &str, contact: serde_json::Value) -> TestResult {
-    let admin = App::local_admin("tester");
+    let admin = App::installation();
     let org = app.organisation(&admin, slug)?;
     let mut record = serde_json::to_value(OrganisationRecord::from_organisation(&org))?;
     record["contacts"] = json!([contact]);
@@ -549,7 +549,7 @@ fn a_feed_message_carries_each_members_rows_as_attachments() -> TestResult {
     assert_eq!(purge.purged[0].rows, 2);
     let zcert = app.authenticate(
         &app.create_token(
-            &App::local_admin("tester"),
+            &App::installation(),
             schakel_app::TokenRequest {
                 kind: schakel_app::TokenKind::Recipient {
                     organisation: "z-cert".into(),

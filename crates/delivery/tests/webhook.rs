@@ -146,7 +146,7 @@ fn webhooks_are_signed_retried_with_backoff_and_resent_with_the_same_id() -> Tes
     )
     .with_webhook_targets(LOOPBACK_ALLOWED)
     .with_secrets_key(SecretsKey::generate()?);
-    let admin = App::local_admin("tester");
+    let admin = App::installation();
     app.load_demo(&admin)?;
 
     // Z-CERT gets a webhook on the receiver and a signing secret.
@@ -236,7 +236,7 @@ fn a_delivery_whose_decision_changed_is_held_and_its_item_returns_for_approval()
     )
     .with_webhook_targets(LOOPBACK_ALLOWED)
     .with_secrets_key(SecretsKey::generate()?);
-    let admin = App::local_admin("tester");
+    let admin = App::installation();
     app.load_demo(&admin)?;
     let zcert = app.organisation(&admin, "z-cert")?;
     let mut record = serde_json::to_value(OrganisationRecord::from_organisation(&zcert))?;
@@ -296,13 +296,13 @@ fn demo_app(
     )
     .with_webhook_targets(targets)
     .with_secrets_key(SecretsKey::generate()?);
-    app.load_demo(&App::local_admin("tester"))?;
+    app.load_demo(&App::installation())?;
     Ok(app)
 }
 
 /// Gives Z-CERT a webhook at `url` and a signing secret.
 fn set_webhook(app: &App, url: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let admin = App::local_admin("tester");
+    let admin = App::installation();
     let zcert = app.organisation(&admin, "z-cert")?;
     let mut record = serde_json::to_value(OrganisationRecord::from_organisation(&zcert))?;
     record["contacts"] =

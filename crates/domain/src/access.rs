@@ -16,6 +16,11 @@ pub enum Role {
     Admin,
     /// A recipient organisation: sees only what concerns itself.
     Recipient,
+    /// The installation itself: commands that work with its files (tokens, keys, the demo,
+    /// `serve`, `org import` without a token) and the server's own duties (delivering,
+    /// signing audit heads, retention). No token carries it: it is whoever can run the
+    /// binary on the installation's files.
+    Installation,
 }
 
 impl Role {
@@ -26,10 +31,11 @@ impl Role {
             Role::Legal => "legal",
             Role::Admin => "admin",
             Role::Recipient => "recipient",
+            Role::Installation => "installation",
         }
     }
 
-    /// Whether this is a role of the centre's own staff.
+    /// Whether this is the centre's own (staff, or the installation), not a recipient.
     pub fn is_staff(self) -> bool {
         !matches!(self, Role::Recipient)
     }
@@ -44,6 +50,7 @@ impl FromStr for Role {
             "legal" => Ok(Role::Legal),
             "admin" => Ok(Role::Admin),
             "recipient" => Ok(Role::Recipient),
+            // `installation` is not read: no token carries it.
             _ => Err(ValueError::new(format!(
                 "`{text}` is not a role (analyst, legal, admin or recipient)"
             ))),
@@ -73,9 +80,11 @@ pub struct Principal {
 impl Principal {
     /// How the caller appears in history and the audit log, e.g. `alice (admin)`.
     pub fn actor(&self) -> String {
-        match &self.organisation {
-            Some(org) => format!("{} (recipient {org})", self.name),
-            None => format!("{} ({})", self.name, self.role),
+        match (&self.organisation, self.role) {
+            (Some(org), _) => format!("{} (recipient {org})", self.name),
+            // `installation`, `delivery-worker`: not a person.
+            (None, Role::Installation) => self.name.clone(),
+            (None, role) => format!("{} ({role})", self.name),
         }
     }
 }

@@ -34,7 +34,7 @@ async fn spawn_server() -> Result<TestServer, Box<dyn std::error::Error>> {
         // A known date (the report and Woo tests name dates around it), running on.
         Clock::running_from("2026-11-22T10:00:00Z".parse()?),
     );
-    let cli = App::local_admin("test");
+    let cli = App::installation();
     app.load_demo(&cli)?;
     let staff = |role: Role, name: &str| -> Result<String, schakel_app::AppError> {
         Ok(app
@@ -634,16 +634,19 @@ async fn an_item_goes_from_analyst_through_four_eyes_to_the_right_inbox_only() -
         "sectors": ["health"],
         "source": "a researcher, in confidence"
     });
-    // A recipient cannot create items.
-    let (status, ct, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/items",
-            Some(&s.z_cert),
-            Some(item.clone()),
-        )
-        .await?;
-    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    // A recipient cannot create items, nor can an administrator or a legal officer (the
+    // role table: administrators keep the registry, legal officers review).
+    for token in [&s.z_cert, &s.admin, &s.legal] {
+        let (status, ct, body) = s
+            .call(
+                Method::POST,
+                "/api/v1/items",
+                Some(token),
+                Some(item.clone()),
+            )
+            .await?;
+        assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
+    }
     // A bad item names the field.
     let (status, ct, body) = s
         .call(
@@ -1113,6 +1116,21 @@ async fn a_feed_is_streamed_to_the_api_and_planned() -> TestResult {
 async fn standing_approvals_are_given_listed_and_revoked_over_the_api() -> TestResult {
     let s = spawn_server().await?;
     let body = json!({"report": "scan_http", "note": "daily"});
+    // Not an administrator: a standing approval is a second pair of eyes, and the audit
+    // trail is the legal officers'.
+    let (status, ct, problem) = s
+        .call(
+            Method::POST,
+            "/api/v1/feeds/approvals",
+            Some(&s.admin),
+            Some(body.clone()),
+        )
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::FORBIDDEN);
+    let (status, ct, problem) = s
+        .get("/api/v1/audit?from=2026-11-01&to=2026-11-30", &s.admin)
+        .await?;
+    assert_problem(status, &ct, &problem, StatusCode::FORBIDDEN);
     let (status, _, given) = s
         .call(
             Method::POST,

@@ -80,7 +80,7 @@ fn requests_allocate_a_few_kilobytes_each_and_keep_nothing() -> TestResult {
         Arc::new(RulebookSet::defaults(EffectiveDates::default())?),
         Clock::running_from("2026-11-22T10:00:00Z".parse()?),
     );
-    let admin = App::local_admin("test");
+    let admin = App::installation();
     app.load_demo(&admin)?;
     let token = app
         .create_token(

@@ -36,7 +36,7 @@ pub fn fixed_clock() -> Result<Clock, Box<dyn std::error::Error>> {
 pub fn demo_app_with(clock: Clock) -> Result<TestApp, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let app = app_on(&dir.path().join("t.db"), clock)?;
-    let admin = App::local_admin("tester");
+    let admin = App::installation();
     app.load_demo(&admin)?;
     Ok(TestApp {
         app,

@@ -271,7 +271,11 @@ mod tests {
         for (action, roles, reason) in ROLE_TABLE {
             text.push_str(&format!("| {} |", action.describe()));
             for role in columns {
-                text.push_str(if roles.contains(&role) { " ✓ |" } else { "  |" });
+                text.push_str(if roles.contains(&role) {
+                    " ✓ |"
+                } else {
+                    "  |"
+                });
             }
             text.push_str(&format!(" {reason} |\n"));
         }

@@ -61,7 +61,7 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
 
 pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, CliError> {
     let bytes = read_input(path)?;
-    serde_json::from_slice(&bytes)
+    schakel_formats::json::from_slice(&bytes)
         .map_err(|e| CliError::user(format!("`{}` is not valid JSON: {e}", path.display())))
 }
 

@@ -19,7 +19,7 @@ pub(crate) fn decide(
     as_json: bool,
 ) -> Result<(), CliError> {
     let bytes = read_input(file.unwrap_or(Path::new("-")))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
+    let value = schakel_formats::json::from_slice(&bytes)
         .map_err(|e| CliError::user(format!("the decision request is not valid JSON: {e}")))?;
     let decision = app.decide_json(me, value)?;
     if as_json {

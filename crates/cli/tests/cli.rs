@@ -275,6 +275,57 @@ fn a_bad_file_is_refused_whole_with_every_problem_named() -> TestResult {
     Ok(())
 }
 
+/// Issue 12, item 4: a registry entry with a second `"secrecy": null` silently removed a
+/// guarantee. Every JSON input refuses a key twice, naming where.
+#[test]
+fn a_key_twice_in_any_json_input_is_refused_naming_where() -> TestResult {
+    let env = Env::new()?;
+    let twice = TWO.replacen(
+        r#""secrecy": {"basis": "confidentiality agreement 2024-031", "from": "2024-03-01", "until": "2027-12-31"},"#,
+        r#""secrecy": {"basis": "confidentiality agreement 2024-031", "from": "2024-03-01", "until": "2027-12-31"}, "secrecy": null,"#,
+        1,
+    );
+    assert_ne!(twice, TWO);
+    let out = env.run_stdin(&["org", "import", "-"], &twice)?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`[0]`") && err.contains("the key `secrecy` appears twice"),
+        "{err}"
+    );
+    assert!(
+        env.run_stdin(&["org", "import", "-"], TWO)?
+            .status
+            .success()
+    );
+    let anna = env.analyst()?;
+    for (args, input, at) in [
+        (
+            &["item", "create"][..],
+            r#"{"kind": "advisory", "title": "x", "tlp": "RED", "tlp": "CLEAR"}"#,
+            "the key `tlp` appears twice",
+        ),
+        (
+            &["decide"],
+            r#"{"recipient": "z-cert", "item": {"tlp": "AMBER", "tlp": "CLEAR"}}"#,
+            "the key `tlp` appears twice in `item`",
+        ),
+        (
+            &["report", "file"],
+            r#"{"reporter": "hospital-south", "aware_at": "2026-11-20T10:00:00Z", "category": "other",
+                "title": "t", "description": "d", "significant": true, "significant": false,
+                "personal_data": false, "cross_border": false, "malicious": false}"#,
+            "the key `significant` appears twice",
+        ),
+    ] {
+        let out = anna.run_stdin(args, input)?;
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&out).contains(at), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(anna.json(&["item", "list", "--json"])?["total"], 0);
+    Ok(())
+}
+
 #[test]
 fn prune_add_update_and_end() -> TestResult {
     let env = Env::new()?;

@@ -724,8 +724,7 @@ impl<'a> Ingest<'a> {
     ) -> Result<(), FeedError> {
         let index = self.report_index(report)?;
         let mut slots = self.slots();
-        let bundle: serde_json::Value = serde_json::from_reader(input)
-            .map_err(|e| FeedError::Input(format!("`{path}` is not JSON: {e}")))?;
+        let bundle = read_json(path, input)?;
         if bundle.get("type").and_then(|t| t.as_str()) != Some("bundle") {
             return Err(FeedError::Input(format!(
                 "`{path}` is not a STIX bundle (its `type` is not `bundle`)"
@@ -827,8 +826,7 @@ impl<'a> Ingest<'a> {
         report: &ReportType,
         input: impl Read,
     ) -> Result<Option<(String, &'static str)>, FeedError> {
-        let doc: serde_json::Value = serde_json::from_reader(input)
-            .map_err(|e| FeedError::Input(format!("`{path}` is not JSON: {e}")))?;
+        let doc = read_json(path, input)?;
         let event = doc.get("Event").unwrap_or(&doc);
         if event.get("Attribute").is_none()
             && event.get("Object").is_none()
@@ -998,6 +996,16 @@ impl<'a> Ingest<'a> {
             rows_kept,
         })
     }
+}
+
+/// A whole JSON document, a key twice in one object refused.
+fn read_json(path: &str, mut input: impl Read) -> Result<serde_json::Value, FeedError> {
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| FeedError::Input(format!("`{path}`: {e}")))?;
+    schakel_formats::json::from_slice(&bytes)
+        .map_err(|e| FeedError::Input(format!("`{path}` is not JSON: {e}")))
 }
 
 /// The first `ipv4-addr`, `ipv6-addr`, `domain-name` or `url` value a STIX pattern

@@ -173,12 +173,14 @@ impl ReportTable {
     /// `intelmq.json` format): per report its `file_name`, `feed_name`, `constant_fields`
     /// and the column of each event field. Default severities of known types are kept.
     pub fn merge_intelmq(&mut self, json: &str) -> Result<usize, FeedError> {
+        let bad = |e: &dyn std::fmt::Display| {
+            FeedError::Schema(format!(
+                "the schema is not JSON of the intelmq.json format: {e}"
+            ))
+        };
         let schema: BTreeMap<String, serde_json::Value> =
-            serde_json::from_str(json).map_err(|e| {
-                FeedError::Schema(format!(
-                    "the schema is not JSON of the intelmq.json format: {e}"
-                ))
-            })?;
+            serde_json::from_value(schakel_formats::json::from_str(json).map_err(|e| bad(&e))?)
+                .map_err(|e| bad(&e))?;
         let mut merged = 0;
         for (key, entry) in schema {
             if key.starts_with('_') {

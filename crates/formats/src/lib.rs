@@ -10,6 +10,7 @@ pub mod answers;
 pub mod decision;
 pub mod feed;
 pub mod item;
+pub mod json;
 mod nullable;
 pub mod regimes;
 pub mod registry;

@@ -405,7 +405,7 @@ pub fn parse_registry_file(
     text: &[u8],
     vocabulary: &SectorVocabulary,
 ) -> Result<Vec<Organisation>, RegistryFileError> {
-    let values: Vec<serde_json::Value> = match serde_json::from_slice(text) {
+    let values: Vec<serde_json::Value> = match crate::json::from_slice(text) {
         Ok(serde_json::Value::Array(values)) => values,
         Ok(_) => {
             return Err(RegistryFileError::Syntax(

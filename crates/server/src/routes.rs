@@ -148,9 +148,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_field("body", e.body_text()))?;
-        serde_json::from_slice(&bytes)
+        // A key twice in one object is refused, never "the last one wins".
+        schakel_formats::json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|e| ApiError::bad_field("body", format!("not valid JSON: {e}")))
+            .map_err(|e| {
+                let field = if e.path.is_empty() { "body" } else { &e.path };
+                ApiError::bad_field(field, format!("not valid JSON: {}", e.reason))
+            })
     }
 }
 

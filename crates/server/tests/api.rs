@@ -173,6 +173,67 @@ async fn healthz_is_open_and_everything_else_needs_a_valid_token() -> TestResult
     Ok(())
 }
 
+/// Issue 12, item 4: `{"tlp": "RED", "tlp": "CLEAR"}` was created CLEAR. A key twice in
+/// one object is refused, naming where.
+#[tokio::test]
+async fn a_key_twice_in_a_body_is_refused_naming_its_object() -> TestResult {
+    let s = spawn_server().await?;
+    let raw = |path: &str, token: &str, body: &'static str| {
+        s.client
+            .post(format!("{}{path}", s.base))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for (path, token, body, field) in [
+        (
+            "/api/v1/items",
+            &s.analyst,
+            r#"{"kind": "advisory", "title": "x", "tlp": "RED", "tlp": "CLEAR"}"#,
+            "body",
+        ),
+        (
+            "/api/v1/decisions",
+            &s.analyst,
+            r#"{"recipient": "z-cert", "item": {"tlp": "AMBER", "concerns": [], "concerns": ["hospital-south"]}}"#,
+            "item",
+        ),
+        (
+            "/api/v1/organisations",
+            &s.admin,
+            r#"{"slug": "dup", "name": "Dup", "sectors": ["health"], "jurisdiction": "NL",
+                "designations": [], "secrecy": {"basis": "nda", "from": null, "until": null},
+                "secrecy": null, "contacts": []}"#,
+            "body",
+        ),
+    ] {
+        let resp = raw(path, token, body).await?;
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let problem: Value = resp.json().await?;
+        assert_problem(status, &ct, &problem, StatusCode::BAD_REQUEST);
+        assert_eq!(problem["errors"][0]["field"], field, "{path}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("appears twice")),
+            "{path}: {problem}"
+        );
+    }
+    // Nothing was made.
+    let (_, _, items) = s.get("/api/v1/items", &s.analyst).await?;
+    assert_eq!(items["total"], 0);
+    let (status, _, _) = s.get("/api/v1/organisations/dup", &s.admin).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
 #[tokio::test]
 async fn openapi_document_is_3_1_and_describes_the_routes() -> TestResult {
     let s = spawn_server().await?;

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use schakel_domain::{Date, ItemStatus, OrgSlug, Principal, day_start};
+use schakel_domain::{Date, ItemStatus, OrgSlug, Principal, Tlp, day_start};
 use schakel_feeds::{Ingested, PROGRESS_EVERY, ReportType, Resolver, SeenState};
 use schakel_formats::feed::{
     FeedKeptRunRecord, FeedMessageStateRecord, FeedPurgeRecord, FeedPurgedRunRecord,
@@ -152,7 +152,14 @@ pub(crate) fn message_sections(
     let inputs = tx.feed_inputs(&message.run_id)?;
     let mut sections = Vec::new();
     for &org in organisations {
-        let (rows, total) = tx.feed_rows(&message.run_id, &message.report, org, limit, offset)?;
+        let (rows, total) = tx.feed_rows(
+            &message.run_id,
+            &message.report,
+            message.tlp,
+            org,
+            limit,
+            offset,
+        )?;
         let used: BTreeSet<u32> = rows.iter().map(|r| r.input).collect();
         let mut columns: Vec<String> = Vec::new();
         let mut place: HashMap<(u32, usize), usize> = HashMap::new();
@@ -224,6 +231,7 @@ impl App {
         principal: &Principal,
         ingested: Ingested,
         messages: &Messages,
+        tlps: &[Tlp],
         resolver: &Resolver,
         state: Option<&SeenState>,
         (day, window): (u32, u32),
@@ -258,19 +266,23 @@ impl App {
             rows_purged_at: None,
         })?;
 
-        // The rows of every organisation some message carries; no others are kept.
-        let carried: BTreeSet<(&OrgSlug, usize)> = messages
+        // The rows of every organisation some message carries, each under the TLP its
+        // message travels under; no others are kept.
+        let carried: BTreeSet<(&OrgSlug, usize, Tlp)> = messages
             .iter()
-            .flat_map(|((_, report), m)| m.organisations.keys().map(move |o| (o, *report)))
+            .flat_map(|((_, report, tlp), m)| {
+                m.organisations.keys().map(move |o| (o, *report, *tlp))
+            })
             .collect();
-        let wanted: Vec<Option<(&OrgSlug, &ReportType)>> = aggregates
+        let wanted: Vec<Option<(&OrgSlug, &ReportType, Tlp)>> = aggregates
             .iter()
-            .map(|a| {
+            .zip(tlps)
+            .map(|(a, tlp)| {
                 let org = orgs.get(a.organisation as usize)?;
                 let report = reports.get(usize::from(a.report))?;
                 carried
-                    .contains(&(org, usize::from(a.report)))
-                    .then_some((org, report))
+                    .contains(&(org, usize::from(a.report), *tlp))
+                    .then_some((org, report, *tlp))
             })
             .collect();
         if let Some(kept) = &rows_kept {
@@ -284,7 +296,7 @@ impl App {
             }
             let mut stored = 0u64;
             kept.for_each(|row| -> Result<(), AppError> {
-                if let Some(Some((org, report))) = wanted.get(row.aggregate as usize) {
+                if let Some(Some((org, report, tlp))) = wanted.get(row.aggregate as usize) {
                     stored += 1;
                     if stored.is_multiple_of(PROGRESS_EVERY) {
                         progress(FeedProgress::Stored(stored));
@@ -292,6 +304,7 @@ impl App {
                     tx.insert_feed_row(&FeedRowRow {
                         run_id: run_id.clone(),
                         report: report.report.clone(),
+                        tlp: Some(*tlp),
                         organisation: (*org).clone(),
                         event: row.event,
                         input: row.input,
@@ -302,10 +315,10 @@ impl App {
             })?;
         }
 
-        let mut notified: BTreeSet<(OrgSlug, usize)> = BTreeSet::new();
+        let mut notified: BTreeSet<(OrgSlug, usize, Tlp)> = BTreeSet::new();
         let (mut sent, mut awaiting) = (0u64, 0u64);
         let total = messages.len() as u64;
-        for (done, (((recipient, report_index), m), record)) in messages
+        for (done, (((recipient, report_index, tlp), m), record)) in messages
             .iter()
             .zip(summary.permitted.iter_mut())
             .enumerate()
@@ -350,7 +363,7 @@ impl App {
             }
             // An earlier run's message to this recipient about this report that was never
             // sent is stale now: withdrawn, so that a late approval cannot send it.
-            for older in tx.feed_messages_to(recipient, &report.report)? {
+            for older in tx.feed_messages_to(recipient, &report.report, Some(*tlp))? {
                 let Some(mut row) = tx.item(&older.item_id)? else {
                     continue;
                 };
@@ -380,6 +393,7 @@ impl App {
                 run_id: run_id.clone(),
                 recipient: recipient.clone(),
                 report: report.report.clone(),
+                tlp: Some(*tlp),
                 organisations: m.organisations.keys().cloned().collect(),
                 events: m.events,
             })?;
@@ -408,7 +422,11 @@ impl App {
                     record.status = Some("sent".into());
                     record.deliveries = Some(deliveries.len() as u64);
                     sent += 1;
-                    notified.extend(m.organisations.keys().map(|o| (o.clone(), *report_index)));
+                    notified.extend(
+                        m.organisations
+                            .keys()
+                            .map(|o| (o.clone(), *report_index, *tlp)),
+                    );
                 }
                 None => {
                     set_status(
@@ -463,9 +481,10 @@ impl App {
             Some(state) => {
                 let flags: Vec<bool> = aggregates
                     .iter()
-                    .map(|a| {
+                    .zip(tlps)
+                    .map(|(a, tlp)| {
                         orgs.get(a.organisation as usize).is_some_and(|o| {
-                            notified.contains(&(o.clone(), usize::from(a.report)))
+                            notified.contains(&(o.clone(), usize::from(a.report), *tlp))
                         })
                     })
                     .collect();
@@ -597,6 +616,7 @@ impl App {
                 status,
                 recipient: m.recipient.to_string(),
                 report: m.report.clone(),
+                tlp: m.tlp.map(|t| t.as_str().to_owned()).unwrap_or_default(),
                 organisations: m.organisations.iter().map(ToString::to_string).collect(),
                 events: m.events,
                 deliveries: current

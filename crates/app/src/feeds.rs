@@ -82,13 +82,16 @@ impl From<FeedError> for AppError {
     }
 }
 
-/// Messages by recipient and report type (index into the run's report types).
-pub(crate) type Messages = BTreeMap<(OrgSlug, usize), Message>;
-/// Denied notifications by recipient, report type and reasons: the organisations they were
-/// about and the remedies.
-type Denied = BTreeMap<(OrgSlug, usize, Vec<String>), (BTreeSet<OrgSlug>, BTreeSet<String>)>;
+/// Messages by recipient, report type (index into the run's report types) and TLP: rows
+/// under different TLPs never travel in one message, so that none leaves under a laxer
+/// TLP than its source gave.
+pub(crate) type Messages = BTreeMap<(OrgSlug, usize, Tlp), Message>;
+/// Denied notifications by recipient, report type, TLP and reasons: the organisations
+/// they were about and the remedies.
+type Denied = BTreeMap<(OrgSlug, usize, Tlp, Vec<String>), (BTreeSet<OrgSlug>, BTreeSet<String>)>;
 
-/// One message being put together: to one recipient, about one report type.
+/// One message being put together: to one recipient, about one report type, under one
+/// TLP.
 pub(crate) struct Message {
     pub(crate) route_via: bool,
     /// The organisations it has a section for, with their events after de-duplication.
@@ -127,11 +130,11 @@ impl App {
         }
         let facts_table = FactsTable::builtin()?;
         let mut ingest = Ingest::new(&resolver);
+        ingest.max_field(self.feed_max_field);
         let sends = !options.plan_only;
         if sends {
             ingest.keep_rows()?;
         }
-        let mut tlp_override: BTreeMap<String, &'static str> = BTreeMap::new();
         let mut read = |n: u64| progress(FeedProgress::Read(n));
         for input in inputs {
             let report = self.report_type(&table, &input, options)?;
@@ -156,13 +159,7 @@ impl App {
                     )
                 }
                 Format::Stix => ingest.stix(&input.path, &report, input.reader),
-                Format::Misp => ingest
-                    .misp(&input.path, &report, input.reader)
-                    .map(|tagged| {
-                        if let Some((report, tlp)) = tagged {
-                            tlp_override.insert(report, tlp);
-                        }
-                    }),
+                Format::Misp => ingest.misp(&input.path, &report, input.reader),
             }?;
         }
         let epoch_day = |d: schakel_domain::Date| {
@@ -180,14 +177,8 @@ impl App {
         };
         let ingested =
             ingest.finish(state.as_ref(), epoch_day(today), options.window_days, sends)?;
-        let (messages, denied) = self.plan_notifications(
-            &registry,
-            &resolver,
-            &ingested,
-            &facts_table,
-            &tlp_override,
-            today,
-        )?;
+        let (messages, denied, tlps) =
+            self.plan_notifications(&registry, &resolver, &ingested, &facts_table, today)?;
         let approvals = {
             let mut tx = self.store.read()?;
             tx.standing_approvals()?
@@ -217,6 +208,7 @@ impl App {
                 principal,
                 ingested,
                 &messages,
+                &tlps,
                 &resolver,
                 state.as_ref(),
                 (epoch_day(today), options.window_days),
@@ -371,35 +363,41 @@ impl App {
         resolver: &Resolver,
         ingested: &Ingested,
         facts_table: &FactsTable,
-        tlp_override: &BTreeMap<String, &'static str>,
         today: schakel_domain::Date,
-    ) -> Result<(Messages, Denied), AppError> {
+    ) -> Result<(Messages, Denied, Vec<Tlp>), AppError> {
         let mut messages = Messages::new();
         let mut denied = Denied::new();
+        // Per aggregate, the TLP its events travel under.
+        let mut tlps = Vec::with_capacity(ingested.aggregates.len());
         let facts_of: Vec<_> = ingested
             .reports
             .iter()
             .map(|r| facts_table.facts(r))
             .collect();
         for (i, agg) in ingested.aggregates.iter().enumerate() {
+            let facts = facts_of.get(usize::from(agg.report));
+            // The source's marking wins; the report type's default is for rows it did not
+            // mark.
+            let tlp = match (agg.tlp, facts) {
+                (Some(tlp), _) => tlp,
+                (None, Some(facts)) => {
+                    facts.tlp.parse().map_err(|e: schakel_domain::ValueError| {
+                        AppError::Internal(format!("notification facts: {e}"))
+                    })?
+                }
+                (None, None) => Tlp::Red,
+            };
+            tlps.push(tlp);
             let unique = ingested.dedup.unique.get(i).copied().unwrap_or(0);
             if unique == 0 {
                 continue;
             }
-            let (Some(org), Some(report), Some(facts)) = (
+            let (Some(org), Some(facts)) = (
                 resolver.organisations().get(agg.organisation as usize),
-                ingested.reports.get(usize::from(agg.report)),
-                facts_of.get(usize::from(agg.report)),
+                facts,
             ) else {
                 continue;
             };
-            let tlp_text = tlp_override
-                .get(&report.report)
-                .copied()
-                .unwrap_or(facts.tlp.as_str());
-            let tlp: Tlp = tlp_text.parse().map_err(|e: schakel_domain::ValueError| {
-                AppError::Internal(format!("notification facts: {e}"))
-            })?;
             let item = ItemFacts {
                 tlp,
                 concerns: vec![org.clone()],
@@ -430,7 +428,7 @@ impl App {
                     .rulebooks
                     .verdict(registry, &request)
                     .map_err(|e| AppError::Internal(format!("the rulebook cannot decide: {e}")))?;
-                let key = (recipient.clone(), usize::from(agg.report));
+                let key = (recipient.clone(), usize::from(agg.report), tlp);
                 match verdict {
                     Verdict::Permit(permit) => {
                         let d = permit.decision();
@@ -446,7 +444,9 @@ impl App {
                             purpose: item.purpose,
                         });
                         m.route_via |= d.route.as_ref().is_some_and(|r| !r.on_behalf_of.is_empty());
-                        m.organisations.insert(org.clone(), unique);
+                        // Another aggregate of this organisation may have settled to the
+                        // same TLP: their events add up.
+                        *m.organisations.entry(org.clone()).or_default() += unique;
                         m.events += unique;
                         m.bases.extend(d.bases.iter().map(|b| b.rule.to_string()));
                         m.conditions
@@ -457,7 +457,7 @@ impl App {
                         let reasons: Vec<String> =
                             d.reasons.iter().map(|r| r.rule.rule.to_string()).collect();
                         let entry = denied
-                            .entry((recipient, usize::from(agg.report), reasons))
+                            .entry((recipient, usize::from(agg.report), tlp, reasons))
                             .or_default();
                         entry.0.insert(org.clone());
                         entry.1.extend(
@@ -469,7 +469,7 @@ impl App {
                 }
             }
         }
-        Ok((messages, denied))
+        Ok((messages, denied, tlps))
     }
 }
 
@@ -509,11 +509,11 @@ fn summary(
             .map(|r| r.report.clone())
             .unwrap_or_default()
     };
-    // A denied message: a recipient and report type with no permitted section at all.
-    let denied_messages: BTreeSet<(&OrgSlug, usize)> = denied
+    // A denied message: a recipient, report type and TLP with no permitted section at all.
+    let denied_messages: BTreeSet<(&OrgSlug, usize, Tlp)> = denied
         .keys()
-        .filter(|(r, rep, _)| !messages.contains_key(&(r.clone(), *rep)))
-        .map(|(r, rep, _)| (r, *rep))
+        .filter(|(r, rep, tlp, _)| !messages.contains_key(&(r.clone(), *rep, *tlp)))
+        .map(|(r, rep, tlp, _)| (r, *rep, *tlp))
         .collect();
     FeedSummaryRecord {
         files: ingested
@@ -555,7 +555,7 @@ fn summary(
         plan_only,
         permitted: messages
             .iter()
-            .map(|((recipient, report), m)| FeedNotificationRecord {
+            .map(|((recipient, report, _), m)| FeedNotificationRecord {
                 recipient: recipient.to_string(),
                 report: report_name(*report),
                 route: if m.route_via {
@@ -579,9 +579,10 @@ fn summary(
         denied: denied
             .iter()
             .map(
-                |((recipient, report, reasons), (orgs, remedies))| FeedDenyRecord {
+                |((recipient, report, tlp, reasons), (orgs, remedies))| FeedDenyRecord {
                     recipient: recipient.to_string(),
                     report: report_name(*report),
+                    tlp: tlp.as_str().to_owned(),
                     organisations: orgs.iter().map(ToString::to_string).collect(),
                     reasons: reasons.clone(),
                     remedies: remedies.iter().cloned().collect(),
@@ -590,7 +591,7 @@ fn summary(
             .collect(),
         standing_approvals: BTreeMap::new(),
         run: None,
-        warnings: Vec::new(),
+        warnings: ingested.warnings.clone(),
         seconds: started.elapsed().as_secs_f64(),
     }
 }

@@ -128,6 +128,8 @@ pub struct App {
     webhook_targets: WebhookTargets,
     /// The key secrets are sealed with in the store (kept outside it).
     secrets_key: Option<Arc<SecretsKey>>,
+    /// The longest a field of a feed record may be, in bytes.
+    feed_max_field: usize,
 }
 
 impl App {
@@ -155,7 +157,15 @@ impl App {
             feed_state: None,
             webhook_targets: WebhookTargets::default(),
             secrets_key: None,
+            feed_max_field: schakel_feeds::DEFAULT_MAX_FIELD,
         }
+    }
+
+    /// The same application refusing feed records with a field longer than `bytes` (each
+    /// such record is malformed, named by its line; the run goes on).
+    pub fn with_feed_field_limit(mut self, bytes: usize) -> Self {
+        self.feed_max_field = bytes.max(1);
+        self
     }
 
     /// The same application sealing secrets in the store with `key` (webhook signing

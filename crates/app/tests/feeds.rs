@@ -278,16 +278,18 @@ fn stix_misp_and_a_mapped_csv_resolve_by_address_domain_and_asn() -> TestResult 
             s.by_organisation
         );
     }
-    // The MISP event's TLP:RED travels: nobody not named may receive it.
+    // The MISP event's TLP:RED travels with its rows: nobody not named may receive them.
     assert!(
-        s.permitted.iter().all(|n| n.report != "misp:red"),
+        s.permitted.iter().all(|n| n.tlp != "RED"),
         "{:?}",
         s.permitted
     );
     assert!(
         s.denied
             .iter()
-            .any(|d| d.report == "misp:red" && d.reasons.contains(&"R4".to_owned()))
+            .any(|d| d.report == "misp" && d.tlp == "RED" && d.reasons.contains(&"R4".to_owned())),
+        "{:?}",
+        s.denied
     );
     // A mapped CSV, resolving by ASN when there is no address.
     let mapping = parse_mapping(
@@ -754,5 +756,204 @@ fn two_runs_at_once_notify_each_host_once() -> TestResult {
     // One run sent every message; the other, holding back until the first had
     // remembered them, found only repeats.
     assert!(sent.contains(&0) && sent.iter().any(|n| *n > 0), "{sent:?}");
+    Ok(())
+}
+
+/// Issue 12, item 2: an indicator marked TLP:RED was planned as TLP:AMBER (the report
+/// type's default), and MISP's tag was kept per report type (the last file's won). Every
+/// row takes its source's marking; messages are split by TLP; none leaves under a laxer
+/// one.
+#[test]
+fn every_row_travels_under_the_tlp_its_source_gave_it() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let legal = person("lea", Role::Legal);
+    t.app.approve_feed_report(&legal, "stix", None)?;
+    let indicator = |n: u32, ip: &str, markings: &str| {
+        format!(
+            r#"{{"type": "indicator", "id": "indicator--{n}", "pattern": "[ipv4-addr:value = '{ip}']"{markings}}}"#
+        )
+    };
+    let bundle = format!(
+        r#"{{"type": "bundle", "id": "bundle--tlp", "objects": [{}, {}, {}, {}, {},
+            {{"type": "marking-definition", "id": "marking-definition--local-strict",
+              "name": "TLP:AMBER+STRICT",
+              "extensions": {{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":
+                             {{"extension_type": "property-extension", "tlp_2_0": "amber+strict"}}}}}}]}}"#,
+        // TLP 2.0 RED, TLP 1.0 GREEN, unmarked (the default, AMBER).
+        indicator(
+            1,
+            "198.51.100.10",
+            r#", "object_marking_refs": ["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]"#
+        ),
+        indicator(
+            2,
+            "198.51.100.11",
+            r#", "object_marking_refs": ["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]"#
+        ),
+        indicator(3, "198.51.100.12", ""),
+        // A granular marking defined later in the bundle, and one defined nowhere.
+        indicator(
+            4,
+            "192.0.2.10",
+            r#", "granular_markings": [{"marking_ref": "marking-definition--local-strict", "selectors": ["pattern"]}]"#
+        ),
+        indicator(
+            5,
+            "192.0.2.11",
+            r#", "object_marking_refs": ["marking-definition--nowhere"]"#
+        ),
+    );
+    let s = run(
+        &t,
+        vec![input("tlp.json", Format::Stix, &bundle)],
+        &options(dir.path(), false),
+    )?;
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("marking-definition--nowhere")),
+        "{:?}",
+        s.warnings
+    );
+    let permitted = |recipient: &str| -> Vec<(String, Vec<String>)> {
+        s.permitted
+            .iter()
+            .filter(|n| n.recipient == recipient)
+            .map(|n| (n.tlp.clone(), n.organisations.clone()))
+            .collect()
+    };
+    assert!(
+        s.permitted.iter().all(|n| n.tlp != "RED"),
+        "{:?}",
+        s.permitted
+    );
+    assert_eq!(
+        permitted("hospital-south"),
+        [
+            ("GREEN".to_owned(), vec!["hospital-south".to_owned()]),
+            ("AMBER".to_owned(), vec!["hospital-south".to_owned()]),
+        ]
+    );
+    assert_eq!(
+        permitted("waterbedrijf-delta"),
+        [(
+            "AMBER+STRICT".to_owned(),
+            vec!["waterbedrijf-delta".to_owned()]
+        )]
+    );
+    for org in ["hospital-south", "waterbedrijf-delta"] {
+        assert!(
+            s.denied.iter().any(|d| d.recipient == org
+                && d.tlp == "RED"
+                && d.reasons.contains(&"R4".to_owned())),
+            "{org}: {:?}",
+            s.denied
+        );
+    }
+    // Sent: one item per TLP, each carrying only the rows of its TLP.
+    let (hospital, inbox) = inbox_of(&t, "hospital-south")?;
+    let (entries, _) = t.app.inbox(&hospital, 0, 100)?;
+    let mut seen = Vec::new();
+    for (entry, (delivery, _)) in entries.iter().zip(&inbox) {
+        let sections = t.app.inbox_rows(&hospital, delivery, None, 100, 0)?;
+        let values: Vec<String> = sections
+            .iter()
+            .flat_map(|s| s.rows.iter().map(|r| r[3].clone()))
+            .collect();
+        seen.push((entry.tlp.clone(), values));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("AMBER".to_owned(), vec!["198.51.100.12".to_owned()]),
+            ("GREEN".to_owned(), vec!["198.51.100.11".to_owned()]),
+        ]
+    );
+
+    // MISP: each event's tags for its own attributes (two files in one run, the second's
+    // tags after its attributes), an attribute's own tag when stricter.
+    let first = r#"{"Event": {"info": "green", "Tag": [{"name": "tlp:green"}], "Attribute": [
+        {"type": "ip-dst", "value": "198.51.100.20", "uuid": "g1"},
+        {"type": "ip-dst", "value": "198.51.100.21", "uuid": "g2", "Tag": [{"name": "tlp:amber+strict"}]}]}}"#;
+    let second = r#"{"Event": {"info": "red", "Attribute": [
+        {"type": "ip-dst", "value": "198.51.100.22", "uuid": "r1"}], "Tag": [{"name": "tlp:red"}]}}"#;
+    let s = run(
+        &t,
+        vec![
+            input("green.json", Format::Misp, first),
+            input("red.json", Format::Misp, second),
+        ],
+        &options(dir.path(), true),
+    )?;
+    let tlps: Vec<&str> = s
+        .permitted
+        .iter()
+        .filter(|n| n.recipient == "hospital-south")
+        .map(|n| n.tlp.as_str())
+        .collect();
+    assert_eq!(tlps, ["GREEN", "AMBER+STRICT"], "{:?}", s.permitted);
+    assert!(
+        s.denied
+            .iter()
+            .any(|d| d.recipient == "hospital-south" && d.tlp == "RED"),
+        "{:?}",
+        s.denied
+    );
+    Ok(())
+}
+
+/// Issue 12, item 9: a field over the limit makes its record malformed, named by line,
+/// and the run goes on.
+#[test]
+fn a_field_over_the_limit_makes_its_record_malformed_and_the_run_goes_on() -> TestResult {
+    let t = demo_app()?;
+    let small = TestApp {
+        app: t.app.clone().with_feed_field_limit(64),
+        admin: t.admin.clone(),
+        _dir: tempfile::tempdir()?,
+    };
+    let dir = tempfile::tempdir()?;
+    let big = "x".repeat(65);
+    let csv = format!(
+        "timestamp,ip,protocol,port,hostname,tag,asn,geo,severity,http_code\n\
+         2026-11-21 03:00:00,198.51.100.7,tcp,443,{big},,64500,NL,info,200\n\
+         2026-11-21 03:00:01,198.51.100.8,tcp,443,,,64500,NL,info,200\n"
+    );
+    let s = run(
+        &small,
+        vec![input(
+            "2026-11-21-scan_http-nl.csv",
+            Format::Shadowserver,
+            &csv,
+        )],
+        &options(dir.path(), true),
+    )?;
+    assert_eq!((s.rows, s.parsed, s.malformed), (2, 1, 1));
+    assert_eq!(s.malformed_lines[0].line, 2);
+    assert!(
+        s.malformed_lines[0]
+            .reason
+            .contains("`hostname` holds 65 bytes"),
+        "{:?}",
+        s.malformed_lines
+    );
+    let bundle = format!(
+        r#"{{"type": "bundle", "objects": [
+            {{"type": "indicator", "id": "indicator--1", "name": "{big}", "pattern": "[ipv4-addr:value = '198.51.100.7']"}},
+            {{"type": "indicator", "id": "indicator--2", "pattern": "[ipv4-addr:value = '198.51.100.8']"}}]}}"#
+    );
+    let s = run(
+        &small,
+        vec![input("big.json", Format::Stix, &bundle)],
+        &options(dir.path(), true),
+    )?;
+    assert_eq!((s.rows, s.parsed, s.malformed), (2, 1, 1));
+    assert!(
+        s.malformed_lines[0].reason.contains("objects[0].name"),
+        "{:?}",
+        s.malformed_lines
+    );
     Ok(())
 }

@@ -94,6 +94,7 @@ fn open_app(cli: &Cli, settings: &Settings) -> Result<App, CliError> {
     )
     .with_regimes(regimes)
     .with_webhook_targets(targets)
+    .with_feed_field_limit(settings.feed_field_limit())
     .with_feed_state(crate::feeds::state_dir(&cli.db));
     // The secrets key: made by the first `webhook secret`, read by whatever signs.
     let secrets =
@@ -235,11 +236,14 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve { listen, demo, mail } => serve(
             app,
             &me,
-            listen,
-            demo,
             &mail,
             &key_path(&cli_key, &cli_db),
-            settings.feed_retention(),
+            ServeOptions {
+                listen,
+                demo,
+                retain_days: settings.feed_retention(),
+                limits: settings.server_limits(),
+            },
         ),
     }
 }
@@ -723,15 +727,29 @@ fn token(app: &App, me: &Principal, command: TokenCommand) -> Result<(), CliErro
     }
 }
 
+/// How `serve` runs.
+struct ServeOptions {
+    listen: std::net::SocketAddr,
+    demo: bool,
+    /// `[feeds] retain_days`.
+    retain_days: Option<u32>,
+    /// What the API accepts.
+    limits: schakel_server::Limits,
+}
+
 fn serve(
     app: App,
     me: &Principal,
-    listen: std::net::SocketAddr,
-    demo: bool,
     mail: &crate::args::MailArgs,
     key_file: &Path,
-    retain_days: Option<u32>,
+    options: ServeOptions,
 ) -> Result<(), CliError> {
+    let ServeOptions {
+        listen,
+        demo,
+        retain_days,
+        limits,
+    } = options;
     let email = crate::items::email_courier(mail, key_file)?;
     // The centre's key, when there is one: the server signs the audit head with it.
     let key = key_file
@@ -806,7 +824,7 @@ fn serve(
                 )
             })
         };
-        let served = schakel_server::serve(listener, app, shutdown_signal())
+        let served = schakel_server::serve_with(listener, app, limits, shutdown_signal())
             .await
             .map_err(|e| CliError::user(format!("the server stopped: {e}")));
         stop.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -24,6 +24,8 @@ pub(crate) struct Settings {
     feeds: FeedSettings,
     #[serde(default)]
     webhooks: WebhookSettings,
+    #[serde(default)]
+    api: ApiSettings,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +42,15 @@ struct FeedSettings {
     /// Days a sending feed run's rows are kept once it is done with them; `serve` purges
     /// older ones daily (none: only `feed purge` deletes rows).
     retain_days: Option<u32>,
+    /// The longest a field of a feed record may be, in bytes (default 65536).
+    max_field_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiSettings {
+    /// The most a feed file posted to the API may hold, in MiB (default 1024).
+    max_upload_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +106,18 @@ impl Settings {
         })?;
         let settings: Self = toml::from_str(&text)
             .map_err(|e| CliError::user(format!("settings `{}`: {e}", path.display())))?;
+        let zero = |name: &str| {
+            CliError::user(format!(
+                "settings `{}`: `{name}`: give at least 1",
+                path.display()
+            ))
+        };
+        if settings.feeds.max_field_bytes == Some(0) {
+            return Err(zero("feeds.max_field_bytes"));
+        }
+        if settings.api.max_upload_mb == Some(0) {
+            return Err(zero("api.max_upload_mb"));
+        }
         if settings.feeds.retain_days == Some(0) {
             return Err(CliError::user(format!(
                 "settings `{}`: `feeds.retain_days`: give at least 1 day (the rows of today's runs are still being delivered)",
@@ -148,6 +171,24 @@ impl Settings {
             None => schakel_formats::regimes::builtin_regimes(vocabulary, displacement)
                 .map(|(table, _)| table)
                 .map_err(|issues| problems("the built-in regime table", issues)),
+        }
+    }
+
+    /// The longest a field of a feed record may be (`[feeds] max_field_bytes`).
+    pub(crate) fn feed_field_limit(&self) -> usize {
+        self.feeds
+            .max_field_bytes
+            .unwrap_or(schakel_feeds::DEFAULT_MAX_FIELD)
+    }
+
+    /// What the server accepts (`[api] max_upload_mb`).
+    pub(crate) fn server_limits(&self) -> schakel_server::Limits {
+        let default = schakel_server::Limits::default();
+        schakel_server::Limits {
+            upload_bytes: self
+                .api
+                .max_upload_mb
+                .map_or(default.upload_bytes, |mb| mb.saturating_mul(1 << 20)),
         }
     }
 
@@ -215,5 +256,27 @@ impl Settings {
             });
         }
         RulebookSet::load(&schema_file, &schema, sources, dates).map_err(invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings file README.md shows is one schakel reads.
+    #[test]
+    fn the_readme_example_is_read() -> Result<(), String> {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n[registry]")
+            .ok_or("README.md shows no settings file")?;
+        let text = &readme[start + "```toml\n".len()..];
+        let text = &text[..text.find("```").ok_or("unterminated")?];
+        let settings: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
+        assert_eq!(settings.feed_field_limit(), 65536);
+        assert!(!settings.webhook_targets().allow_private);
+        assert_eq!(settings.server_limits().upload_bytes, 1024 << 20);
+        assert_eq!(settings.feed_retention(), Some(30));
+        Ok(())
     }
 }

@@ -21,6 +21,23 @@ vocabulary! {
     }
 }
 
+impl Tlp {
+    /// A TLP label as sources write it: `TLP:RED`, `tlp:amber+strict`, `Green`, and TLP
+    /// 1.0's WHITE (TLP 2.0's CLEAR). `None` for anything else.
+    pub fn from_label(text: &str) -> Option<Tlp> {
+        let text = text.trim().to_ascii_uppercase();
+        let name = text.strip_prefix("TLP:").unwrap_or(&text).trim();
+        match name {
+            "WHITE" | "CLEAR" => Some(Tlp::Clear),
+            "GREEN" => Some(Tlp::Green),
+            "AMBER" => Some(Tlp::Amber),
+            "AMBER+STRICT" => Some(Tlp::AmberStrict),
+            "RED" => Some(Tlp::Red),
+            _ => None,
+        }
+    }
+}
+
 vocabulary! {
     /// Why data traceable to an organisation is confidential (RULEBOOK.md "What makes data
     /// confidential").
@@ -157,6 +174,15 @@ mod tests {
         assert_eq!("AMBER+STRICT".parse::<Tlp>(), Ok(Tlp::AmberStrict));
         assert!("amber".parse::<Tlp>().is_err());
         assert!("WHITE".parse::<Tlp>().is_err());
+        assert_eq!(Tlp::from_label("tlp:white"), Some(Tlp::Clear));
+        assert_eq!(Tlp::from_label(" TLP:AMBER+STRICT"), Some(Tlp::AmberStrict));
+        assert_eq!(Tlp::from_label("red"), Some(Tlp::Red));
+        assert_eq!(Tlp::from_label("tlp:ex:chr"), None);
+        // The strictest of several is the greatest.
+        assert_eq!(
+            [Tlp::Green, Tlp::Red, Tlp::Amber].into_iter().max(),
+            Some(Tlp::Red)
+        );
         assert_eq!(
             "victims_only".parse::<SourceRestriction>(),
             Ok(SourceRestriction::VictimsOnly)

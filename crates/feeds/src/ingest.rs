@@ -10,8 +10,12 @@ use std::net::{IpAddr, Ipv4Addr};
 use foldhash::fast::FixedState;
 use serde::Serialize;
 
+use schakel_domain::Tlp;
+
 use crate::FeedError;
 use crate::dedup::{DedupOutcome, SeenState, Spool, deduplicate};
+use crate::documents::{Part, read_misp, read_stix};
+use crate::marking::{Markings, stix_refs};
 use crate::report::{ReportType, Severity};
 use crate::resolve::Resolver;
 use crate::rows::{KeptRows, RowSpool, encode_values};
@@ -29,6 +33,10 @@ pub const MISP_COLUMNS: [&str; 7] = [
     "to_ids",
     "timestamp",
 ];
+
+/// The longest a field of a record may be by default (bytes): a longer one makes its
+/// record malformed (a feed is not the place for a file; the run goes on).
+pub const DEFAULT_MAX_FIELD: usize = 64 * 1024;
 
 /// How many malformed records are named (all are counted).
 pub const MALFORMED_NAMED: usize = 100;
@@ -97,13 +105,20 @@ pub struct MalformedLine {
     pub reason: String,
 }
 
-/// Events of one report type that one organisation owns.
+/// Events of one report type that one organisation owns, under one marking of their
+/// source. (Two aggregates may end with the same organisation, report type and TLP, when
+/// their markings settled alike: readers merge by those three.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Aggregate {
     /// The organisation (index into [`Resolver::organisations`]).
     pub organisation: u32,
     /// The report type (index into [`Ingest::reports`]).
     pub report: u16,
+    /// The TLP the source gave these events (`None`: it gave none, and the report type's
+    /// default applies); settled when the run ends.
+    pub tlp: Option<Tlp>,
+    /// The marking slot the events were read with.
+    marking: u32,
     /// Events before de-duplication.
     pub events: u64,
     /// The highest severity seen.
@@ -136,6 +151,9 @@ pub struct Ingested {
     pub by_organisation: Vec<u64>,
     /// The notified rows, when the run kept them ([`Ingest::keep_rows`]).
     pub rows_kept: Option<KeptRows>,
+    /// What the reader must know (markings defined nowhere, report types that locate
+    /// nothing).
+    pub warnings: Vec<String>,
 }
 
 /// A run in progress.
@@ -148,7 +166,9 @@ pub struct Ingest<'a> {
     /// across runs, where the same type may have another index.
     report_hashes: Vec<u64>,
     aggregates: Vec<Aggregate>,
-    index: HashMap<(u32, u16), u32>,
+    index: HashMap<(u32, u16, u32), u32>,
+    markings: Markings,
+    max_field: usize,
     by_organisation: Vec<u64>,
     spool: Spool,
     rows: u64,
@@ -231,6 +251,10 @@ pub(crate) struct Locator<'r> {
     /// indicator id).
     pub issue: u64,
     pub severity: Option<Severity>,
+    /// The marking slot of the record ([`Markings`]).
+    pub marking: u32,
+    /// The TLP a CSV's column gave the record (its slot is found when it is counted).
+    pub source_tlp: Option<Tlp>,
 }
 
 /// The fields of a record that locate and describe its event, in the order the reading
@@ -241,7 +265,8 @@ const URL: usize = 2;
 const ASN: usize = 3;
 const PORT: usize = 4;
 const SEVERITY: usize = 5;
-const FIELDS: usize = 6;
+const TLP: usize = 6;
+const FIELDS: usize = 7;
 /// A field the record does not have (or has empty).
 const ABSENT: (u32, u32) = (u32::MAX, u32::MAX);
 
@@ -251,6 +276,11 @@ struct Layout {
     /// The column of each of the [`FIELDS`].
     columns: [Option<usize>; FIELDS],
     ip_name: String,
+    tlp_name: String,
+    /// Each column's name, for messages.
+    names: Vec<String>,
+    /// The longest a field may be.
+    max_field: usize,
 }
 
 /// A record as the reading stage hands it on: where it starts, and its fields (byte
@@ -346,7 +376,23 @@ fn parse_csv<R: Read>(
             parsed.rows += 1;
             batch.records += 1;
             let line = record.position().map_or(line, csv::Position::line);
-            if record.len() == layout.width {
+            // Only a record longer than one field may be can hold a field too long.
+            let too_long = (record.as_slice().len() > layout.max_field)
+                .then(|| record.iter().position(|f| f.len() > layout.max_field))
+                .flatten();
+            if let Some(c) = too_long {
+                let (len, max) = (record.get(c).map_or(0, <[u8]>::len), layout.max_field);
+                let name = layout
+                    .names
+                    .get(c)
+                    .cloned()
+                    .unwrap_or_else(|| format!("column {}", c + 1));
+                bad(&mut parsed, line, &|| {
+                    format!(
+                        "`{name}` holds {len} bytes, more than the limit of {max} for one field"
+                    )
+                });
+            } else if record.len() == layout.width {
                 let mut row = Row {
                     line,
                     fields: [ABSENT; FIELDS],
@@ -397,7 +443,7 @@ fn appended(buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> (u32, u32) {
 fn locate<'b>(
     row: &Row,
     raw: &'b [u8],
-    layout_ip_name: &str,
+    (ip_name, tlp_name): (&str, &str),
     hasher: &FixedState,
 ) -> Result<Locator<'b>, String> {
     let field = |k: usize| {
@@ -414,7 +460,7 @@ fn locate<'b>(
             Some(ip) => Some(ip),
             None => {
                 return Err(format!(
-                    "`{layout_ip_name}`: `{}` is not an IP address",
+                    "`{ip_name}`: `{}` is not an IP address",
                     String::from_utf8_lossy(bytes)
                 ));
             }
@@ -427,12 +473,26 @@ fn locate<'b>(
                 .and_then(|u| std::str::from_utf8(u).ok())
                 .and_then(url_host)
         });
+    let source_tlp = match field(TLP) {
+        None => None,
+        Some(bytes) => match std::str::from_utf8(bytes).ok().and_then(Tlp::from_label) {
+            Some(tlp) => Some(tlp),
+            None => {
+                return Err(format!(
+                    "`{tlp_name}`: `{}` is not a TLP (CLEAR, GREEN, AMBER, AMBER+STRICT, RED; TLP 1.0's WHITE is CLEAR)",
+                    String::from_utf8_lossy(bytes)
+                ));
+            }
+        },
+    };
     Ok(Locator {
         ip,
         host,
         asn: field(ASN).and_then(asn_of),
         issue: field(PORT).map_or(0, |p| hasher.hash_one(p)),
         severity: field(SEVERITY).and_then(Severity::parse),
+        marking: Markings::UNMARKED,
+        source_tlp,
     })
 }
 
@@ -447,6 +507,8 @@ impl<'a> Ingest<'a> {
             report_hashes: Vec::new(),
             aggregates: Vec::new(),
             index: HashMap::new(),
+            markings: Markings::new(),
+            max_field: DEFAULT_MAX_FIELD,
             by_organisation: vec![0; resolver.organisations().len()],
             spool: Spool::new(),
             rows: 0,
@@ -457,6 +519,11 @@ impl<'a> Ingest<'a> {
             unresolved: 0,
             row_spool: None,
         }
+    }
+
+    /// The longest a field may be (bytes); a record with a longer one is malformed.
+    pub fn max_field(&mut self, bytes: usize) {
+        self.max_field = bytes.max(1);
     }
 
     /// Keeps every resolved event's row (all its columns), so that the notified ones can
@@ -509,12 +576,16 @@ impl<'a> Ingest<'a> {
     fn event(
         &mut self,
         report: u16,
-        slots: &mut [u32],
+        slots: &mut [(u32, u32)],
         default: Severity,
         l: Locator<'_>,
         row: (u32, &[u8]),
     ) -> Result<(), FeedError> {
         self.parsed += 1;
+        let mut l = l;
+        if let Some(tlp) = l.source_tlp {
+            l.marking = self.markings.known(Some(tlp));
+        }
         let r = self.resolver;
         let org =
             l.ip.and_then(|ip| r.address(ip))
@@ -530,19 +601,24 @@ impl<'a> Ingest<'a> {
         }
         let severity = l.severity.unwrap_or(default);
         let aggregate = match slots.get(org as usize).copied() {
-            Some(a) if a != u32::MAX => a,
+            Some((marking, a)) if a != u32::MAX && marking == l.marking => a,
             _ => {
-                let a = *self.index.entry((org, report)).or_insert_with(|| {
-                    self.aggregates.push(Aggregate {
-                        organisation: org,
-                        report,
-                        events: 0,
-                        max_severity: Severity::Info,
+                let a = *self
+                    .index
+                    .entry((org, report, l.marking))
+                    .or_insert_with(|| {
+                        self.aggregates.push(Aggregate {
+                            organisation: org,
+                            report,
+                            tlp: None,
+                            marking: l.marking,
+                            events: 0,
+                            max_severity: Severity::Info,
+                        });
+                        u32::try_from(self.aggregates.len() - 1).unwrap_or(u32::MAX)
                     });
-                    u32::try_from(self.aggregates.len() - 1).unwrap_or(u32::MAX)
-                });
                 if let Some(s) = slots.get_mut(org as usize) {
-                    *s = a;
+                    *s = (l.marking, a);
                 }
                 a
             }
@@ -579,8 +655,8 @@ impl<'a> Ingest<'a> {
         self.spool.push(h.finish(), event, aggregate)
     }
 
-    fn slots(&self) -> Vec<u32> {
-        vec![u32::MAX; self.resolver.organisations().len()]
+    fn slots(&self) -> Vec<(u32, u32)> {
+        vec![(Markings::UNMARKED, u32::MAX); self.resolver.organisations().len()]
     }
 
     /// Reads a CSV feed (Shadowserver or mapped) of report type `report`; the header names
@@ -623,12 +699,19 @@ impl<'a> Ingest<'a> {
                 column(&c.asn),
                 column(&c.port),
                 column(&c.severity),
+                column(&c.tlp),
             ],
             ip_name: c
                 .ip
                 .clone()
                 .or_else(|| c.network.clone())
                 .unwrap_or_default(),
+            tlp_name: c.tlp.clone().unwrap_or_default(),
+            names: headers
+                .iter()
+                .map(|h| String::from_utf8_lossy(h).trim().to_owned())
+                .collect(),
+            max_field: self.max_field,
         };
         if layout.columns[..=ASN].iter().all(Option::is_none) {
             return Err(FeedError::Input(format!(
@@ -647,7 +730,7 @@ impl<'a> Ingest<'a> {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Batch>(8);
         let hasher = self.hasher.clone();
-        let ip_name = layout.ip_name.clone();
+        let names = (layout.ip_name.clone(), layout.tlp_name.clone());
         let keep = self.row_spool.is_some();
         let input = self.begin_input(|| {
             headers
@@ -664,7 +747,7 @@ impl<'a> Ingest<'a> {
             let mut seen = self.rows;
             for mut batch in full_rx {
                 for row in &batch.rows {
-                    match locate(row, &batch.raw, &ip_name, &hasher) {
+                    match locate(row, &batch.raw, (&names.0, &names.1), &hasher) {
                         Ok(locator) => {
                             let values = batch
                                 .values
@@ -713,9 +796,11 @@ impl<'a> Ingest<'a> {
         Ok(())
     }
 
-    /// Reads a STIX 2.1 bundle: each indicator is a record; one whose pattern compares an
-    /// `ipv4-addr`, `ipv6-addr`, `domain-name` or `url` value is an event, any other is
-    /// counted as not resolvable.
+    /// Reads a STIX 2.x bundle, one object at a time (memory stays flat): each indicator
+    /// is a record; one whose pattern compares an `ipv4-addr`, `ipv6-addr`, `domain-name`
+    /// or `url` value is an event, any other is counted as not resolvable. Each record
+    /// takes the strictest TLP its object and granular markings give (TLP 1.0 and 2.0,
+    /// the standard definitions or the bundle's own, wherever in the bundle they stand).
     pub fn stix(
         &mut self,
         path: &str,
@@ -724,29 +809,35 @@ impl<'a> Ingest<'a> {
     ) -> Result<(), FeedError> {
         let index = self.report_index(report)?;
         let mut slots = self.slots();
-        let bundle = read_json(path, input)?;
-        if bundle.get("type").and_then(|t| t.as_str()) != Some("bundle") {
-            return Err(FeedError::Input(format!(
-                "`{path}` is not a STIX bundle (its `type` is not `bundle`)"
-            )));
-        }
-        let objects = bundle
-            .get("objects")
-            .and_then(|o| o.as_array())
-            .cloned()
-            .unwrap_or_default();
-        let mut rows = 0;
-        let input = self.begin_input(|| STIX_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        let columns = self.begin_input(|| STIX_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        let mut rows = 0u64;
         let mut values = Vec::new();
-        for object in objects
-            .iter()
-            .filter(|o| o.get("type").and_then(|t| t.as_str()) == Some("indicator"))
-        {
+        let max_field = self.max_field;
+        self.markings.begin_stix();
+        read_stix(path, input, max_field, &mut |part| {
+            let object = match part {
+                Part::StixObject(object) => object,
+                Part::Malformed(reason) => {
+                    rows += 1;
+                    self.rows += 1;
+                    self.malformed(path, rows, || reason);
+                    return Ok(());
+                }
+                _ => return Ok(()),
+            };
+            match object.get("type").and_then(|t| t.as_str()) {
+                Some("marking-definition") => {
+                    self.markings.learn_stix(&object);
+                    return Ok(());
+                }
+                Some("indicator") => {}
+                _ => return Ok(()),
+            }
             rows += 1;
             self.rows += 1;
             let Some(pattern) = object.get("pattern").and_then(|p| p.as_str()) else {
                 self.malformed(path, rows, || "an indicator without a `pattern`".into());
-                continue;
+                return Ok(());
             };
             let value = stix_value(pattern);
             let (ip, host) = match &value {
@@ -757,7 +848,7 @@ impl<'a> Ingest<'a> {
                         self.malformed(path, rows, || {
                             format!("pattern: `{v}` is not an IP address")
                         });
-                        continue;
+                        return Ok(());
                     }
                 },
                 Some((kind, v)) if *kind == "url" => (None, url_host(v)),
@@ -793,6 +884,7 @@ impl<'a> Ingest<'a> {
                     &mut values,
                 );
             }
+            let marking = self.markings.stix(stix_refs(&object));
             self.event(
                 index,
                 &mut slots,
@@ -803,10 +895,13 @@ impl<'a> Ingest<'a> {
                     asn: None,
                     issue: self.hasher.hash_one(id.as_bytes()),
                     severity: None,
+                    marking,
+                    source_tlp: None,
                 },
-                (input, &values),
-            )?;
-        }
+                (columns, &values),
+            )
+        })?;
+        self.markings.end_stix(path);
         self.files.push(FileSummary {
             path: path.to_owned(),
             format: Format::Stix.as_str(),
@@ -816,56 +911,45 @@ impl<'a> Ingest<'a> {
         Ok(())
     }
 
-    /// Reads a MISP event (bare or wrapped in `{"Event": …}`): each attribute, also those
-    /// of its objects, is a record. An event tagged with a TLP (`tlp:white` is TLP:CLEAR)
-    /// becomes its own report type, `<report>:<tlp>`, so that its TLP travels with its
-    /// notifications; returns that name and the TLP.
+    /// Reads MISP events (every shape MISP exports: `{"Event": …}`, a bare event, the
+    /// search answer `{"response": […]}`, a list; several events per file), one attribute
+    /// at a time: each attribute, also those of the event's objects, is a record. Each
+    /// takes the strictest TLP of its own tags and its event's (`tlp:white` is
+    /// TLP:CLEAR).
     pub fn misp(
         &mut self,
         path: &str,
         report: &ReportType,
         input: impl Read,
-    ) -> Result<Option<(String, &'static str)>, FeedError> {
-        let doc = read_json(path, input)?;
-        let event = doc.get("Event").unwrap_or(&doc);
-        if event.get("Attribute").is_none()
-            && event.get("Object").is_none()
-            && event.get("info").is_none()
-        {
-            return Err(FeedError::Input(format!(
-                "`{path}` is not a MISP event (no `Attribute`, `Object` or `info`)"
-            )));
-        }
-        let tlp = misp_tlp(event);
-        let mut report = report.clone();
-        if let Some(tlp) = tlp {
-            report.report = format!("{}:{}", report.report, tlp.to_ascii_lowercase());
-        }
-        let index = self.report_index(&report)?;
+    ) -> Result<(), FeedError> {
+        let index = self.report_index(report)?;
         let mut slots = self.slots();
-        let mut attributes: Vec<&serde_json::Value> = event
-            .get("Attribute")
-            .and_then(|a| a.as_array())
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        for object in event
-            .get("Object")
-            .and_then(|o| o.as_array())
-            .into_iter()
-            .flatten()
-        {
-            attributes.extend(
-                object
-                    .get("Attribute")
-                    .and_then(|a| a.as_array())
-                    .into_iter()
-                    .flatten(),
-            );
-        }
-        let mut rows = 0;
-        let input = self.begin_input(|| MISP_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        let columns = self.begin_input(|| MISP_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        let mut rows = 0u64;
         let mut values = Vec::new();
-        for attribute in attributes {
+        let max_field = self.max_field;
+        // The TLP of each event whose tags have been read.
+        let mut event_tlp: HashMap<u64, Option<Tlp>> = HashMap::new();
+        read_misp(path, input, max_field, &mut |part| {
+            let (event, attribute) = match part {
+                Part::MispAttribute { event, attribute } => (event, attribute),
+                Part::MispEventTags { event, tlp } => {
+                    event_tlp.insert(event, tlp);
+                    return Ok(());
+                }
+                Part::MispEventEnd { event } => {
+                    let tlp = event_tlp.remove(&event).flatten();
+                    self.markings.end_misp_event(event, tlp);
+                    return Ok(());
+                }
+                Part::Malformed(reason) => {
+                    rows += 1;
+                    self.rows += 1;
+                    self.malformed(path, rows, || reason);
+                    return Ok(());
+                }
+                Part::StixObject(_) => return Ok(()),
+            };
             rows += 1;
             self.rows += 1;
             let (Some(kind), Some(value)) = (
@@ -875,7 +959,7 @@ impl<'a> Ingest<'a> {
                 self.malformed(path, rows, || {
                     "an attribute without `type` or `value`".into()
                 });
-                continue;
+                return Ok(());
             };
             let first = value.split('|').next().unwrap_or(value);
             let second = value.split('|').nth(1).unwrap_or("");
@@ -888,7 +972,7 @@ impl<'a> Ingest<'a> {
                             self.malformed(path, rows, || {
                                 format!("`{kind}`: `{v}` is not an IP address")
                             });
-                            continue;
+                            return Ok(());
                         }
                     }
                 }
@@ -931,6 +1015,10 @@ impl<'a> Ingest<'a> {
                     &mut values,
                 );
             }
+            let own = crate::marking::misp_tags_tlp(attribute.get("Tag"));
+            let marking = self
+                .markings
+                .misp(event, own, event_tlp.get(&event).copied());
             self.event(
                 index,
                 &mut slots,
@@ -941,17 +1029,19 @@ impl<'a> Ingest<'a> {
                     asn,
                     issue: self.hasher.hash_one(uuid.as_bytes()),
                     severity: None,
+                    marking,
+                    source_tlp: None,
                 },
-                (input, &values),
-            )?;
-        }
+                (columns, &values),
+            )
+        })?;
         self.files.push(FileSummary {
             path: path.to_owned(),
             format: Format::Misp.as_str(),
             report: report.report.clone(),
             rows,
         });
-        Ok(tlp.map(|t| (report.report.clone(), t)))
+        Ok(())
     }
 
     /// Ends the run: de-duplicates within it and against `state` (days since the epoch;
@@ -981,6 +1071,10 @@ impl<'a> Ingest<'a> {
             (Some(spool), Some(kept)) => Some(spool.finish(kept)?),
             _ => None,
         };
+        let mut aggregates = self.aggregates;
+        for a in &mut aggregates {
+            a.tlp = self.markings.tlp(a.marking);
+        }
         Ok(Ingested {
             files: self.files,
             reports: self.reports,
@@ -990,22 +1084,13 @@ impl<'a> Ingest<'a> {
             malformed_lines: self.malformed_lines,
             resolved: self.resolved,
             unresolved: self.unresolved,
-            aggregates: self.aggregates,
+            aggregates,
             dedup,
             by_organisation: self.by_organisation,
             rows_kept,
+            warnings: self.markings.warnings,
         })
     }
-}
-
-/// A whole JSON document, a key twice in one object refused.
-fn read_json(path: &str, mut input: impl Read) -> Result<serde_json::Value, FeedError> {
-    let mut bytes = Vec::new();
-    input
-        .read_to_end(&mut bytes)
-        .map_err(|e| FeedError::Input(format!("`{path}`: {e}")))?;
-    schakel_formats::json::from_slice(&bytes)
-        .map_err(|e| FeedError::Input(format!("`{path}` is not JSON: {e}")))
 }
 
 /// The first `ipv4-addr`, `ipv6-addr`, `domain-name` or `url` value a STIX pattern
@@ -1031,27 +1116,6 @@ fn stix_value(pattern: &str) -> Option<(&'static str, String)> {
         return None;
     }
     None
-}
-
-/// A MISP event's TLP from its tags, in TLP 2.0 names (`tlp:white` is CLEAR).
-fn misp_tlp(event: &serde_json::Value) -> Option<&'static str> {
-    let tags = event.get("Tag").and_then(|t| t.as_array())?;
-    tags.iter()
-        .filter_map(|t| t.get("name").and_then(|n| n.as_str()))
-        .filter_map(|n| match n.to_ascii_lowercase().as_str() {
-            "tlp:white" | "tlp:clear" => Some("CLEAR"),
-            "tlp:green" => Some("GREEN"),
-            "tlp:amber" => Some("AMBER"),
-            "tlp:amber+strict" => Some("AMBER+STRICT"),
-            "tlp:red" => Some("RED"),
-            _ => None,
-        })
-        // The strictest wins.
-        .max_by_key(|t| {
-            ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
-                .iter()
-                .position(|x| x == t)
-        })
 }
 
 #[cfg(test)]

@@ -9,9 +9,11 @@
 //! no database, no HTTP and no terminal.
 
 mod dedup;
+mod documents;
 mod facts;
 mod ingest;
 mod mapping;
+mod marking;
 mod private;
 mod report;
 mod resolve;
@@ -20,10 +22,11 @@ mod rows;
 pub use dedup::{DedupOutcome, SeenState, StateLock};
 pub use facts::{FactsTable, NOTIFICATION_FACTS, NotificationFacts};
 pub use ingest::{
-    Aggregate, FileSummary, Format, Ingest, Ingested, MALFORMED_NAMED, MISP_COLUMNS, MalformedLine,
-    PROGRESS_EVERY, STIX_COLUMNS,
+    Aggregate, DEFAULT_MAX_FIELD, FileSummary, Format, Ingest, Ingested, MALFORMED_NAMED,
+    MISP_COLUMNS, MalformedLine, PROGRESS_EVERY, STIX_COLUMNS,
 };
 pub use mapping::{CONVERSIONS, Mapping, parse_mapping};
+pub use marking::STIX_TLP_MARKINGS;
 pub use private::remove_orphaned_spools;
 pub use report::{
     Columns, ReportTable, ReportType, SHADOWSERVER_REPORTS, Severity, report_from_file_name,

@@ -77,6 +77,8 @@ pub struct Columns {
     pub port: Option<String>,
     /// The event's severity.
     pub severity: Option<String>,
+    /// The TLP its source gave the row (IntelMQ's `tlp`), when a column holds one.
+    pub tlp: Option<String>,
 }
 
 impl Columns {
@@ -92,6 +94,7 @@ impl Columns {
             "source.asn" => &mut self.asn,
             "source.port" => &mut self.port,
             "severity" => &mut self.severity,
+            "tlp" => &mut self.tlp,
             _ => return None,
         })
     }

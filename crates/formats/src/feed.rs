@@ -48,6 +48,9 @@ pub struct FeedDenyRecord {
     pub recipient: String,
     /// The report type.
     pub report: String,
+    /// The TLP of the events (their source's marking, else the report type's default).
+    #[serde(default)]
+    pub tlp: String,
     /// The organisations the events are about.
     pub organisations: Vec<String>,
     /// The restrictions that fired (rule ids), or `no_basis`.
@@ -169,6 +172,9 @@ pub struct FeedMessageStateRecord {
     pub recipient: String,
     /// The report type.
     pub report: String,
+    /// The TLP of its rows (empty for messages of runs before rows had their own).
+    #[serde(default)]
+    pub tlp: String,
     /// The organisations it has a section for.
     pub organisations: Vec<String>,
     /// Their events.

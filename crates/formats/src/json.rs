@@ -198,6 +198,18 @@ pub fn from_str(text: &str) -> Result<Value, JsonError> {
     from_slice(text.as_bytes())
 }
 
+/// Reads a JSON text that is one part of a larger document, at `prefix` there (such as
+/// `objects[7]`), so that a key twice is named by its place in the whole.
+pub fn from_str_at(text: &str, prefix: &str) -> Result<Value, JsonError> {
+    let path = JsonPath::under(prefix);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = StrictValue(&path)
+        .deserialize(&mut deserializer)
+        .map_err(|e| path.error(&e))?;
+    deserializer.end().map_err(|e| path.error(&e))?;
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,9 +29,13 @@ use crate::routes::{JsonBody, blocking, bool_param, number_param, query_params};
 use crate::wire::{Page, Paging};
 use crate::{ApiError, Problem};
 
-pub(crate) fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
+pub(crate) fn routes(limits: crate::Limits) -> OpenApiRouter<App> {
+    // Only uploads carry the limit (a `Copy` value, set on their requests alone).
+    let uploads = OpenApiRouter::new()
         .routes(routes!(ingest_feed))
+        .layer(axum::Extension(limits));
+    OpenApiRouter::new()
+        .merge(uploads)
         .routes(routes!(list_approvals, give_approval))
         .routes(routes!(revoke_approval))
         .routes(routes!(list_runs))
@@ -215,6 +219,13 @@ struct BodyReader {
     current: Bytes,
 }
 
+/// What the answer is when an upload went past the limit.
+fn too_large(limit: u64) -> ApiError {
+    ApiError::TooLarge(format!(
+        "a feed file posted here holds at most {limit} bytes (`[api] max_upload_mb`); nothing of this run was kept"
+    ))
+}
+
 impl Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.current.is_empty() {
@@ -239,13 +250,26 @@ impl Read for BodyReader {
     responses((status = 200, body = FeedSummaryRecord),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "The file is larger than the server accepts", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn ingest_feed(
     State(app): State<App>,
     Caller(p): Caller,
+    axum::Extension(limits): axum::Extension<crate::Limits>,
     Query(raw): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Json<FeedSummaryRecord>, ApiError> {
+    let limit = limits.upload_bytes;
+    // Refused before a byte is read when the client says how much is coming.
+    if headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit)
+    {
+        return Err(too_large(limit));
+    }
     let params = query_params(raw, &["format", "name", "report", "plan_only", "window"])?;
     let format = params
         .get("format")
@@ -275,10 +299,23 @@ async fn ingest_feed(
     };
     let name = params.get("name").cloned().unwrap_or_else(|| "-".into());
     let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let exceeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let over = std::sync::Arc::clone(&exceeded);
     tokio::spawn(async move {
         let mut stream = body.into_data_stream();
+        let mut received = 0u64;
         while let Some(chunk) = stream.next().await {
-            if tx.send(chunk.map_err(std::io::Error::other)).await.is_err() {
+            received += chunk.as_ref().map_or(0, |c| c.len() as u64);
+            let chunk = if received > limit {
+                over.store(true, std::sync::atomic::Ordering::SeqCst);
+                Err(std::io::Error::other(
+                    "the upload is larger than the server accepts",
+                ))
+            } else {
+                chunk.map_err(std::io::Error::other)
+            };
+            let stop = chunk.is_err();
+            if tx.send(chunk).await.is_err() || stop {
                 break;
             }
         }
@@ -294,6 +331,9 @@ async fn ingest_feed(
     let summary = blocking(&app, move |app| {
         app.ingest_feed(&p, vec![input], &options, &mut |_| {})
     })
-    .await?;
-    Ok(Json(summary))
+    .await;
+    if exceeded.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(too_large(limit));
+    }
+    Ok(Json(summary?))
 }

@@ -21,9 +21,34 @@ use tokio::net::TcpListener;
 
 pub use problem::{ApiError, Problem, ProblemField};
 
+/// The most a JSON request body may hold (axum's default); a larger one is a 413.
+pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// How much the server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most a feed file posted to `/api/v1/feeds` may hold; past it the answer is a
+    /// 413 and nothing of the run is kept.
+    pub upload_bytes: u64,
+}
+
+impl Default for Limits {
+    /// 1 GiB uploads.
+    fn default() -> Self {
+        Self {
+            upload_bytes: 1 << 30,
+        }
+    }
+}
+
 /// Builds the complete router (API, health check, OpenAPI document, fallbacks).
 pub fn router(app: App) -> Router {
-    routes::router(app)
+    routes::router(app, Limits::default())
+}
+
+/// The router, accepting what `limits` allow.
+pub fn router_with(app: App, limits: Limits) -> Router {
+    routes::router(app, limits)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in
@@ -33,7 +58,17 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    serve_with(listener, app, Limits::default(), shutdown).await
+}
+
+/// As [`serve`], accepting what `limits` allow.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: App,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router_with(app, limits))
         .with_graceful_shutdown(shutdown)
         .await
 }

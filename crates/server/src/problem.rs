@@ -61,6 +61,8 @@ pub enum ApiError {
     Internal(String),
     /// The request carried no `Authorization` header.
     MissingToken,
+    /// The body is larger than the server accepts; what the limit is.
+    TooLarge(String),
 }
 
 impl ApiError {
@@ -189,6 +191,18 @@ impl ApiError {
                 "send `Authorization: Bearer <token>`; make a token with `schakel token create`"
                     .into(),
                 vec![],
+            ),
+            ApiError::TooLarge(detail) => problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "The request body is too large",
+                detail.clone(),
+                vec![ProblemField {
+                    index: None,
+                    slug: None,
+                    field: "body".into(),
+                    reason: detail.clone(),
+                }],
             ),
             ApiError::MethodNotAllowed => problem(
                 StatusCode::METHOD_NOT_ALLOWED,

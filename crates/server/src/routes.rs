@@ -82,7 +82,7 @@ impl Modify for BearerAuth {
     }
 }
 
-pub(crate) fn router(app: App) -> Router {
+pub(crate) fn router(app: App, limits: crate::Limits) -> Router {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(me))
@@ -98,7 +98,7 @@ pub(crate) fn router(app: App) -> Router {
         .routes(routes!(rulebooks))
         .merge(crate::items::routes())
         .merge(crate::reports::routes())
-        .merge(crate::feeds::routes())
+        .merge(crate::feeds::routes(limits))
         .split_for_parts();
     // /healthz is the one route without authentication.
     if let Some(item) = openapi.paths.paths.get_mut("/healthz")
@@ -145,9 +145,16 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_field("body", e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(format!(
+                    "a JSON body holds at most {} bytes",
+                    crate::JSON_BODY_LIMIT
+                ))
+            } else {
+                ApiError::bad_field("body", e.body_text())
+            }
+        })?;
         // A key twice in one object is refused, never "the last one wins".
         schakel_formats::json::from_slice(&bytes)
             .map(JsonBody)

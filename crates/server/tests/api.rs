@@ -25,6 +25,12 @@ struct TestServer {
 }
 
 async fn spawn_server() -> Result<TestServer, Box<dyn std::error::Error>> {
+    spawn_server_with(schakel_server::Limits::default()).await
+}
+
+async fn spawn_server_with(
+    limits: schakel_server::Limits,
+) -> Result<TestServer, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(&dir.path().join("api.db"), SectorVocabulary::default())?;
     let app = App::new(
@@ -69,7 +75,7 @@ async fn spawn_server() -> Result<TestServer, Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(schakel_server::serve(listener, app, async {
+    tokio::spawn(schakel_server::serve_with(listener, app, limits, async {
         let _ = rx.await;
     }));
     Ok(TestServer {
@@ -1058,6 +1064,92 @@ async fn reports_are_filed_and_read_by_their_own_organisation_and_staff() -> Tes
         .await?;
     assert_eq!(status, StatusCode::OK, "{woo}");
     assert!(!woo.to_string().to_lowercase().contains("z-cert"), "{woo}");
+    Ok(())
+}
+
+/// Issue 12, item 9: uploads had no limit (a 400 MB bundle took 6.7 GB). Past the limit
+/// the answer is a 413 problem document, whether the client says the length or streams.
+#[tokio::test]
+async fn an_upload_past_the_limit_is_a_413_and_nothing_is_kept() -> TestResult {
+    let s = spawn_server_with(schakel_server::Limits { upload_bytes: 1024 }).await?;
+    let mut csv = String::from("timestamp,ip,port,severity\n");
+    while csv.len() < 4096 {
+        csv.push_str("x,198.51.100.7,443,high\n");
+    }
+    let query = "format=shadowserver&report=scan_http";
+    // The length said up front.
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/feeds?{query}", s.base))
+        .bearer_auth(&s.analyst)
+        .body(csv.clone())
+        .send()
+        .await?;
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let problem: Value = resp.json().await?;
+    assert_problem(status, &ct, &problem, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("1024 bytes")),
+        "{problem}"
+    );
+    // Streamed in chunks, no length given: stopped once past the limit.
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let token = s.analyst.clone();
+    let body = csv.clone();
+    let answer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr)?;
+        write!(
+            stream,
+            "POST /api/v1/feeds?{query} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )?;
+        for chunk in body.as_bytes().chunks(512) {
+            let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+            if stream.write_all(&framed).is_err() {
+                break;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        Ok(String::from_utf8_lossy(&answer).into_owned())
+    })
+    .await??;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    // Nothing of either run was kept.
+    let (_, _, runs) = s.get("/api/v1/feeds/runs", &s.analyst).await?;
+    assert_eq!(runs["total"], 0, "{runs}");
+    // A JSON body past its limit is a 413 problem too.
+    let big = format!(
+        r#"{{"kind": "advisory", "title": "x", "tlp": "GREEN", "body": "{}"}}"#,
+        "x".repeat(3 << 20)
+    );
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/items", s.base))
+        .bearer_auth(&s.analyst)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await?;
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let problem: Value = resp.json().await?;
+    assert_problem(status, &ct, &problem, StatusCode::PAYLOAD_TOO_LARGE);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! notified per organisation, and one message (an item) per recipient and report type.
 
 use jiff::Timestamp;
-use schakel_domain::{ItemStatus, OrgSlug};
+use schakel_domain::{ItemStatus, OrgSlug, Tlp};
 
 /// A feed run's row (its summary is read on its own: [`crate::Tx::feed_run_summary`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,9 @@ pub struct FeedRowRow {
     pub report: String,
     /// The organisation it resolved to.
     pub organisation: OrgSlug,
+    /// The TLP it travels under (its source's, else the report type's default); `None`
+    /// for rows stored before rows had their own.
+    pub tlp: Option<Tlp>,
     /// The event's number in the run (input order).
     pub event: u32,
     /// Its input (whose columns name the values).
@@ -82,6 +85,8 @@ pub struct FeedMessageRow {
     pub recipient: OrgSlug,
     /// The report type.
     pub report: String,
+    /// The TLP of its rows (`None`: stored before rows had their own; all the item's).
+    pub tlp: Option<Tlp>,
     /// The organisations whose rows it carries.
     pub organisations: Vec<OrgSlug>,
     /// Their events.

@@ -17,7 +17,7 @@ mod sqlite_reports;
 use std::net::IpAddr;
 
 use jiff::Timestamp;
-use schakel_domain::{Date, IpPrefix, OrgSlug, Organisation, Role, Status};
+use schakel_domain::{Date, IpPrefix, OrgSlug, Organisation, Role, Status, Tlp};
 
 pub use audit::{AuditEntry, GENESIS_HASH, NewAuditEntry, entry_hash};
 pub use distribution::{
@@ -279,12 +279,13 @@ pub trait Tx {
     fn feed_inputs(&mut self, run_id: &str) -> Result<Vec<FeedInputRow>, StoreError>;
     /// Records a notified row.
     fn insert_feed_row(&mut self, row: &FeedRowRow) -> Result<(), StoreError>;
-    /// A page of one organisation's rows of a report type in a run, in input order, and
-    /// how many there are.
+    /// A page of one organisation's rows of a report type under a TLP in a run, in input
+    /// order, and how many there are (`None`: rows stored before rows had their own TLP).
     fn feed_rows(
         &mut self,
         run_id: &str,
         report: &str,
+        tlp: Option<Tlp>,
         organisation: &OrgSlug,
         limit: u64,
         offset: u64,
@@ -295,11 +296,13 @@ pub trait Tx {
     fn feed_message(&mut self, item_id: &str) -> Result<Option<FeedMessageRow>, StoreError>;
     /// A run's messages, by recipient and report type.
     fn feed_messages(&mut self, run_id: &str) -> Result<Vec<FeedMessageRow>, StoreError>;
-    /// Every message to a recipient about a report type, over all runs, oldest first.
+    /// Every message to a recipient about a report type under a TLP, over all runs, oldest
+    /// first.
     fn feed_messages_to(
         &mut self,
         recipient: &OrgSlug,
         report: &str,
+        tlp: Option<Tlp>,
     ) -> Result<Vec<FeedMessageRow>, StoreError>;
 
     /// Makes the transaction's changes durable.

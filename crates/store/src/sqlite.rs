@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use schakel_domain::{
     Asn, Contact, Date, Designation, DomainName, EmailAddress, IpPrefix, Jurisdiction, OrgSlug,
     Organisation, OrganisationDraft, PgpPublicKey, Role, SecrecyGuarantee, SectorVocabulary,
-    Serves, Status, WebhookUrl, parse_date,
+    Serves, Status, Tlp, WebhookUrl, parse_date,
 };
 
 use crate::audit::timestamp_text;
@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_reports.sql"),
     include_str!("../migrations/sqlite/0005_standing_approvals.sql"),
     include_str!("../migrations/sqlite/0006_feed_runs.sql"),
+    include_str!("../migrations/sqlite/0007_feed_tlp.sql"),
 ];
 
 const READERS: usize = 4;
@@ -1185,11 +1186,12 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         run_id: &str,
         report: &str,
+        tlp: Option<Tlp>,
         organisation: &OrgSlug,
         limit: u64,
         offset: u64,
     ) -> Result<(Vec<FeedRowRow>, u64), StoreError> {
-        feeds::feed_rows(&self.conn, run_id, report, organisation, limit, offset)
+        feeds::feed_rows(&self.conn, run_id, report, tlp, organisation, limit, offset)
     }
 
     fn insert_feed_message(&mut self, message: &FeedMessageRow) -> Result<(), StoreError> {
@@ -1208,8 +1210,9 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         recipient: &OrgSlug,
         report: &str,
+        tlp: Option<Tlp>,
     ) -> Result<Vec<FeedMessageRow>, StoreError> {
-        feeds::feed_messages_to(&self.conn, recipient, report)
+        feeds::feed_messages_to(&self.conn, recipient, report, tlp)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {

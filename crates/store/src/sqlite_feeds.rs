@@ -1,7 +1,7 @@
 //! The SQLite side of feed runs (migration 0006).
 
 use rusqlite::{Connection, OptionalExtension, params};
-use schakel_domain::OrgSlug;
+use schakel_domain::{OrgSlug, Tlp};
 
 use crate::audit::timestamp_text;
 use crate::sqlite::{Filter, corrupt, opt_ts, parse, read_timestamp};
@@ -17,6 +17,20 @@ fn json_text<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 
 fn read_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt(format!("{what}: {e}")))
+}
+
+/// A row's or message's TLP as stored (`''`: stored before rows had their own).
+fn tlp_text(tlp: Option<Tlp>) -> &'static str {
+    tlp.map_or("", Tlp::as_str)
+}
+
+fn tlp_of(what: &str, text: &str) -> Result<Option<Tlp>, StoreError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|e: schakel_domain::ValueError| corrupt(format!("{what}: {}", e.0)))
 }
 
 fn slugs(what: &str, text: &str) -> Result<Vec<OrgSlug>, StoreError> {
@@ -205,12 +219,13 @@ pub(crate) fn feed_inputs(
 
 pub(crate) fn insert_feed_row(conn: &Connection, row: &FeedRowRow) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO feed_rows (run_id, report, organisation, event, input, vals)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO feed_rows (run_id, report, tlp, organisation, event, input, vals)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         row.run_id,
         row.report,
+        tlp_text(row.tlp),
         row.organisation.as_str(),
         row.event,
         row.input,
@@ -223,24 +238,30 @@ pub(crate) fn feed_rows(
     conn: &Connection,
     run_id: &str,
     report: &str,
+    tlp: Option<Tlp>,
     organisation: &OrgSlug,
     limit: u64,
     offset: u64,
 ) -> Result<(Vec<FeedRowRow>, u64), StoreError> {
     let total: i64 = conn
         .prepare_cached(
-            "SELECT count(*) FROM feed_rows WHERE run_id = ?1 AND report = ?2 AND organisation = ?3",
+            "SELECT count(*) FROM feed_rows
+             WHERE run_id = ?1 AND report = ?2 AND tlp = ?3 AND organisation = ?4",
         )?
-        .query_row(params![run_id, report, organisation.as_str()], |r| r.get(0))?;
+        .query_row(
+            params![run_id, report, tlp_text(tlp), organisation.as_str()],
+            |r| r.get(0),
+        )?;
     let mut stmt = conn.prepare_cached(
         "SELECT event, input, vals FROM feed_rows
-         WHERE run_id = ?1 AND report = ?2 AND organisation = ?3
-         ORDER BY event LIMIT ?4 OFFSET ?5",
+         WHERE run_id = ?1 AND report = ?2 AND tlp = ?3 AND organisation = ?4
+         ORDER BY event LIMIT ?5 OFFSET ?6",
     )?;
     let rows = stmt.query_map(
         params![
             run_id,
             report,
+            tlp_text(tlp),
             organisation.as_str(),
             int(limit),
             int(offset)
@@ -259,6 +280,7 @@ pub(crate) fn feed_rows(
             Ok(FeedRowRow {
                 run_id: run_id.to_owned(),
                 report: report.to_owned(),
+                tlp,
                 organisation: organisation.clone(),
                 event,
                 input,
@@ -272,27 +294,29 @@ pub(crate) fn feed_rows(
 pub(crate) fn insert_feed_message(conn: &Connection, m: &FeedMessageRow) -> Result<(), StoreError> {
     let organisations: Vec<&str> = m.organisations.iter().map(OrgSlug::as_str).collect();
     conn.prepare_cached(
-        "INSERT INTO feed_messages (item_id, run_id, recipient, report, organisations, events)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO feed_messages (item_id, run_id, recipient, report, tlp, organisations, events)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         m.item_id,
         m.run_id,
         m.recipient.as_str(),
         m.report,
+        tlp_text(m.tlp),
         json_text(&organisations)?,
         int(m.events)
     ])?;
     Ok(())
 }
 
-type RawMessage = (String, String, String, String, String, i64);
+type RawMessage = (String, String, String, String, String, String, i64);
 
 fn message_from(
-    (item_id, run_id, recipient, report, organisations, events): RawMessage,
+    (item_id, run_id, recipient, report, tlp, organisations, events): RawMessage,
 ) -> Result<FeedMessageRow, StoreError> {
     let what = format!("feed message {item_id}");
     Ok(FeedMessageRow {
+        tlp: tlp_of(&what, &tlp)?,
         recipient: OrgSlug::parse(&recipient).map_err(|e| corrupt(format!("{what}: {}", e.0)))?,
         organisations: slugs(&what, &organisations)?,
         events: u64::try_from(events).unwrap_or(0),
@@ -303,7 +327,7 @@ fn message_from(
 }
 
 const MESSAGE_COLUMNS: &str =
-    "SELECT item_id, run_id, recipient, report, organisations, events FROM feed_messages";
+    "SELECT item_id, run_id, recipient, report, tlp, organisations, events FROM feed_messages";
 
 fn raw_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
     Ok((
@@ -313,6 +337,7 @@ fn raw_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
@@ -342,10 +367,14 @@ pub(crate) fn feed_messages_to(
     conn: &Connection,
     recipient: &OrgSlug,
     report: &str,
+    tlp: Option<Tlp>,
 ) -> Result<Vec<FeedMessageRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "{MESSAGE_COLUMNS} WHERE recipient = ?1 AND report = ?2 ORDER BY rowid"
+        "{MESSAGE_COLUMNS} WHERE recipient = ?1 AND report = ?2 AND tlp = ?3 ORDER BY rowid"
     ))?;
-    let rows = stmt.query_map(params![recipient.as_str(), report], raw_message)?;
+    let rows = stmt.query_map(
+        params![recipient.as_str(), report, tlp_text(tlp)],
+        raw_message,
+    )?;
     rows.map(|r| message_from(r?)).collect()
 }

@@ -663,6 +663,7 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
             run_id: "run_1".into(),
             recipient: org("z-cert")?,
             report: "scan_http".into(),
+            tlp: Some(Tlp::Amber),
             organisations: vec![org("ziekenhuis-a")?, org("ziekenhuis-b")?],
             events: 3,
         };
@@ -684,14 +685,16 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
             path: "2026-12-01-scan_http-nl.csv".into(),
             columns: vec!["ip".into(), "port".into(), "x_unknown".into()],
         })?;
-        for (event, who) in [
-            (2, "ziekenhuis-a"),
-            (0, "ziekenhuis-a"),
-            (1, "ziekenhuis-b"),
+        for (event, who, tlp) in [
+            (2, "ziekenhuis-a", Tlp::Amber),
+            (0, "ziekenhuis-a", Tlp::Amber),
+            (1, "ziekenhuis-b", Tlp::Amber),
+            (3, "ziekenhuis-a", Tlp::Red),
         ] {
             tx.insert_feed_row(&FeedRowRow {
                 run_id: "run_1".into(),
                 report: "scan_http".into(),
+                tlp: Some(tlp),
                 organisation: org(who)?,
                 event,
                 input: 0,
@@ -716,14 +719,28 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
         tx.commit()?;
 
         let mut tx = b.store.read()?;
-        let (rows, total) = tx.feed_rows("run_1", "scan_http", &org("ziekenhuis-a")?, 1, 1)?;
+        let amber = Some(Tlp::Amber);
+        let (rows, total) =
+            tx.feed_rows("run_1", "scan_http", amber, &org("ziekenhuis-a")?, 1, 1)?;
         assert_eq!(total, 2);
         assert_eq!(
             rows.iter().map(|r| r.event).collect::<Vec<_>>(),
             vec![2],
             "input order, paged"
         );
-        let (none, zero) = tx.feed_rows("run_1", "scan_ftp", &org("ziekenhuis-a")?, 10, 0)?;
+        // Rows under another TLP are another message's.
+        let (red, one) = tx.feed_rows(
+            "run_1",
+            "scan_http",
+            Some(Tlp::Red),
+            &org("ziekenhuis-a")?,
+            10,
+            0,
+        )?;
+        assert_eq!((red.len(), one), (1, 1));
+        assert_eq!(red[0].tlp, Some(Tlp::Red));
+        let (none, zero) =
+            tx.feed_rows("run_1", "scan_ftp", amber, &org("ziekenhuis-a")?, 10, 0)?;
         assert!(none.is_empty() && zero == 0);
         assert_eq!(
             tx.feed_inputs("run_1")?.first().map(|i| i.columns.len()),
@@ -733,10 +750,17 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
         assert_eq!(tx.feed_message("itm_x")?, None);
         assert_eq!(tx.feed_messages("run_1")?, vec![message.clone()]);
         assert_eq!(
-            tx.feed_messages_to(&org("z-cert")?, "scan_http")?,
+            tx.feed_messages_to(&org("z-cert")?, "scan_http", amber)?,
             vec![message]
         );
-        assert!(tx.feed_messages_to(&org("z-cert")?, "scan_ftp")?.is_empty());
+        assert!(
+            tx.feed_messages_to(&org("z-cert")?, "scan_ftp", amber)?
+                .is_empty()
+        );
+        assert!(
+            tx.feed_messages_to(&org("z-cert")?, "scan_http", Some(Tlp::Red))?
+                .is_empty()
+        );
         let (runs, n) = tx.feed_runs(10, 0)?;
         assert_eq!(
             (n, runs.first().map(|r| (r.reports.clone(), r.rows))),
@@ -755,12 +779,19 @@ fn feed_runs_keep_their_rows_per_organisation_and_their_messages() -> TestResult
         drop(tx);
         // Retention: the rows and columns go, the run and its messages stay.
         let mut tx = b.store.write()?;
-        assert_eq!(tx.purge_feed_rows("run_1", at)?, 3);
+        assert_eq!(tx.purge_feed_rows("run_1", at)?, 4);
         tx.commit()?;
         let mut tx = b.store.read()?;
         assert_eq!(
-            tx.feed_rows("run_1", "scan_http", &org("ziekenhuis-a")?, 10, 0)?
-                .1,
+            tx.feed_rows(
+                "run_1",
+                "scan_http",
+                Some(Tlp::Amber),
+                &org("ziekenhuis-a")?,
+                10,
+                0
+            )?
+            .1,
             0
         );
         assert!(tx.feed_inputs("run_1")?.is_empty());

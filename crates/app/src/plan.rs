@@ -166,6 +166,8 @@ pub fn candidates<'a>(
             );
         }
     } else {
+        // An organisation's servers; the organisation itself too when `with_self` or none
+        // serves it, unless it is ended (never a candidate, still concerned).
         let mut add_with_servers = |org: &'a Organisation, with_self: bool| {
             let mut served = false;
             for server in registry.servers_of(org, date) {
@@ -174,12 +176,12 @@ pub fn candidates<'a>(
                     served = true;
                 }
             }
-            if with_self || !served {
+            if (with_self || !served) && !org.is_ended_on(date) {
                 out.insert(org.slug());
             }
         };
         for slug in &facts.concerns {
-            if let Some(org) = registry.get(slug).filter(|o| !o.is_ended_on(date)) {
+            if let Some(org) = registry.get(slug) {
                 add_with_servers(org, designated(org, date));
             }
         }

@@ -130,6 +130,30 @@ fn the_plan_routes_through_the_linking_organisation_and_shows_denies_with_remedi
     for d in &plan.denies {
         assert!(!d.reasons.is_empty(), "{d:?}");
     }
+
+    // An ended organisation is never a candidate, but it is still concerned: the crisis
+    // team serving it is proposed, for it.
+    t.app
+        .end_organisation(&t.admin, "ziekenhuis-noord", Some(t.app.clock().today()))?;
+    let ended = t.app.create_item(
+        &alice,
+        vulnerability(json!({"concerns": ["ziekenhuis-noord"]})),
+    )?;
+    let plan = t.app.plan(&alice, &ended.row.id)?.record();
+    let all: Vec<&str> = plan
+        .permits
+        .iter()
+        .map(|p| p.recipient.as_str())
+        .chain(plan.denies.iter().map(|d| d.recipient.as_str()))
+        .collect();
+    assert_eq!(all, ["z-cert"], "{plan:?}");
+    assert_eq!(
+        plan.permits[0]
+            .route
+            .as_ref()
+            .map(|r| r.on_behalf_of.clone()),
+        Some(vec!["ziekenhuis-noord".to_owned()])
+    );
     Ok(())
 }
 

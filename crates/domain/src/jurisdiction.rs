@@ -51,6 +51,25 @@ const EU_MEMBERSHIP: &[(&str, Ymd, Option<Ymd>)] = &[
     ("EU", (1958, 1, 1), None),
 ];
 
+/// Territories with a code of their own that are part of a member state's EU territory:
+/// code, state, and when (within the state's membership) they were. The French outermost
+/// regions; Saint-Barthélemy until it left on 1 January 2012; Mayotte from 1 January 2014;
+/// the Åland Islands; Gibraltar, with the United Kingdom, up to and including 31 January
+/// 2020. The Kingdom of the Netherlands' Caribbean countries and the Caribbean Netherlands
+/// (AW, CW, SX, BQ), Greenland, the Faroe Islands, the other overseas countries and
+/// territories and the Crown dependencies have no entry: they are not in the EU.
+const EU_TERRITORIES: &[(&str, &str, Ymd, Option<Ymd>)] = &[
+    ("GP", "FR", (1958, 1, 1), None),
+    ("MQ", "FR", (1958, 1, 1), None),
+    ("GF", "FR", (1958, 1, 1), None),
+    ("RE", "FR", (1958, 1, 1), None),
+    ("MF", "FR", (1958, 1, 1), None),
+    ("BL", "FR", (1958, 1, 1), Some((2011, 12, 31))),
+    ("YT", "FR", (2014, 1, 1), None),
+    ("AX", "FI", (1995, 1, 1), None),
+    ("GI", "GB", (1973, 1, 1), Some((2020, 1, 31))),
+];
+
 /// The country (or `EU` for EU bodies) whose law an organisation is under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Jurisdiction([u8; 2]);
@@ -77,13 +96,22 @@ impl Jurisdiction {
         std::str::from_utf8(&self.0).unwrap_or("??")
     }
 
-    /// Whether this jurisdiction is an EU member state on `date`.
+    /// Whether this jurisdiction is in the EU on `date`: a member state (or `EU` for a
+    /// body of the Union), or a territory of a member state's EU territory that has a
+    /// code of its own (RULEBOOK.md "EU").
     pub fn is_eu_on(&self, date: Date) -> bool {
-        EU_MEMBERSHIP.iter().any(|(code, from, until)| {
-            *code == self.as_str()
-                && date >= civil(*from)
-                && until.is_none_or(|until| date <= civil(until))
-        })
+        let within = |from: Ymd, until: Option<Ymd>| {
+            date >= civil(from) && until.is_none_or(|until| date <= civil(until))
+        };
+        let member = |state: &str| {
+            EU_MEMBERSHIP
+                .iter()
+                .any(|(code, from, until)| *code == state && within(*from, *until))
+        };
+        member(self.as_str())
+            || EU_TERRITORIES.iter().any(|(code, state, from, until)| {
+                *code == self.as_str() && within(*from, *until) && member(state)
+            })
     }
 }
 
@@ -124,6 +152,30 @@ mod tests {
         let hr = Jurisdiction::parse("HR")?;
         assert!(!hr.is_eu_on(parse_date("2013-06-30")?));
         assert!(hr.is_eu_on(parse_date("2013-07-01")?));
+        Ok(())
+    }
+
+    #[test]
+    fn territories_count_as_their_state_where_they_are_eu_territory() -> Result<(), ValueError> {
+        let on = parse_date("2026-09-01")?;
+        let eu = |code: &str| Jurisdiction::parse(code).map(|j| j.is_eu_on(on));
+        // The Kingdom's Caribbean countries and the Caribbean Netherlands are not.
+        for code in [
+            "AW", "CW", "SX", "BQ", "GL", "FO", "NC", "PF", "PM", "WF", "BL", "JE", "IM",
+        ] {
+            assert!(!eu(code)?, "{code}");
+        }
+        // The French outermost regions, Åland: as their state.
+        for code in ["RE", "GP", "MQ", "GF", "YT", "MF", "AX"] {
+            assert!(eu(code)?, "{code}");
+        }
+        // With their dates: Saint-Barthélemy left, Mayotte joined, Gibraltar left with GB.
+        let at = |code: &str, day: &str| -> Result<bool, ValueError> {
+            Ok(Jurisdiction::parse(code)?.is_eu_on(parse_date(day)?))
+        };
+        assert!(at("BL", "2011-12-31")? && !at("BL", "2012-01-01")?);
+        assert!(!at("YT", "2013-12-31")? && at("YT", "2014-01-01")?);
+        assert!(at("GI", "2020-01-31")? && !at("GI", "2020-02-01")?);
         Ok(())
     }
 }

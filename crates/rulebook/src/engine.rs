@@ -8,7 +8,7 @@ use cedar_policy::{
     Authorizer, Context, Effect, Entities, EntityUid, PolicyId, PolicySet, Request, Schema,
     ValidationMode, Validator,
 };
-use schakel_domain::{Date, Registry};
+use schakel_domain::{Date, OrgSlug, Registry};
 use sha2::{Digest, Sha256};
 
 use crate::facts::{self, Facts, Relation};
@@ -767,6 +767,20 @@ impl RulebookSet {
         request: &DecisionRequest,
     ) -> Result<Verdict, DecideError> {
         Ok(Permit::verdict(self.decide(registry, request)?))
+    }
+
+    /// Whether a request would be permitted with the recipient receiving it as a linking
+    /// organisation or crisis team on behalf of `member` (for the route-via remedy).
+    pub(crate) fn receives_on_behalf_of(
+        &self,
+        registry: &Registry,
+        request: &DecisionRequest,
+        member: &OrgSlug,
+    ) -> Result<bool, DecideError> {
+        let book = self.for_date(request.at)?;
+        let relation = facts::relate(registry, request, self.dates.cbw)?;
+        let outcome = book.outcome(&relation.facts)?;
+        Ok(outcome.permitted() && outcome.via && relation.others.contains(member))
     }
 
     /// Whether a request would be permitted (no decision is assembled; for remedies).

@@ -1,5 +1,7 @@
 //! Remedies: for each reason of a deny, a single change that would turn it into a permit,
-//! each checked by deciding again.
+//! each checked by deciding again. Every reason gets one when one change would permit,
+//! whichever rule fired (RULEBOOK.md "How a decision is made"): the kinds its rule names
+//! are tried first, then every other kind.
 
 use schakel_domain::{OrgSlug, Purpose, Registry, SourceRestriction};
 
@@ -7,10 +9,21 @@ use crate::engine::Outcome;
 use crate::facts::Relation;
 use crate::{DecideError, Decision, DecisionRequest, Remedy, RemedyKind, RulebookSet};
 
-/// The remedies tried for `no_basis`, in order.
+/// The remedies tried for `no_basis` first, in order.
 const NO_BASIS_REMEDIES: &[RemedyKind] = &[
     RemedyKind::RouteVia,
     RemedyKind::SplitItem,
+    RemedyKind::ChangePurpose,
+];
+
+/// Every kind of remedy, in the order tried after a rule's own.
+const EVERY_REMEDY: &[RemedyKind] = &[
+    RemedyKind::SecrecyGuarantee,
+    RemedyKind::Consent,
+    RemedyKind::NamedRecipient,
+    RemedyKind::SourcePermission,
+    RemedyKind::SplitItem,
+    RemedyKind::RouteVia,
     RemedyKind::ChangePurpose,
 ];
 
@@ -111,11 +124,14 @@ fn try_remedy(
             }
         }
         RemedyKind::RouteVia => {
+            // Only where the server would receive it for the recipient: as a linking
+            // organisation or crisis team with the recipient among those it receives for,
+            // not in its own right (a CSIRT that also serves the recipient's sector).
             let mut via = Vec::new();
             for server in registry.servers_of(relation.recipient, request.at) {
                 let mut changed = request.clone();
                 changed.recipient = server.slug().clone();
-                if permits(&changed)? {
+                if set.receives_on_behalf_of(registry, &changed, &recipient)? {
                     via.push(server.slug().clone());
                 }
             }
@@ -188,11 +204,16 @@ pub(crate) fn attach(
         .into_iter()
         .chain(outcome.reasons.iter().map(|i| Some(*i)));
     for (reason, source) in decision.reasons.iter_mut().zip(sources) {
-        let kinds: &[RemedyKind] = match source {
+        let first: &[RemedyKind] = match source {
             None => NO_BASIS_REMEDIES,
             Some(i) => book.rules().get(i).map_or(&[], |r| r.remedies.as_slice()),
         };
-        for kind in kinds {
+        let mut tried = Vec::with_capacity(EVERY_REMEDY.len());
+        for kind in first.iter().chain(EVERY_REMEDY) {
+            if tried.contains(kind) {
+                continue;
+            }
+            tried.push(*kind);
             if let Some(remedy) = try_remedy(set, registry, request, relation, *kind)? {
                 reason.remedy = Some(remedy);
                 break;

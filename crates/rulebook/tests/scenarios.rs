@@ -213,7 +213,7 @@ fn scenarios() -> Result<(), Box<dyn std::error::Error>> {
             WBNI22,
             "zcert",
             item(Amber, &["hospital-a"], |i| i.purpose = Purpose::Other),
-            "deny no_basis(change_purpose) R2",
+            "deny no_basis(change_purpose) R2(change_purpose)",
         ),
         // Linking organisations (W2) by sector and by membership, and the 2022 amendment.
         case(
@@ -281,11 +281,11 @@ fn scenarios() -> Result<(), Box<dyn std::error::Error>> {
             "permit W3",
         ),
         case(
-            "CSIRT outside the EU, traceable",
+            "CSIRT outside the EU, traceable: split off what is traceable",
             WBNI22,
             "cert-us",
             item(Amber, &["water"], plain),
-            "deny R3",
+            "deny R3(split_item)",
         ),
         case(
             "CSIRT outside the EU, personal data",
@@ -306,7 +306,7 @@ fn scenarios() -> Result<(), Box<dyn std::error::Error>> {
             "2020-02-01",
             "cert-gb",
             item(Amber, &["water"], plain),
-            "deny R3",
+            "deny R3(split_item)",
         ),
         case(
             "CSIRT, purpose other",
@@ -613,6 +613,78 @@ fn scenarios() -> Result<(), Box<dyn std::error::Error>> {
             "ministry",
             item(Amber, &["hospital-b"], |i| i.purpose = Purpose::Escalation),
             "permit C2+W7",
+        ),
+        // RULEBOOK.md, as amended: a remedy for every reason, whichever rule fired.
+        case(
+            "CSIRT outside the EU, personal data: no single change permits",
+            WBNI22,
+            "cert-us",
+            item(Amber, &[], |i| i.personal_data = true),
+            "deny R3",
+        ),
+        case(
+            "CSIRT outside the EU, confidential and traceable",
+            WBNI22,
+            "cert-us",
+            item(Amber, &["water"], |i| {
+                i.confidentiality_markers = vec![SpecificSystems];
+            }),
+            "deny R1(split_item) R3(split_item)",
+        ),
+        // "Route via O" only when O would receive it on the recipient's behalf: Waste CERT
+        // serves the sector but would take this item (which also concerns `soft`) as a
+        // CSIRT in its own right.
+        case(
+            "no route via a server that would receive it in its own right",
+            WBNI22,
+            "waste-co",
+            item(Amber, &["waste-co", "soft"], plain),
+            "deny no_basis R2",
+        ),
+        case(
+            "route via the server that receives it on the recipient's behalf",
+            WBNI22,
+            "waste-co",
+            item(Amber, &["waste-co"], plain),
+            "deny no_basis(route_via)",
+        ),
+        // W7 needs a concerned organisation.
+        case(
+            "escalation to the overseer",
+            WBNI22,
+            "regulator",
+            item(Amber, &["hospital-a"], |i| i.purpose = Purpose::Escalation),
+            "permit W7",
+        ),
+        case(
+            "escalation that concerns nobody",
+            WBNI22,
+            "regulator",
+            item(Amber, &[], |i| i.purpose = Purpose::Escalation),
+            "deny no_basis",
+        ),
+        // An ended organisation is still concerned: its consent is still needed.
+        case(
+            "an item about an ended organisation",
+            WBNI22,
+            "water",
+            item(Amber, &["water", "gone"], plain),
+            "deny R2(consent)",
+        ),
+        // Jurisdictions: an outermost region is its member state; Curaçao is not in the EU.
+        case(
+            "CSIRT on Réunion (France, EU)",
+            WBNI22,
+            "cert-re",
+            item(Amber, &["water"], plain),
+            "permit W3",
+        ),
+        case(
+            "CSIRT on Curaçao (not in the EU)",
+            WBNI22,
+            "cert-cw",
+            item(Amber, &["water"], plain),
+            "deny R3(split_item)",
         ),
     ];
     assert!(cases.len() >= 40);

@@ -54,7 +54,19 @@ pub const REGISTRY: &str = r#"[
  {"slug": "new-entity", "name": "New entity", "sectors": ["manufacturing"], "jurisdiction": "NL", "secrecy": null, "contacts": [],
   "designations": [{"status": "important_entity", "from": "2026-08-15", "until": null}]},
  {"slug": "gone", "name": "Gone", "sectors": ["energy"], "jurisdiction": "NL", "secrecy": null, "contacts": [], "ended": "2024-01-01",
-  "designations": [{"status": "vital_provider", "from": "2018-11-09", "until": null}]}
+  "designations": [{"status": "vital_provider", "from": "2018-11-09", "until": null}]},
+ {"slug": "waste-co", "name": "Waste company", "sectors": ["waste_management"], "jurisdiction": "NL", "secrecy": null, "contacts": [],
+  "designations": [{"status": "other_provider", "from": "2018-11-09", "until": null}]},
+ {"slug": "waste-cert", "name": "Waste CERT", "sectors": ["waste_management"], "jurisdiction": "NL", "secrecy": null, "contacts": [],
+  "designations": [{"status": "csirt", "from": "2018-11-09", "until": null},
+                   {"status": "linking_organisation", "from": "2022-12-01", "until": null}],
+  "serves": {"sectors": ["waste_management"], "organisations": []}},
+ {"slug": "regulator", "name": "Health regulator", "sectors": ["health"], "jurisdiction": "NL", "secrecy": null, "contacts": [],
+  "oversees": ["health"], "designations": [{"status": "authority", "from": "2018-11-09", "until": null}]},
+ {"slug": "cert-re", "name": "CERT Réunion", "sectors": ["digital_infrastructure"], "jurisdiction": "RE", "secrecy": null, "contacts": [],
+  "designations": [{"status": "csirt", "from": "2018-11-09", "until": null}]},
+ {"slug": "cert-cw", "name": "CERT Curaçao", "sectors": ["digital_infrastructure"], "jurisdiction": "CW", "secrecy": null, "contacts": [],
+  "designations": [{"status": "csirt", "from": "2018-11-09", "until": null}]}
 ]"#;
 
 pub fn registry() -> Result<Registry, Box<dyn std::error::Error>> {

@@ -768,6 +768,18 @@ fn four_eyes_cannot_be_claimed_from_the_terminal() -> TestResult {
         .output()?;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not valid"), "{}", stderr(&out));
+    let carol = env.json(&[
+        "token", "create", "--role", "analyst", "--name", "carol", "--json",
+    ])?;
+    let id_of_carol = carol["id"].as_str().ok_or("id")?;
+    assert!(env.run(&["token", "revoke", id_of_carol])?.status.success());
+    let out = env
+        .command()
+        .env("SCHAKEL_TOKEN", carol["token"].as_str().ok_or("token")?)
+        .args(["item", "approve", &id])
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("revoked"), "{}", stderr(&out));
     let bob = env.person("analyst", "bob")?;
     let out = bob.run(&["item", "approve", &id])?;
     assert!(out.status.success(), "{}", stderr(&out));

@@ -106,21 +106,7 @@ impl TestServer {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await?;
-        let status = resp.status();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let text = resp.text().await?;
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)?
-        };
-        Ok((status, content_type, body))
+        answer(req.send().await?).await
     }
 
     async fn get(
@@ -130,6 +116,26 @@ impl TestServer {
     ) -> Result<(StatusCode, String, Value), Box<dyn std::error::Error>> {
         self.call(Method::GET, path, Some(token), None).await
     }
+}
+
+/// An answer's status, content type and JSON body (`null` when empty).
+async fn answer(
+    resp: reqwest::Response,
+) -> Result<(StatusCode, String, Value), Box<dyn std::error::Error>> {
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = resp.text().await?;
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text)?
+    };
+    Ok((status, content_type, body))
 }
 
 fn assert_problem(status: StatusCode, content_type: &str, body: &Value, expected: StatusCode) {
@@ -214,15 +220,7 @@ async fn a_key_twice_in_a_body_is_refused_naming_its_object() -> TestResult {
             "body",
         ),
     ] {
-        let resp = raw(path, token, body).await?;
-        let status = resp.status();
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let problem: Value = resp.json().await?;
+        let (status, ct, problem) = answer(raw(path, token, body).await?).await?;
         assert_problem(status, &ct, &problem, StatusCode::BAD_REQUEST);
         assert_eq!(problem["errors"][0]["field"], field, "{path}: {problem}");
         assert!(
@@ -1085,14 +1083,7 @@ async fn an_upload_past_the_limit_is_a_413_and_nothing_is_kept() -> TestResult {
         .body(csv.clone())
         .send()
         .await?;
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let problem: Value = resp.json().await?;
+    let (status, ct, problem) = answer(resp).await?;
     assert_problem(status, &ct, &problem, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
         problem["detail"]
@@ -1104,7 +1095,7 @@ async fn an_upload_past_the_limit_is_a_413_and_nothing_is_kept() -> TestResult {
     let addr = s.base.trim_start_matches("http://").to_owned();
     let token = s.analyst.clone();
     let body = csv.clone();
-    let answer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+    let streamed = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(&addr)?;
         write!(
@@ -1118,13 +1109,13 @@ async fn an_upload_past_the_limit_is_a_413_and_nothing_is_kept() -> TestResult {
             }
         }
         let _ = stream.write_all(b"0\r\n\r\n");
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
-        Ok(String::from_utf8_lossy(&answer).into_owned())
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        Ok(String::from_utf8_lossy(&raw).into_owned())
     })
     .await??;
-    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(streamed.starts_with("HTTP/1.1 413"), "{streamed}");
+    assert!(streamed.contains("application/problem+json"), "{streamed}");
     // Nothing of either run was kept.
     let (_, _, runs) = s.get("/api/v1/feeds/runs", &s.analyst).await?;
     assert_eq!(runs["total"], 0, "{runs}");
@@ -1141,14 +1132,7 @@ async fn an_upload_past_the_limit_is_a_413_and_nothing_is_kept() -> TestResult {
         .body(big)
         .send()
         .await?;
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let problem: Value = resp.json().await?;
+    let (status, ct, problem) = answer(resp).await?;
     assert_problem(status, &ct, &problem, StatusCode::PAYLOAD_TOO_LARGE);
     Ok(())
 }

@@ -81,6 +81,15 @@ fn a_bad_item_is_refused_naming_every_field() -> TestResult {
     Ok(())
 }
 
+/// Every candidate of a plan, permitted or denied.
+fn candidates(plan: &schakel_formats::item::PlanRecord) -> Vec<&str> {
+    plan.permits
+        .iter()
+        .map(|p| p.recipient.as_str())
+        .chain(plan.denies.iter().map(|d| d.recipient.as_str()))
+        .collect()
+}
+
 #[test]
 fn the_plan_routes_through_the_linking_organisation_and_shows_denies_with_remedies() -> TestResult {
     let t = demo_app()?;
@@ -113,12 +122,7 @@ fn the_plan_routes_through_the_linking_organisation_and_shows_denies_with_remedi
         })),
     )?;
     let plan = t.app.plan(&alice, &party.row.id)?.record();
-    let all: Vec<&str> = plan
-        .permits
-        .iter()
-        .map(|p| p.recipient.as_str())
-        .chain(plan.denies.iter().map(|d| d.recipient.as_str()))
-        .collect();
+    let all = candidates(&plan);
     assert!(!all.contains(&"partij-voor-de-dijk"), "{all:?}");
     assert!(all.contains(&"partijen-schakel"), "{all:?}");
     // TLP:RED never goes by unencrypted email: a contact without a key is shown unused.
@@ -140,13 +144,7 @@ fn the_plan_routes_through_the_linking_organisation_and_shows_denies_with_remedi
         vulnerability(json!({"concerns": ["ziekenhuis-noord"]})),
     )?;
     let plan = t.app.plan(&alice, &ended.row.id)?.record();
-    let all: Vec<&str> = plan
-        .permits
-        .iter()
-        .map(|p| p.recipient.as_str())
-        .chain(plan.denies.iter().map(|d| d.recipient.as_str()))
-        .collect();
-    assert_eq!(all, ["z-cert"], "{plan:?}");
+    assert_eq!(candidates(&plan), ["z-cert"], "{plan:?}");
     assert_eq!(
         plan.permits[0]
             .route

@@ -151,8 +151,8 @@ pub struct Ingested {
     pub by_organisation: Vec<u64>,
     /// The notified rows, when the run kept them ([`Ingest::keep_rows`]).
     pub rows_kept: Option<KeptRows>,
-    /// What the reader must know (markings defined nowhere, report types that locate
-    /// nothing).
+    /// What the person running the feed must know (such as markings a file names but
+    /// never defines).
     pub warnings: Vec<String>,
 }
 

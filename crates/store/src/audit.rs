@@ -12,7 +12,7 @@ pub const GENESIS_HASH: &str =
 pub struct NewAuditEntry {
     /// When.
     pub at: Timestamp,
-    /// Who (a person and role, or `cli:USER`).
+    /// Who (a person and role, a recipient organisation, or `installation` / `delivery-worker`).
     pub actor: String,
     /// What, such as `organisation.create`.
     pub action: String,

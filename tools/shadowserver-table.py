@@ -5,7 +5,7 @@ Usage: tools/shadowserver-table.py ../shared/data/shadowserver > feeds/shadowser
 
 It keeps only the facts schakel needs per report type: its name in file names, its title,
 its classification, its default severity (severity.md, types.md), and which columns hold
-the address, host name, URL, ASN, port and severity. `schakel feed ingest
+the address, host name, URL, email, ASN, port and severity. `schakel feed ingest
 --shadowserver-schema intelmq.json` reads the full schema at run time instead.
 """
 import json
@@ -39,7 +39,9 @@ for key, r in sorted(schema.items(), key=lambda kv: kv[1].get("file_name", "") i
     c = r.get("constant_fields", {})
     cols = {}
     for field, column, *rest in r.get("required_fields", []) + r.get("optional_fields", []):
-        short = FIELDS.get(field)
+        # Columns IntelMQ keeps as `extra.` that still locate a constituent (as schakel's
+        # `merge_intelmq` reads them): a compromised account's email, a victim's website.
+        short = {"email": "email", "website": "url"}.get(column) if field == "extra." else FIELDS.get(field)
         if short and short not in cols:
             cols[short] = column
     parts = [f'name = "{r["feed_name"]}"',

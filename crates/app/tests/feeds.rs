@@ -21,7 +21,7 @@ const SCAN_HTTP: &str = "timestamp,ip,protocol,port,hostname,tag,asn,geo,severit
 2026-11-21 03:00:04,203.0.113.100,tcp,80,,,,NL,medium,200
 2026-11-21 03:00:05,100.64.1.1,tcp,80,,,,NL,info,200
 2026-11-21 03:00:06,not-an-address,tcp,80,,,,NL,info,200
-2026-11-21 03:00:07,198.51.100.8
+2026-11-21 03:00:07,198.51.100.8,tcp,80,,,64500,NL,info,200,one-too-many
 ";
 
 fn input(path: &str, format: Format, text: &str) -> FeedInput {
@@ -87,7 +87,7 @@ fn a_shadowserver_report_is_resolved_counted_and_routed() -> TestResult {
         lines,
         [
             (8, "`ip`: `not-an-address` is not an IP address"),
-            (9, "2 fields where the header has 10")
+            (9, "11 fields where the header has only 10")
         ]
     );
     // Hospital South's two identical rows count once after de-duplication (its third
@@ -336,20 +336,26 @@ fn unknown_report_types_and_missing_locators_are_named() -> TestResult {
     .err()
     .ok_or("accepted")?;
     assert!(problems(&err)[0].contains("--report"), "{err}");
-    let err = run(
+    // A file whose header has none of its report type's locating columns is read, its
+    // rows counted as not resolvable, and the summary says why; the run goes on.
+    let s = run(
         &t,
-        vec![input(
-            "2026-11-21-scan_http-x.csv",
-            Format::Shadowserver,
-            "when,what\n1,2\n",
-        )],
+        vec![
+            input(
+                "2026-11-21-scan_http-x.csv",
+                Format::Shadowserver,
+                "when,what\n1,2\n",
+            ),
+            scan_http(),
+        ],
         &options(dir.path(), true),
-    )
-    .err()
-    .ok_or("accepted")?;
+    )?;
+    assert_eq!((s.files[0].rows, s.unresolved), (1, 2), "{s:?}");
     assert!(
-        problems(&err)[0].contains("no column that locates an event"),
-        "{err}"
+        s.warnings[0].contains("none of the columns that locate an event")
+            && s.warnings[0].contains("`ip`"),
+        "{:?}",
+        s.warnings
     );
     // The full Shadowserver schema updates the table: a report type it adds is known.
     let schema = r#"{"brand_new": {"file_name": "brand_new", "feed_name": "Brand-New", "constant_fields": {"classification.taxonomy": "vulnerable"},
@@ -955,5 +961,87 @@ fn a_field_over_the_limit_makes_its_record_malformed_and_the_run_goes_on() -> Te
         "{:?}",
         s.malformed_lines
     );
+    Ok(())
+}
+
+/// Issue 13, items 1 and 4: real Shadowserver reports leave out trailing empty fields;
+/// some report types locate nobody; CRLF files; URLs whose host is an address.
+#[test]
+fn real_shadowserver_shapes_are_read_and_named_by_their_lines() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    // As `scan_rdp` is delivered: a header of 6 columns, rows of 6, 5 (no trailing
+    // `tlsv13_support`) and 7 (one too many), with CRLF line ends and a blank line.
+    let rdp = "\"timestamp\",\"ip\",\"port\",\"hostname\",\"tag\",\"tlsv13_support\"\r\n\
+               \"2026-11-21 03:00:00\",\"198.51.100.7\",3389,,\"rdp\",\"Y\"\r\n\
+               \"2026-11-21 03:00:01\",\"198.51.100.8\",3389,,\"rdp\"\r\n\
+               \r\n\
+               \"2026-11-21 03:00:02\",\"198.51.100.9\",3389,,\"rdp\",\"Y\",\"extra\"\r\n\
+               \"2026-11-21 03:00:03\",\"not-an-address\",3389,,\"rdp\"\r\n";
+    // `sandbox_dns` names the lookups of malware in a sandbox: no constituent.
+    let dns = "\"timestamp\",\"md5hash\",\"request\",\"type\",\"response\",\"family\",\"tag\",\"source\"\n\
+               \"2026-11-21 00:00:02\",\"b575ce6dcce6502a8431db5610135c25\",\"time.windows.com\",\"A\",\"40.119.6.228\",,,\n";
+    // A compromised account, located by its email's domain; a ransomware victim, by its
+    // website; a phishing URL whose host is an address literal.
+    let accounts =
+        "timestamp,username,email,tag\n2026-11-21 00:00:00,jan,jan@hospital-south.example,leak\n";
+    let victims = "timestamp,entity_name,website,sector\n2026-11-21 00:00:00,Delta,https://www.waterbedrijf-delta.example/,water\n";
+    let phish = "timestamp,url,host\n2026-11-21 00:00:00,http://198.51.100.20/login,\n2026-11-21 00:00:01,http://[2001:db8:10::5]/a,\n";
+    let s = run(
+        &t,
+        vec![
+            input("2026-11-21-scan_rdp-nl.csv", Format::Shadowserver, rdp),
+            input("2026-11-21-sandbox_dns-nl.csv", Format::Shadowserver, dns),
+            input(
+                "2026-11-21-compromised_account-nl.csv",
+                Format::Shadowserver,
+                accounts,
+            ),
+            input(
+                "2026-11-21-ransomware_victim-nl.csv",
+                Format::Shadowserver,
+                victims,
+            ),
+            input("2026-11-21-malware_url-nl.csv", Format::Shadowserver, phish),
+        ],
+        &options(dir.path(), true),
+    )?;
+    let rows: Vec<u64> = s.files.iter().map(|f| f.rows).collect();
+    assert_eq!(rows, [4, 1, 1, 1, 2], "a blank line is no record");
+    let lines: Vec<(u64, &str)> = s
+        .malformed_lines
+        .iter()
+        .map(|m| (m.line, m.reason.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (5, "7 fields where the header has only 6"),
+            (6, "`ip`: `not-an-address` is not an IP address"),
+        ],
+        "the physical lines, CRLF or not"
+    );
+    assert_eq!(s.malformed, 2);
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("sandbox_dns") && w.contains("locates no constituent")),
+        "{:?}",
+        s.warnings
+    );
+    assert_eq!(s.resolved, 6, "{s:?}");
+    assert_eq!(s.unresolved, 1, "the sandbox lookup");
+    for (org, events) in [
+        ("hospital-south", 5),
+        ("waterbedrijf-delta", 1),
+        ("ziekenhuis-noord", 0),
+    ] {
+        assert_eq!(
+            s.by_organisation.get(org).copied().unwrap_or(0),
+            events,
+            "{org}: {:?}",
+            s.by_organisation
+        );
+    }
     Ok(())
 }

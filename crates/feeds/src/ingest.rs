@@ -169,6 +169,7 @@ pub struct Ingest<'a> {
     index: HashMap<(u32, u16, u32), u32>,
     markings: Markings,
     max_field: usize,
+    warnings: Vec<String>,
     by_organisation: Vec<u64>,
     spool: Spool,
     rows: u64,
@@ -241,6 +242,21 @@ pub(crate) fn url_host(url: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
+/// The domain of an email address (`soc@hospital-south.example` → `hospital-south.example`).
+pub(crate) fn email_domain(address: &str) -> Option<&str> {
+    let (local, domain) = address.trim().rsplit_once('@')?;
+    let domain = domain.trim_end_matches('>');
+    (!local.is_empty() && !domain.is_empty()).then_some(domain)
+}
+
+/// A host as found: an address literal is an address, anything else a name.
+pub(crate) fn host_or_address(host: &str) -> (Option<IpAddr>, Option<&str>) {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => (Some(ip), None),
+        Err(_) => (None, Some(host)),
+    }
+}
+
 /// What locates an event.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Locator<'r> {
@@ -262,11 +278,12 @@ pub(crate) struct Locator<'r> {
 const IP: usize = 0;
 const HOST: usize = 1;
 const URL: usize = 2;
-const ASN: usize = 3;
-const PORT: usize = 4;
-const SEVERITY: usize = 5;
-const TLP: usize = 6;
-const FIELDS: usize = 7;
+const EMAIL: usize = 3;
+const ASN: usize = 4;
+const PORT: usize = 5;
+const SEVERITY: usize = 6;
+const TLP: usize = 7;
+const FIELDS: usize = 8;
 /// A field the record does not have (or has empty).
 const ABSENT: (u32, u32) = (u32::MAX, u32::MAX);
 
@@ -372,6 +389,18 @@ fn parse_csv<R: Read>(
                 continue;
             }
         };
+        // The field at `c`, without the `\r` of a CRLF line end when it is the last.
+        let last = record.len().saturating_sub(1);
+        let field = |c: usize| {
+            record.get(c).map(|f| match f {
+                [head @ .., b'\r'] if c == last => head,
+                f => f,
+            })
+        };
+        // A blank line (a CRLF one too) is no record.
+        if more && record.len() == 1 && field(0).is_some_and(<[u8]>::is_empty) {
+            continue;
+        }
         if more {
             parsed.rows += 1;
             batch.records += 1;
@@ -392,27 +421,34 @@ fn parse_csv<R: Read>(
                         "`{name}` holds {len} bytes, more than the limit of {max} for one field"
                     )
                 });
-            } else if record.len() == layout.width {
+            } else if record.len() <= layout.width {
+                // Real reports leave out trailing empty fields: what is missing is empty.
                 let mut row = Row {
                     line,
                     fields: [ABSENT; FIELDS],
                     values: (0, 0),
                 };
                 for (slot, column) in row.fields.iter_mut().zip(&layout.columns) {
-                    if let Some(field) =
-                        column.and_then(|c| record.get(c)).filter(|f| !f.is_empty())
-                    {
-                        *slot = appended(&mut batch.raw, |b| b.extend_from_slice(field));
+                    if let Some(value) = column.and_then(field).filter(|f| !f.is_empty()) {
+                        *slot = appended(&mut batch.raw, |b| b.extend_from_slice(value));
                     }
                 }
                 if keep {
-                    row.values = appended(&mut batch.values, |b| encode_values(record.iter(), b));
+                    let missing = layout.width - record.len();
+                    row.values = appended(&mut batch.values, |b| {
+                        encode_values(
+                            (0..record.len())
+                                .filter_map(field)
+                                .chain(std::iter::repeat_n(&b""[..], missing)),
+                            b,
+                        );
+                    });
                 }
                 batch.rows.push(row);
             } else {
                 let (got, want) = (record.len(), layout.width);
                 bad(&mut parsed, line, &|| {
-                    format!("{got} fields where the header has {want}")
+                    format!("{got} fields where the header has only {want}")
                 });
             }
         }
@@ -472,7 +508,18 @@ fn locate<'b>(
             field(URL)
                 .and_then(|u| std::str::from_utf8(u).ok())
                 .and_then(url_host)
+        })
+        .or_else(|| {
+            field(EMAIL)
+                .and_then(|e| std::str::from_utf8(e).ok())
+                .and_then(email_domain)
         });
+    // A host that is an address literal (`http://198.51.100.20/a`) is that address.
+    let (ip, host) = match (ip, host.map(host_or_address)) {
+        (None, Some((Some(literal), _))) => (Some(literal), None),
+        (ip, Some((_, host))) => (ip, host),
+        (ip, None) => (ip, None),
+    };
     let source_tlp = match field(TLP) {
         None => None,
         Some(bytes) => match std::str::from_utf8(bytes).ok().and_then(Tlp::from_label) {
@@ -509,6 +556,7 @@ impl<'a> Ingest<'a> {
             index: HashMap::new(),
             markings: Markings::new(),
             max_field: DEFAULT_MAX_FIELD,
+            warnings: Vec::new(),
             by_organisation: vec![0; resolver.organisations().len()],
             spool: Spool::new(),
             rows: 0,
@@ -673,8 +721,12 @@ impl<'a> Ingest<'a> {
         let index = self.report_index(report)?;
         let mut slots = self.slots();
         let default = report.severity();
+        // Records end at `\n` only: a lone `\r` (binary garbage) is data, not a line break,
+        // so every record's line is the physical line it starts on, in CRLF files too; the
+        // `\r` of a CRLF line end is taken off the last field.
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
             .flexible(true)
             .buffer_capacity(1 << 20)
             .from_reader(input);
@@ -696,6 +748,7 @@ impl<'a> Ingest<'a> {
                 column(&c.ip).or_else(|| column(&c.network)),
                 column(&c.host).or_else(|| column(&c.fqdn)),
                 column(&c.url),
+                column(&c.email),
                 column(&c.asn),
                 column(&c.port),
                 column(&c.severity),
@@ -713,17 +766,28 @@ impl<'a> Ingest<'a> {
                 .collect(),
             max_field: self.max_field,
         };
+        // Rows that name no address, host or ASN of a constituent are read and counted
+        // (as not resolvable); the run goes on, and says so.
         if layout.columns[..=ASN].iter().all(Option::is_none) {
-            return Err(FeedError::Input(format!(
-                "`{path}`: the header has no column that locates an event for report `{}` (expected one of {})",
-                report.report,
-                [&c.ip, &c.network, &c.host, &c.fqdn, &c.url, &c.asn]
-                    .iter()
-                    .filter_map(|x| x.as_deref())
-                    .map(|x| format!("`{x}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            let expected: Vec<String> = [
+                &c.ip, &c.network, &c.host, &c.fqdn, &c.url, &c.email, &c.asn,
+            ]
+            .iter()
+            .filter_map(|x| x.as_deref())
+            .map(|x| format!("`{x}`"))
+            .collect();
+            self.warnings.push(if expected.is_empty() {
+                format!(
+                    "`{path}`: report `{}` locates no constituent (its rows carry no address, host, URL, email or ASN of one): its rows were read and counted as not resolvable",
+                    report.report
+                )
+            } else {
+                format!(
+                    "`{path}`: the header has none of the columns that locate an event for report `{}` ({}): its rows were read and counted as not resolvable",
+                    report.report,
+                    expected.join(", ")
+                )
+            });
         }
         // Two stages on two threads: one reads and splits records into batches of events,
         // the other resolves and counts them; batches travel back to be reused.
@@ -1088,7 +1152,11 @@ impl<'a> Ingest<'a> {
             dedup,
             by_organisation: self.by_organisation,
             rows_kept,
-            warnings: self.markings.warnings,
+            warnings: self
+                .warnings
+                .into_iter()
+                .chain(self.markings.warnings)
+                .collect(),
         })
     }
 }

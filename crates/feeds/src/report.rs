@@ -71,6 +71,9 @@ pub struct Columns {
     pub fqdn: Option<String>,
     /// A URL (`source.url`): its host is used.
     pub url: Option<String>,
+    /// An email address whose domain locates the event (Shadowserver's `email` of a
+    /// compromised account).
+    pub email: Option<String>,
     /// The autonomous system (`source.asn`).
     pub asn: Option<String>,
     /// The source port (`source.port`), part of what identifies an issue on a host.
@@ -91,6 +94,7 @@ impl Columns {
             "source.reverse_dns" => &mut self.host,
             "source.fqdn" => &mut self.fqdn,
             "source.url" => &mut self.url,
+            "source.email" => &mut self.email,
             "source.asn" => &mut self.asn,
             "source.port" => &mut self.port,
             "severity" => &mut self.severity,
@@ -217,6 +221,13 @@ impl ReportTable {
                             "report `{key}`: `{list}` holds an entry that is not [field, column, …]"
                         )));
                     };
+                    // Columns IntelMQ keeps as `extra.` that still locate a constituent:
+                    // a compromised account's email, a ransomware victim's website.
+                    let target = match (target, column) {
+                        ("extra.", "email") => "source.email",
+                        ("extra.", "website") => "source.url",
+                        (target, _) => target,
+                    };
                     let Some(slot) = columns.slot(target) else {
                         continue;
                     };
@@ -321,10 +332,38 @@ mod tests {
         assert_eq!(http.columns.ip.as_deref(), Some("ip"));
         assert_eq!(http.columns.port.as_deref(), Some("port"));
         assert_eq!(http.severity(), Severity::Info);
+        // A ransomware victim is located by its website, a compromised account by its
+        // email address's domain.
         let rv = t
             .get("ransomware_victim")
             .ok_or(FeedError::Schema("none".into()))?;
-        assert!(rv.columns.ip.is_none() && rv.columns.host.is_none());
+        assert!(rv.columns.ip.is_none() && rv.columns.url.as_deref() == Some("website"));
+        let account = t
+            .get("compromised_account")
+            .ok_or(FeedError::Schema("none".into()))?;
+        assert_eq!(account.columns.email.as_deref(), Some("email"));
+        Ok(())
+    }
+
+    /// Every report type but those README.md names locates a constituent by a column.
+    #[test]
+    fn every_report_type_but_one_names_a_column_that_locates_a_constituent() -> Result<(), FeedError>
+    {
+        let t = ReportTable::shadowserver()?;
+        let none: Vec<&str> = t
+            .reports
+            .values()
+            .filter(|r| {
+                let c = &r.columns;
+                [
+                    &c.ip, &c.network, &c.host, &c.fqdn, &c.url, &c.email, &c.asn,
+                ]
+                .iter()
+                .all(|x| x.is_none())
+            })
+            .map(|r| r.report.as_str())
+            .collect();
+        assert_eq!(none, ["sandbox_dns"]);
         Ok(())
     }
 }

@@ -1045,3 +1045,109 @@ fn real_shadowserver_shapes_are_read_and_named_by_their_lines() -> TestResult {
     }
     Ok(())
 }
+
+/// The Python libraries other tools build STIX and MISP with, pinned.
+const STIX_MISP: &[&str] = &["stix2==3.0.2", "pymisp==2.5.34.4"];
+
+/// Runs a Python script with stix2 and PyMISP; its standard output.
+fn generated(script: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let python =
+        schakel_outside::Python::with(env!("CARGO_TARGET_TMPDIR"), "stix-misp", STIX_MISP)?;
+    let out = python.script(script).output()?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Issue 13, items 2 and 3: a pattern named one value; `[a OR b]` reached one owner; URLs
+/// whose host is an address, and `ISSUBSET`, did not resolve; MISP's REST answer and
+/// lists were refused. Built by stix2 and PyMISP, as other tools build them.
+#[test]
+fn every_value_a_pattern_names_and_every_misp_shape_is_read() -> TestResult {
+    let t = demo_app()?;
+    let dir = tempfile::tempdir()?;
+    let bundle = generated(
+        r#"
+import stix2
+patterns = [
+    "[ipv4-addr:value = '198.51.100.10' OR ipv4-addr:value = '192.0.2.10']",
+    "[domain-name:value = 'portal.z-cert.example'] AND [url:value = 'http://198.51.100.20/a']",
+    "[ipv4-addr:value ISSUBSET '198.51.100.64/26']",
+    "[url:value = 'http://[2001:db8:10::5]/a']",
+    "[network-traffic:dst_ref.value = '203.0.113.5'] FOLLOWEDBY [domain-name:value = 'mail.ziekenhuis-noord.example'] WITHIN 300 SECONDS",
+    "[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']",
+]
+indicators = [
+    stix2.Indicator(pattern=p, pattern_type="stix", valid_from="2026-11-21T00:00:00Z",
+                    object_marking_refs=[stix2.TLP_GREEN])
+    for p in patterns
+]
+print(stix2.Bundle(*indicators, stix2.TLP_GREEN).serialize())
+"#,
+    )?;
+    let s = run(
+        &t,
+        vec![input("generated.json", Format::Stix, &bundle)],
+        &options(dir.path(), true),
+    )?;
+    assert_eq!((s.rows, s.malformed), (9, 0), "{:?}", s.malformed_lines);
+    assert_eq!((s.resolved, s.unresolved), (8, 1), "the hash names nobody");
+    for (org, events) in [
+        ("hospital-south", 3),
+        ("waterbedrijf-delta", 1),
+        ("z-cert", 1),
+        ("ziekenhuis-noord", 2),
+        ("ministerie-bzk", 1),
+    ] {
+        assert_eq!(
+            s.by_organisation.get(org).copied(),
+            Some(events),
+            "{org}: {:?}",
+            s.by_organisation
+        );
+    }
+    assert!(
+        s.permitted.iter().all(|n| n.tlp == "GREEN"),
+        "{:?}",
+        s.permitted
+    );
+
+    // PyMISP's events, in every shape MISP exports them.
+    let shapes = generated(
+        r#"
+import json
+from pymisp import MISPEvent
+def event(n, ip):
+    e = MISPEvent()
+    e.info = f"event {n}"
+    e.add_tag("tlp:amber")
+    e.add_attribute("ip-dst", ip)
+    e.add_attribute("url", "http://198.51.100.21/x")
+    return json.loads(e.to_json())
+one, two = event(1, "198.51.100.30"), event(2, "192.0.2.30")
+print(json.dumps({
+    "wrapped": {"Event": one},
+    "bare": one,
+    "response": {"response": [{"Event": one}, {"Event": two}]},
+    "list": [{"Event": one}, {"Event": two}],
+}))
+"#,
+    )?;
+    let shapes: serde_json::Value = serde_json::from_str(&shapes)?;
+    for (shape, events) in [("wrapped", 1), ("bare", 1), ("response", 2), ("list", 2)] {
+        let s = run(
+            &t,
+            vec![input(
+                &format!("{shape}.json"),
+                Format::Misp,
+                &shapes[shape].to_string(),
+            )],
+            &options(dir.path(), true),
+        )?;
+        assert_eq!(s.rows, 2 * events, "{shape}: {s:?}");
+        assert_eq!(s.resolved, 2 * events, "{shape}: {s:?}");
+        assert!(s.permitted.iter().all(|n| n.tlp == "AMBER"), "{shape}");
+    }
+    Ok(())
+}

@@ -16,6 +16,7 @@ use crate::FeedError;
 use crate::dedup::{DedupOutcome, SeenState, Spool, deduplicate};
 use crate::documents::{Part, read_misp, read_stix};
 use crate::marking::{Markings, stix_refs};
+use crate::pattern::Named;
 use crate::report::{ReportType, Severity};
 use crate::resolve::Resolver;
 use crate::rows::{KeptRows, RowSpool, encode_values};
@@ -897,73 +898,101 @@ impl<'a> Ingest<'a> {
                 Some("indicator") => {}
                 _ => return Ok(()),
             }
-            rows += 1;
-            self.rows += 1;
             let Some(pattern) = object.get("pattern").and_then(|p| p.as_str()) else {
+                rows += 1;
+                self.rows += 1;
                 self.malformed(path, rows, || "an indicator without a `pattern`".into());
                 return Ok(());
             };
-            let value = stix_value(pattern);
-            let (ip, host) = match &value {
-                Some((kind, v)) if kind.ends_with("-addr") => match address(v.as_bytes()) {
-                    Some(ip) => (Some(ip), None),
-                    None => {
-                        let v = v.clone();
-                        self.malformed(path, rows, || {
-                            format!("pattern: `{v}` is not an IP address")
-                        });
+            // Each value the pattern names is a record; an indicator naming none (or in
+            // another pattern language, such as Snort or YARA) is one, not resolvable.
+            let stix = object
+                .get("pattern_type")
+                .and_then(|t| t.as_str())
+                .is_none_or(|t| t == "stix");
+            let named = if stix {
+                match crate::pattern::named_values(pattern) {
+                    Ok(named) => named,
+                    Err(e) => {
+                        rows += 1;
+                        self.rows += 1;
+                        self.malformed(path, rows, || format!("pattern: {e}"));
                         return Ok(());
                     }
-                },
-                Some((kind, v)) if *kind == "url" => (None, url_host(v)),
-                Some((_, v)) => (None, Some(v.as_str())),
-                None => (None, None),
+                }
+            } else {
+                Vec::new()
             };
             let id = object.get("id").and_then(|i| i.as_str()).unwrap_or("");
-            values.clear();
-            if self.row_spool.is_some() {
-                let text = |k: &str| object.get(k).and_then(|v| v.as_str()).unwrap_or("");
-                let labels = object
-                    .get("labels")
-                    .and_then(|l| l.as_array())
-                    .map(|l| {
-                        l.iter()
-                            .filter_map(|x| x.as_str())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .unwrap_or_default();
-                let value = value.as_ref().map_or("", |(_, v)| v.as_str());
-                encode_values(
-                    [
-                        id,
-                        text("name"),
-                        pattern,
-                        value,
-                        text("valid_from"),
-                        labels.as_str(),
-                    ]
-                    .into_iter()
-                    .map(str::as_bytes),
-                    &mut values,
-                );
-            }
             let marking = self.markings.stix(stix_refs(&object));
-            self.event(
-                index,
-                &mut slots,
-                report.severity(),
-                Locator {
-                    ip,
-                    host,
-                    asn: None,
-                    issue: self.hasher.hash_one(id.as_bytes()),
-                    severity: None,
-                    marking,
-                    source_tlp: None,
-                },
-                (columns, &values),
-            )
+            let labels = object
+                .get("labels")
+                .map_or_else(String::new, |l| l.to_string());
+            let located: Vec<Option<Named>> = if named.is_empty() {
+                vec![None]
+            } else {
+                named.into_iter().map(Some).collect()
+            };
+            for value in located {
+                rows += 1;
+                self.rows += 1;
+                let text = value.as_ref().map(Named::text).unwrap_or_default();
+                let (ip, host, asn) = match &value {
+                    Some(Named::Address(v)) => match address(v.as_bytes()) {
+                        Some(ip) => (Some(ip), None, None),
+                        None => {
+                            self.malformed(path, rows, || {
+                                format!("pattern: `{text}` is not an IP address or network")
+                            });
+                            continue;
+                        }
+                    },
+                    Some(Named::Host(h)) => {
+                        let (ip, host) = host_or_address(h);
+                        (ip, host, None)
+                    }
+                    Some(Named::Url(u)) => match url_host(u).map(host_or_address) {
+                        Some((ip, host)) => (ip, host, None),
+                        None => (None, None, None),
+                    },
+                    Some(Named::Email(e)) => (None, email_domain(e), None),
+                    Some(Named::Asn(n)) => (None, None, Some(*n)),
+                    None => (None, None, None),
+                };
+                values.clear();
+                if self.row_spool.is_some() {
+                    let field = |k: &str| object.get(k).and_then(|v| v.as_str()).unwrap_or("");
+                    encode_values(
+                        [
+                            id,
+                            field("name"),
+                            pattern,
+                            text.as_str(),
+                            field("valid_from"),
+                            labels.as_str(),
+                        ]
+                        .into_iter()
+                        .map(str::as_bytes),
+                        &mut values,
+                    );
+                }
+                self.event(
+                    index,
+                    &mut slots,
+                    report.severity(),
+                    Locator {
+                        ip,
+                        host,
+                        asn,
+                        issue: self.hasher.hash_one(id.as_bytes()),
+                        severity: None,
+                        marking,
+                        source_tlp: None,
+                    },
+                    (columns, &values),
+                )?;
+            }
+            Ok(())
         })?;
         self.markings.end_stix(path);
         self.files.push(FileSummary {
@@ -1041,8 +1070,14 @@ impl<'a> Ingest<'a> {
                     }
                 }
                 "domain|ip" => (address(second.as_bytes()), Some(first), None),
-                "domain" | "hostname" | "hostname|port" => (None, Some(first), None),
-                "url" | "link" => (None, url_host(value), None),
+                "domain" | "hostname" | "hostname|port" => {
+                    let (ip, host) = host_or_address(first);
+                    (ip, host, None)
+                }
+                "url" | "link" => match url_host(value).map(host_or_address) {
+                    Some((ip, host)) => (ip, host, None),
+                    None => (None, None, None),
+                },
                 "AS" => (
                     None,
                     None,
@@ -1161,31 +1196,6 @@ impl<'a> Ingest<'a> {
     }
 }
 
-/// The first `ipv4-addr`, `ipv6-addr`, `domain-name` or `url` value a STIX pattern
-/// compares with `=`.
-fn stix_value(pattern: &str) -> Option<(&'static str, String)> {
-    for kind in ["ipv4-addr", "ipv6-addr", "domain-name", "url"] {
-        let needle = format!("{kind}:value");
-        let Some(at) = pattern.find(&needle) else {
-            continue;
-        };
-        let rest = pattern[at + needle.len()..].trim_start();
-        let rest = rest.strip_prefix('=')?.trim_start();
-        let rest = rest.strip_prefix('\'')?;
-        let mut value = String::new();
-        let mut chars = rest.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => value.extend(chars.next()),
-                '\'' => return Some((kind, value)),
-                c => value.push(c),
-            }
-        }
-        return None;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1211,14 +1221,5 @@ mod tests {
         );
         assert_eq!(url_host("http://[2001:db8::1]:80/"), Some("2001:db8::1"));
         assert_eq!(url_host("host.example/x"), Some("host.example"));
-        assert_eq!(
-            stix_value("[ipv4-addr:value = '10.0.0.0']"),
-            Some(("ipv4-addr", "10.0.0.0".into()))
-        );
-        assert_eq!(
-            stix_value("[url:value = 'http://a.example/x\\'y']"),
-            Some(("url", "http://a.example/x'y".into()))
-        );
-        assert_eq!(stix_value("[file:hashes.'SHA-256' = 'ef53']"), None);
     }
 }

@@ -14,6 +14,7 @@ mod facts;
 mod ingest;
 mod mapping;
 mod marking;
+mod pattern;
 mod private;
 mod report;
 mod resolve;

@@ -17,11 +17,11 @@ impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            unauthenticated(
-                "send `Authorization: Bearer <token>`; make a token with `schakel token create`",
-            )
-        })?;
+        // No credentials at all: the challenge carries no error code (RFC 6750 §3.1).
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::MissingToken)?;
         let value = header
             .to_str()
             .map_err(|_| unauthenticated("the Authorization header is not text"))?;

@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::routes::{JsonBody, blocking, query_params};
+use crate::routes::{JsonBody, blocking, body_bytes, json_of, query_params};
 use crate::wire::{Page, Paging};
 use crate::{ApiError, Problem};
 
@@ -73,25 +73,21 @@ fn parsed<T: std::str::FromStr<Err = schakel_domain::ValueError>>(
         .transpose()
 }
 
-/// An optional JSON body: none at all, or JSON.
+/// An optional JSON body: none at all (also an empty one that says it is JSON), or JSON.
 pub(crate) struct OptionalJson(pub(crate) Option<serde_json::Value>);
 
 impl<S: Send + Sync> FromRequest<S> for OptionalJson {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let empty = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() == "0")
-            || (!req.headers().contains_key(header::CONTENT_TYPE)
-                && !req.headers().contains_key(header::TRANSFER_ENCODING));
-        if empty {
+        let (is_json, bytes) = body_bytes(req, state).await?;
+        if bytes.trim_ascii().is_empty() {
             return Ok(OptionalJson(None));
         }
-        let JsonBody(value) = JsonBody::from_request(req, state).await?;
-        Ok(OptionalJson(Some(value)))
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        json_of(&bytes).map(|v| OptionalJson(Some(v)))
     }
 }
 

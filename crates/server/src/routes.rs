@@ -132,36 +132,48 @@ async fn method_not_allowed() -> ApiError {
 /// A JSON body, read as a JSON value; the use case parses it into a record.
 pub(crate) struct JsonBody(pub(crate) serde_json::Value);
 
+/// A request's body (at most [`crate::JSON_BODY_LIMIT`] bytes), and whether it says it is
+/// `application/json`.
+pub(crate) async fn body_bytes<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<(bool, Bytes), ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "a JSON body holds at most {} bytes",
+                crate::JSON_BODY_LIMIT
+            ))
+        } else {
+            ApiError::bad_field("body", e.body_text())
+        }
+    })?;
+    Ok((is_json, bytes))
+}
+
+/// A body's JSON: a key twice in one object is refused, never "the last one wins".
+pub(crate) fn json_of(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    schakel_formats::json::from_slice(bytes).map_err(|e| {
+        let field = if e.path.is_empty() { "body" } else { &e.path };
+        ApiError::bad_field(field, format!("not valid JSON: {}", e.reason))
+    })
+}
+
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        let (is_json, bytes) = body_bytes(req, state).await?;
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge(format!(
-                    "a JSON body holds at most {} bytes",
-                    crate::JSON_BODY_LIMIT
-                ))
-            } else {
-                ApiError::bad_field("body", e.body_text())
-            }
-        })?;
-        // A key twice in one object is refused, never "the last one wins".
-        schakel_formats::json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| {
-                let field = if e.path.is_empty() { "body" } else { &e.path };
-                ApiError::bad_field(field, format!("not valid JSON: {}", e.reason))
-            })
+        json_of(&bytes).map(JsonBody)
     }
 }
 

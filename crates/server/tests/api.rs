@@ -174,8 +174,23 @@ async fn healthz_is_open_and_everything_else_needs_a_valid_token() -> TestResult
             }
         }
     }
+    // RFC 6750 §3.1: no error code when no credentials were sent; `invalid_token` when
+    // they were and are not valid.
     let resp = s.client.get(format!("{}/api/v1/me", s.base)).send().await?;
-    assert!(resp.headers().get("www-authenticate").is_some());
+    assert_eq!(
+        resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()),
+        Some(r#"Bearer realm="schakel""#)
+    );
+    let resp = s
+        .client
+        .get(format!("{}/api/v1/me", s.base))
+        .bearer_auth("skl_not-a-real-token")
+        .send()
+        .await?;
+    assert_eq!(
+        resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()),
+        Some(r#"Bearer realm="schakel", error="invalid_token""#)
+    );
     let (status, _, me) = s.get("/api/v1/me", &s.legal).await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -751,7 +766,17 @@ async fn an_item_goes_from_analyst_through_four_eyes_to_the_right_inbox_only() -
         .call(Method::POST, &approve, Some(&s.analyst), None)
         .await?;
     assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
-    // The legal officer approves exactly the plan seen.
+    // An empty body that says it is JSON is no body (the plan hash is optional), then the
+    // legal officer approves exactly the plan seen.
+    let resp = s
+        .client
+        .post(format!("{}{approve}", s.base))
+        .bearer_auth(&s.analyst)
+        .header("content-type", "application/json")
+        .send()
+        .await?;
+    let (status, ct, body) = answer(resp).await?;
+    assert_problem(status, &ct, &body, StatusCode::FORBIDDEN);
     let (status, _, approved) = s
         .call(
             Method::POST,

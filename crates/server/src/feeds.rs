@@ -107,7 +107,8 @@ async fn show_run(
            ("member" = Option<String>, Query, description = "only this organisation's rows"),
            ("format" = Option<String>, Query, description = "`json` (default: sections) or `csv` (one organisation's rows; give `member` when there are several)"),
            ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "rows per organisation (default 50, at most 1000); CSV gives all rows")),
-    responses((status = 200, description = "Per organisation the message has a section for, its rows with every column of the source", body = Vec<FeedSectionRecord>),
+    responses((status = 200, description = "Per organisation the message has a section for, its rows with every column of the source (JSON), or one organisation's rows as CSV",
+               content((Vec<FeedSectionRecord> = "application/json"), (String = "text/csv"))),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "Not in your inbox, or not a feed message", body = Problem, content_type = "application/problem+json")))]
 async fn inbox_rows(
@@ -246,7 +247,8 @@ impl Read for BodyReader {
            ("report" = Option<String>, Query, description = "the report type (overrides the name)"),
            ("plan_only" = Option<bool>, Query, description = "read and plan, change nothing (default false: the run sends, under each report type's standing approval)"),
            ("window" = Option<u64>, Query, description = "days a notified host and issue is not notified again (default 7)")),
-    request_body(content = String, description = "the feed file, streamed", content_type = "text/csv"),
+    request_body(description = "the feed file, streamed: a Shadowserver CSV, a STIX 2.1 bundle or a MISP document (any shape MISP exports)",
+        content((String = "text/csv"), (serde_json::Value = "application/json"))),
     responses((status = 200, body = FeedSummaryRecord),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),

@@ -430,7 +430,8 @@ async fn reviews(
 #[utoipa::path(get, path = "/api/v1/inbox/{id}/members", tag = "inbox",
     params(("id" = String, Path, description = "The delivery's id"),
            ("format" = Option<String>, Query, description = "`json` (default) or `csv`")),
-    responses((status = 200, description = "One row per member the linking organisation received the delivery for", body = serde_json::Value),
+    responses((status = 200, description = "One row per member the linking organisation received the delivery for, JSON or CSV",
+               content((serde_json::Value = "application/json"), (String = "text/csv"))),
               (status = 404, description = "Not in your inbox", body = Problem, content_type = "application/problem+json")))]
 async fn members(
     State(app): State<App>,

@@ -353,7 +353,8 @@ async fn escalate_advice(
            ("format" = Option<String>, Query, description = "json (default), csv or svg"),
            ("threshold" = Option<u64>, Query, description = "fewest reports a published number holds (default 5)"),
            ("min_organisations" = Option<u64>, Query, description = "fewest organisations behind a published number (default 3)")),
-    responses((status = 200, body = StatsRecord),
+    responses((status = 200, description = "The statistics of the quarter, small numbers suppressed: JSON (FORMATS.md \"Statistics\"), a CSV matrix (a suppressed number is an empty field) or an SVG chart",
+               content((StatsRecord = "application/json"), (String = "text/csv"), (String = "image/svg+xml"))),
               (status = 400, body = Problem, content_type = "application/problem+json")))]
 async fn statistics(
     State(app): State<App>,
@@ -401,7 +402,8 @@ async fn statistics(
     params(("from" = String, Query, description = "first awareness date, YYYY-MM-DD"),
            ("to" = String, Query, description = "last awareness date (inclusive)"),
            ("format" = Option<String>, Query, description = "markdown (default) or json")),
-    responses((status = 200, description = "The reports of the period, redacted, with the index of redactions and their grounds"),
+    responses((status = 200, description = "The reports of the period, redacted, with the index of redactions and their grounds: Markdown, or JSON",
+               content((String = "text/markdown"), (serde_json::Value = "application/json"))),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn woo_export(
     State(app): State<App>,

@@ -108,6 +108,7 @@ pub(crate) fn router(app: App, limits: crate::Limits) -> Router {
             utoipa::openapi::security::SecurityRequirement::default(),
         ]);
     }
+    describe_responses(&mut openapi);
     // The document is written once, here; every request for it shares these bytes.
     let document = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     router
@@ -119,6 +120,45 @@ pub(crate) fn router(app: App, limits: crate::Limits) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// Every response of the document has a description (OpenAPI requires one): where a
+/// handler gives none, what its status means here.
+fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let utoipa::openapi::RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    response.description = match status.as_str() {
+                        "200" => "Success",
+                        "201" => "Created",
+                        "204" => "Done; no content",
+                        "400" => "The request is malformed (a parameter or the body); the problem names the field",
+                        "401" => "No valid token (send `Authorization: Bearer <token>`)",
+                        "403" => "The token's role may not do this",
+                        "404" => "Not found, or not this token's to see",
+                        "409" => "Conflicts with the current state",
+                        "413" => "The body is larger than the server accepts",
+                        "415" => "The body is not `application/json`",
+                        "422" => "The input is not valid; the problem names every field at fault",
+                        _ => "See the problem document",
+                    }
+                    .to_owned();
+                }
+            }
+        }
+    }
 }
 
 async fn no_route(uri: Uri) -> ApiError {

@@ -345,8 +345,11 @@ impl App {
                 })
             })
             .collect();
+        // The Standard Webhooks payload shape: `type`, `timestamp` (when the delivery was
+        // made: the same in every attempt, so a re-sent body is identical), `data`.
         let mut payload = json!({
             "type": if reminder_of.is_some() { "schakel.reminder" } else { "schakel.delivery" },
+            "timestamp": d.created_at.to_string(),
             "id": d.id,
             "inbox_id": inbox_id,
             "reminder_of": reminder_of,

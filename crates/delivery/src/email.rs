@@ -168,13 +168,71 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A header value, RFC 2047-encoded when it is not plain ASCII.
-fn header_text(text: &str) -> String {
-    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-    if clean.is_ascii() {
-        clean
+/// The longest an RFC 2047 encoded word may be (RFC 2047 section 2).
+const ENCODED_WORD: usize = 75;
+/// The longest a header line should be (RFC 5322 section 2.1.1).
+const HEADER_LINE: usize = 78;
+
+/// A header field, folded so that no line is longer than 78 characters: a value that is
+/// plain ASCII is folded at its spaces; any other is RFC 2047 encoded words of at most 75
+/// characters each (never splitting a character), one per line.
+fn header(name: &str, value: &str) -> String {
+    let clean: String = value.chars().filter(|c| !c.is_control()).collect();
+    let words: Vec<String> = if clean.is_ascii() {
+        clean.split(' ').map(str::to_owned).collect()
     } else {
-        format!("=?utf-8?B?{}?=", STANDARD.encode(clean.as_bytes()))
+        encoded_words(&clean)
+    };
+    let mut out = format!("{name}:");
+    let mut line = out.len();
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 && line + 1 + word.len() > HEADER_LINE {
+            out.push_str("\r\n");
+            line = 0;
+        }
+        out.push(' ');
+        out.push_str(word);
+        line += 1 + word.len();
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// `text` as RFC 2047 `B` encoded words, each at most [`ENCODED_WORD`] characters.
+fn encoded_words(text: &str) -> Vec<String> {
+    // `=?utf-8?B?` and `?=` take 12 characters; 39 bytes are 52 in base64: a word of 64,
+    // within the 75 of RFC 2047, that fits on the first line after `Subject: ` too.
+    const BYTES: usize = 39;
+    const _: () = assert!(12 + BYTES.div_ceil(3) * 4 <= ENCODED_WORD);
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > BYTES {
+            words.push(format!("=?utf-8?B?{}?=", STANDARD.encode(chunk.as_bytes())));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(format!("=?utf-8?B?{}?=", STANDARD.encode(chunk.as_bytes())));
+    }
+    words
+}
+
+/// A `From`: `Name <address>` with only the display name encoded (an address inside an
+/// encoded word is no address).
+fn from_header(from: &str) -> String {
+    match from.rsplit_once('<') {
+        Some((name, address)) if !name.trim().is_empty() => {
+            let name = name.trim().trim_matches('"');
+            let shown = if name.is_ascii() {
+                format!("\"{}\"", name.replace(['\\', '"'], ""))
+            } else {
+                encoded_words(name).join(" ")
+            };
+            header("From", &format!("{shown} <{address}"))
+        }
+        _ => header("From", from),
     }
 }
 
@@ -424,10 +482,19 @@ fn member_files(out: &Outgoing, data: &Value, members: &[String]) -> (String, St
 }
 
 /// The whole message (headers and body), signed and, when asked, encrypted.
-fn compose(out: &Outgoing, from_header: &str, key: &CentreKey) -> Result<Vec<u8>, String> {
+fn compose(out: &Outgoing, from_header_text: &str, key: &CentreKey) -> Result<Vec<u8>, String> {
     let data = out.payload.get("data").cloned().unwrap_or_default();
     let tlp = str_of(&data, "tlp");
-    let content = crlf(&content_entity(out));
+    let title = format!("[TLP:{tlp}] {}", str_of(&data, "title"));
+    let mut content = crlf(&content_entity(out));
+    if out.encrypt_to.is_some() {
+        // Header protection (RFC 9788): the real subject inside the signed and encrypted
+        // part, where mail programs that know it show it instead of the outer one.
+        if let Some(end) = content.find("\r\n") {
+            content.insert_str(end, "; protected-headers=\"v1\"");
+        }
+        content.insert_str(0, &header("Subject", &title));
+    }
     let signature = key.sign(content.as_bytes())?;
     let signed_boundary = format!("signed-{}", out.id);
     let signed = format!(
@@ -435,15 +502,21 @@ fn compose(out: &Outgoing, from_header: &str, key: &CentreKey) -> Result<Vec<u8>
         crlf(&signature)
     );
     let (subject, entity) = match &out.encrypt_to {
-        None => (format!("[TLP:{tlp}] {}", str_of(&data, "title")), signed),
+        None => (title, signed),
         Some(armored) => {
             let (public, _) = SignedPublicKey::from_string(armored)
                 .map_err(|e| format!("the recipient's OpenPGP key does not parse: {e}"))?;
             let encrypted = encrypt(&public, signed.as_bytes())?;
             let boundary = format!("encrypted-{}", out.id);
             (
-                // The title travels inside the encryption only.
-                format!("[TLP:{tlp}] schakel {} (encrypted)", out.id),
+                // The outer subject is read by every relay on the way: the title is the
+                // item's content, so it travels inside the encryption (as the protected
+                // `Subject` that mail programs show), and outside only what it is.
+                format!(
+                    "[TLP:{tlp}] {} {} (encrypted; the title is inside)",
+                    str_of(&data, "kind"),
+                    str_of(&data, "item")
+                ),
                 format!(
                     "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n--{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n{}\r\n--{boundary}--\r\n",
                     crlf(&encrypted)
@@ -453,15 +526,26 @@ fn compose(out: &Outgoing, from_header: &str, key: &CentreKey) -> Result<Vec<u8>
     };
     let date = jiff::fmt::rfc2822::to_string(&out.at.to_zoned(jiff::tz::TimeZone::UTC))
         .map_err(|e| e.to_string())?;
+    // The right-hand side of a Message-ID is a domain: the sender's.
+    let domain = from_header_address(from_header_text)
+        .rsplit_once('@')
+        .map_or("schakel.invalid", |(_, d)| d);
     let headers = format!(
-        "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <{}@schakel>\r\nMIME-Version: 1.0\r\nX-Schakel-Delivery: {}\r\n",
-        header_text(from_header),
-        out.address,
-        header_text(&subject),
+        "{}{}{}Date: {date}\r\nMessage-ID: <{}@{domain}>\r\nMIME-Version: 1.0\r\nX-Schakel-Delivery: {}\r\n",
+        from_header(from_header_text),
+        header("To", &out.address),
+        header("Subject", &subject),
         out.id,
         out.id
     );
     Ok(format!("{headers}{entity}").into_bytes())
+}
+
+/// The address of a `Name <address>` or bare address.
+fn from_header_address(from: &str) -> &str {
+    from.rsplit_once('<')
+        .map_or(from, |(_, rest)| rest.trim_end_matches('>'))
+        .trim()
 }
 
 /// Encrypts to every subkey of `key` that may encrypt (or the primary key when it may).
@@ -526,11 +610,50 @@ mod tests {
         assert!(!is_loopback("mail.example") && !is_loopback("10.0.0.1"));
     }
 
+    /// Issue 13, item 7: a non-ASCII subject was one 108-character encoded word, and long
+    /// headers were not folded.
     #[test]
-    fn headers_are_encoded_when_not_ascii() {
-        assert_eq!(header_text("plain"), "plain");
-        assert!(header_text("Gemeente Ĳsselstein").starts_with("=?utf-8?B?"));
-        assert_eq!(header_text("a\r\nBcc: x"), "aBcc: x");
+    fn headers_are_encoded_in_short_words_and_folded() {
+        assert_eq!(header("Subject", "plain"), "Subject: plain\r\n");
+        // No header injection: control characters are dropped.
+        assert_eq!(header("Subject", "a\r\nBcc: x"), "Subject: aBcc: x\r\n");
+        let long = "Kwetsbaarheid in de patiëntenportaalappliance van Gemeente Ĳsselstein, Ziekenhuis Zuid en Waterschap Groot-Salland: handel nu";
+        let folded = header("Subject", long);
+        for line in folded.trim_end().split("\r\n") {
+            assert!(line.len() <= 78, "{} characters: {line}", line.len());
+        }
+        let words: Vec<&str> = folded
+            .split_whitespace()
+            .filter(|w| w.starts_with("=?"))
+            .collect();
+        assert!(words.len() > 2);
+        let mut decoded = Vec::new();
+        for word in &words {
+            assert!(word.len() <= 75, "{word}");
+            let b64 = word.trim_start_matches("=?utf-8?B?").trim_end_matches("?=");
+            let bytes = STANDARD.decode(b64).unwrap_or_default();
+            // Each word holds whole characters.
+            assert!(std::str::from_utf8(&bytes).is_ok(), "{word}");
+            decoded.extend(bytes);
+        }
+        assert_eq!(String::from_utf8_lossy(&decoded), long);
+        // An ASCII value too long for a line folds at its spaces.
+        let ascii = "word ".repeat(40);
+        assert!(
+            header("Subject", ascii.trim())
+                .split("\r\n")
+                .all(|l| l.len() <= 78)
+        );
+        // A From with a non-ASCII name: only the name is encoded.
+        let from = from_header("Centrum Ĳssel <cert@centre.example>");
+        assert!(
+            from.starts_with("From: =?utf-8?B?") && from.contains(" <cert@centre.example>"),
+            "{from}"
+        );
+        assert_eq!(
+            from_header("schakel <cert@centre.example>"),
+            "From: \"schakel\" <cert@centre.example>\r\n"
+        );
     }
 
     #[test]

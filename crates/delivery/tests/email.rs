@@ -314,8 +314,10 @@ fn mail_is_signed_encrypted_where_a_key_exists_and_survives_an_outage() -> TestR
             "{}",
             header("Subject")
         );
+        // The right-hand side of a Message-ID is the sender's domain.
         assert!(
-            header("Message-ID").starts_with("<dlv_"),
+            header("Message-ID").starts_with("<dlv_")
+                && header("Message-ID").ends_with("@centre.example>"),
             "{}",
             header("Message-ID")
         );
@@ -334,7 +336,14 @@ fn mail_is_signed_encrypted_where_a_key_exists_and_survives_an_outage() -> TestR
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            String::from_utf8(out.stdout)?
+            let decrypted = String::from_utf8(out.stdout)?;
+            // The title travels inside, as the protected subject (RFC 9788).
+            assert!(
+                decrypted.contains("protected-headers=\"v1\"")
+                    && decrypted.contains("Subject: [TLP:AMBER] RCE in the patient portal"),
+                "{decrypted}"
+            );
+            decrypted
         } else {
             assert_eq!(header("To"), "soc@z-cert.example");
             assert!(

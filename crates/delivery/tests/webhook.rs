@@ -215,6 +215,14 @@ fn webhooks_are_signed_retried_with_backoff_and_resent_with_the_same_id() -> Tes
         assert_eq!(r.id, first.id, "every attempt carries the delivery's id");
         assert!(valid(&secret, r), "bad signature: {r:?}");
         let body: Value = serde_json::from_str(&r.body)?;
+        // The Standard Webhooks payload shape, the same in every attempt.
+        assert_eq!(body["type"], "schakel.delivery");
+        assert!(
+            body["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.parse::<Timestamp>().is_ok()),
+            "{body}"
+        );
         assert_eq!(body["data"]["item"], id.as_str());
         assert_eq!(body["data"]["on_behalf_of"], json!(["hospital-south"]));
         assert_eq!(body["data"]["title"], "RCE in the patient portal");

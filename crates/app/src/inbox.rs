@@ -56,7 +56,9 @@ fn on_behalf_of(d: &DeliveryRow) -> Vec<String> {
 }
 
 /// The bases of a stored decision, each with its explanation from the rulebook the decision
-/// was taken under (found by its hash; without it, rule and citation only).
+/// was taken under (found by its hash; without it, rule and citation only). This is what a
+/// recipient reads: the citation without the authors' doubt (`(?)`, or the flag that
+/// replaced it), which is a note for the centre's legal officers, not for recipients.
 fn bases_explained(
     rulebooks: &RulebookSet,
     decision: &serde_json::Value,
@@ -74,6 +76,14 @@ fn bases_explained(
                 .iter()
                 .map(|b| {
                     let mut b = b.clone();
+                    if let Some(obj) = b.as_object_mut() {
+                        obj.remove("citation_uncertain");
+                        // Decisions stored before the flag carry the marker in the text.
+                        if let Some(text) = obj.get("citation").and_then(|c| c.as_str()) {
+                            let (clean, _) = schakel_rulebook::split_citation(text);
+                            obj.insert("citation".into(), json!(clean));
+                        }
+                    }
                     let rule = b.get("rule").and_then(|r| r.as_str()).map(str::to_owned);
                     if let (Some(book), Some(rule), Some(obj)) = (book, rule, b.as_object_mut())
                         && let Some(info) = book.rules().iter().find(|r| *r.rule == *rule)
@@ -441,4 +451,30 @@ pub fn member_rows_csv(rows: &[MemberRow]) -> String {
         ]));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use schakel_rulebook::{EffectiveDates, RulebookSet};
+    use serde_json::json;
+
+    #[test]
+    fn recipients_never_read_the_doubt_about_a_citation() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let books = RulebookSet::defaults(EffectiveDates::default())?;
+        let cbw = &books.rulebooks()[2];
+        // One decision as stored now (flag), one as stored before the flag (marker in text).
+        for basis in [
+            json!({"rule": "C1", "citation": "Cbw art. 16 lid 2", "citation_uncertain": true}),
+            json!({"rule": "C1", "citation": "Cbw art. 16 lid 2 (?)"}),
+        ] {
+            let decision = json!({"rulebook_hash": cbw.hash(), "bases": [basis]});
+            let bases = super::bases_explained(&books, &decision);
+            assert_eq!(bases.len(), 1);
+            assert_eq!(bases[0]["citation"], "Cbw art. 16 lid 2", "{bases:?}");
+            assert!(bases[0].get("citation_uncertain").is_none(), "{bases:?}");
+            assert!(bases[0]["explanation"].is_string(), "{bases:?}");
+        }
+        Ok(())
+    }
 }

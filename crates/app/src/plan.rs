@@ -434,6 +434,7 @@ pub fn stored_decision(d: &Decision) -> serde_json::Value {
         "bases": d.bases.iter().map(|b| json!({
             "rule": b.rule.as_ref(),
             "citation": b.citation.as_deref(),
+            "citation_uncertain": b.citation_uncertain,
         })).collect::<Vec<_>>(),
         "conditions": d.conditions.iter().map(AsRef::as_ref).collect::<Vec<&str>>(),
     })

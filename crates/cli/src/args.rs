@@ -137,8 +137,9 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Deliver what is due in the outbox (webhooks; email follows), deciding each again
-    /// just before it goes out.
+    /// Deliver what is due in the outbox, deciding each again just before it goes out:
+    /// signed webhooks, and signed (where a key is on file, encrypted) PGP/MIME email
+    /// through --smtp-url; without one, email waits.
     Deliver {
         /// One pass, then exit (the server runs passes continuously).
         #[arg(long)]

@@ -78,7 +78,7 @@ fn sentences(app: &App, d: &Decision) -> Result<String, CliError> {
             t.push_str(&format!(
                 "  {} ({}): {}\n",
                 b.rule,
-                b.citation.as_deref().unwrap_or("-"),
+                cited(b.citation.as_deref().unwrap_or("-"), b.citation_uncertain),
                 b.explanation
             ));
         }
@@ -107,8 +107,10 @@ fn sentences(app: &App, d: &Decision) -> Result<String, CliError> {
         for r in &d.reasons {
             match &r.rule.citation {
                 Some(c) => t.push_str(&format!(
-                    "  {} ({c}): {}\n",
-                    r.rule.rule, r.rule.explanation
+                    "  {} ({}): {}\n",
+                    r.rule.rule,
+                    cited(c, r.rule.citation_uncertain),
+                    r.rule.explanation
                 )),
                 None => t.push_str(&format!("  {}: {}\n", r.rule.rule, r.rule.explanation)),
             }
@@ -119,4 +121,14 @@ fn sentences(app: &App, d: &Decision) -> Result<String, CliError> {
         }
     }
     Ok(t)
+}
+
+/// A citation as staff read it: one the rulebook marks as resting on secondary sources says
+/// so, for a legal officer to confirm.
+pub(crate) fn cited(citation: &str, uncertain: bool) -> String {
+    if uncertain {
+        format!("{citation} [unconfirmed]")
+    } else {
+        citation.to_owned()
+    }
 }

@@ -372,7 +372,7 @@ pub(crate) fn report(app: &App, me: &Principal, command: ReportCommand) -> Resul
                     "{} — {} ({})\n  report to: {}\n  applies to: designations {}; sectors {}; when {}\n  steps: {}\n",
                     r.id,
                     r.name,
-                    r.citation,
+                    crate::decide::cited(&r.citation, r.citation_uncertain),
                     r.report_to,
                     list(&r.designations_any, " or "),
                     list(&r.sectors_any, " or "),

@@ -41,6 +41,7 @@ pub(crate) fn rulebook(
                         "kind": r.kind.as_str(),
                         "line": r.line,
                         "citation": r.citation,
+                        "citation_uncertain": r.citation_uncertain,
                         "explanation": r.explanation,
                         "explanation_nl": r.explanation_nl,
                     })).collect::<Vec<_>>(),
@@ -67,7 +68,7 @@ pub(crate) fn rulebook(
                     let citation = r
                         .citation
                         .as_deref()
-                        .map(|c| format!(" — {c}"))
+                        .map(|c| format!(" — {}", crate::decide::cited(c, r.citation_uncertain)))
                         .unwrap_or_default();
                     t.push_str(&format!(
                         "  {}{citation}{}\n    {}\n    {}\n",

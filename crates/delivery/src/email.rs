@@ -15,7 +15,7 @@ use lettre::transport::smtp::SmtpTransport;
 use lettre::{Address, Transport};
 use pgp::composed::{ArmorOptions, Deserializable, MessageBuilder, SignedPublicKey};
 use pgp::crypto::sym::SymmetricKeyAlgorithm;
-use schakel_app::{Courier, CourierError, Outgoing};
+use schakel_app::{Courier, CourierError, MemberRow, Outgoing, member_rows_csv};
 use schakel_domain::Channel;
 use schakel_formats::feed::FeedSectionRecord;
 use serde_json::Value;
@@ -454,31 +454,35 @@ fn content_entity(out: &Outgoing) -> String {
     entity
 }
 
-/// The members a linking organisation received for, as JSON and CSV.
+/// The members a linking organisation received for, as JSON and CSV: the same rows, columns
+/// and delivery id (the inbox copy's, which acknowledging and forwarding name) as
+/// `GET /api/v1/inbox/{id}/members`, so a script reads either.
 fn member_files(out: &Outgoing, data: &Value, members: &[String]) -> (String, String) {
-    let rows: Vec<Value> = members
+    let delivery = out
+        .payload
+        .get("inbox_id")
+        .and_then(Value::as_str)
+        .unwrap_or(&out.id);
+    let version = data
+        .get("version")
+        .and_then(Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or_default();
+    let rows: Vec<MemberRow> = members
         .iter()
-        .map(|m| {
-            serde_json::json!({
-                "member": m,
-                "delivery": out.id,
-                "item": str_of(data, "item"),
-                "title": str_of(data, "title"),
-                "tlp": str_of(data, "tlp"),
-            })
+        .map(|m| MemberRow {
+            member: m.clone(),
+            delivery: delivery.to_owned(),
+            item: str_of(data, "item").to_owned(),
+            version,
+            title: str_of(data, "title").to_owned(),
+            tlp: str_of(data, "tlp").to_owned(),
+            // A confirmation comes after the mail; the inbox shows it.
+            forwarded_at: None,
         })
         .collect();
     let json = serde_json::to_string_pretty(&rows).unwrap_or_default();
-    let mut csv = String::from("member,delivery,item,tlp\r\n");
-    for m in members {
-        csv.push_str(&schakel_formats::csv_line([
-            m.as_str(),
-            &out.id,
-            str_of(data, "item"),
-            str_of(data, "tlp"),
-        ]));
-    }
-    (json, csv)
+    (json, member_rows_csv(&rows))
 }
 
 /// The whole message (headers and body), signed and, when asked, encrypted.

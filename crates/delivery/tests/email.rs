@@ -362,6 +362,13 @@ fn mail_is_signed_encrypted_where_a_key_exists_and_survives_an_outage() -> TestR
             "{text}"
         );
         assert!(text.contains("CVE-2026-12345"));
+        // The rulebook's doubt about a citation is for the centre's legal officers.
+        assert!(
+            text.contains("Cbw art. 16 lid 2")
+                && !text.contains("(?)")
+                && !text.contains("unconfirmed"),
+            "{text}"
+        );
         // Acknowledgements go to the recipient's inbox copy.
         let inbox = app.outbox(
             &alice,
@@ -384,7 +391,25 @@ fn mail_is_signed_encrypted_where_a_key_exists_and_survives_an_outage() -> TestR
         if header("To") == "soc@z-cert.example" {
             assert!(text.contains("C3 — "), "{text}");
             assert!(text.contains("namens: hospital-south"), "{text}");
-            assert!(part.contains("members.csv") && part.contains("members.json"));
+            // The attachments are what the API answers for the inbox copy, byte for byte.
+            let z_cert = Principal {
+                token_id: "tok_z_cert".into(),
+                name: "z-cert".into(),
+                role: Role::Recipient,
+                organisation: Some(schakel_domain::OrgSlug::parse("z-cert")?),
+            };
+            let rows = app.inbox_members(&z_cert, &own.id)?;
+            assert_eq!(
+                part_body(&part, "filename=\"members.csv\"")?,
+                schakel_app::member_rows_csv(&rows)
+            );
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&part_body(
+                    &part,
+                    "filename=\"members.json\""
+                )?)?,
+                serde_json::to_value(&rows)?
+            );
         } else {
             assert!(text.contains("C1 — "), "{text}");
         }

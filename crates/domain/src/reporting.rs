@@ -174,8 +174,10 @@ pub struct Regime {
     pub id: String,
     /// Its name for people.
     pub name: String,
-    /// Where the duty is written.
+    /// Where the duty is written (without the authors' doubt marker `(?)`).
     pub citation: String,
+    /// The table marks the citation `(?)`: it rests on secondary sources.
+    pub citation_uncertain: bool,
     /// Whom to report to.
     pub report_to: String,
     /// When it applies.

@@ -191,6 +191,9 @@ pub struct RuleRecord {
     pub rule: String,
     /// Legal citation (`null` for `no_basis`).
     pub citation: Option<String>,
+    /// The rulebook marks the citation as resting on secondary sources, for a legal
+    /// officer to confirm (never shown to recipients).
+    pub citation_uncertain: bool,
     /// Explanation in English.
     pub explanation: String,
     /// Explanation in Dutch.
@@ -241,6 +244,9 @@ pub struct ReasonRecord {
     pub rule: String,
     /// Legal citation (`null` for `no_basis`).
     pub citation: Option<String>,
+    /// The rulebook marks the citation as resting on secondary sources, for a legal
+    /// officer to confirm (never shown to recipients).
+    pub citation_uncertain: bool,
     /// Explanation in English.
     pub explanation: String,
     /// Explanation in Dutch.
@@ -277,6 +283,7 @@ pub(crate) fn rule_record(r: &RuleRef) -> RuleRecord {
     RuleRecord {
         rule: r.rule.to_string(),
         citation: r.citation.as_deref().map(str::to_owned),
+        citation_uncertain: r.citation_uncertain,
         explanation: r.explanation.to_string(),
         explanation_nl: r.explanation_nl.to_string(),
     }
@@ -286,6 +293,7 @@ pub(crate) fn reason_record(r: &Reason) -> ReasonRecord {
     ReasonRecord {
         rule: r.rule.rule.to_string(),
         citation: r.rule.citation.as_deref().map(str::to_owned),
+        citation_uncertain: r.rule.citation_uncertain,
         explanation: r.rule.explanation.to_string(),
         explanation_nl: r.rule.explanation_nl.to_string(),
         remedy: r.remedy.as_ref().map(|m| RemedyRecord {

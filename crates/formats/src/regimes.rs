@@ -16,6 +16,8 @@ pub struct RegimeRecord {
     pub name: String,
     /// Where the duty is written.
     pub citation: String,
+    /// The citation rests on secondary sources (marked `(?)` in the table).
+    pub citation_uncertain: bool,
     /// Whom to report to.
     pub report_to: String,
     /// Designations, any of which makes it apply (empty: no condition).
@@ -40,6 +42,7 @@ impl RegimeRecord {
                 id: r.id.clone(),
                 name: r.name.clone(),
                 citation: r.citation.clone(),
+                citation_uncertain: r.citation_uncertain,
                 report_to: r.report_to.clone(),
                 designations_any: r
                     .applies
@@ -283,10 +286,12 @@ impl Reader<'_> {
             }
             earlier.push(s.id.clone());
         }
+        let (citation, citation_uncertain) = schakel_rulebook::split_citation(&r.citation);
         Some(Regime {
             id: r.id.clone(),
             name: r.name.clone(),
-            citation: r.citation.clone(),
+            citation,
+            citation_uncertain,
             report_to: r.report_to.clone(),
             applies: Applies {
                 designations_any: statuses,

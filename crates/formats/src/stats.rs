@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::csv_field;
+use crate::csv_line;
 use crate::report::StatsRecord;
 
 /// Each listed cell's count by (sector, category); `None` when suppressed.
@@ -28,34 +28,33 @@ fn matrix(s: &StatsRecord) -> (Vec<&str>, Vec<&str>, Cells<'_>) {
 pub fn stats_csv(s: &StatsRecord) -> String {
     let (sectors, categories, cells) = matrix(s);
     let number = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
-    let mut out = String::from("sector");
-    for c in &categories {
-        out.push(',');
-        out.push_str(&csv_field(c));
-    }
-    out.push_str(",total\n");
+    let mut out = csv_line(
+        std::iter::once("sector")
+            .chain(categories.iter().copied())
+            .chain(["total"]),
+    );
     for sector in &sectors {
-        out.push_str(&csv_field(sector));
-        for c in &categories {
-            out.push(',');
-            out.push_str(
-                &cells
+        let counts: Vec<String> = categories
+            .iter()
+            .map(|c| {
+                cells
                     .get(&(*sector, *c))
-                    .map_or("0".to_owned(), |n| number(*n)),
-            );
-        }
-        out.push(',');
-        out.push_str(&number(s.sector_totals.get(*sector).copied().flatten()));
-        out.push('\n');
+                    .map_or("0".to_owned(), |n| number(*n))
+            })
+            .chain([number(s.sector_totals.get(*sector).copied().flatten())])
+            .collect();
+        out.push_str(&csv_line(
+            std::iter::once(*sector).chain(counts.iter().map(String::as_str)),
+        ));
     }
-    out.push_str("total");
-    for c in &categories {
-        out.push(',');
-        out.push_str(&number(s.category_totals.get(*c).copied().flatten()));
-    }
-    out.push(',');
-    out.push_str(&number(s.total));
-    out.push('\n');
+    let totals: Vec<String> = categories
+        .iter()
+        .map(|c| number(s.category_totals.get(*c).copied().flatten()))
+        .chain([number(s.total)])
+        .collect();
+    out.push_str(&csv_line(
+        std::iter::once("total").chain(totals.iter().map(String::as_str)),
+    ));
     out
 }
 
@@ -261,7 +260,7 @@ mod tests {
     fn csv_matrix_leaves_suppressed_numbers_empty() {
         assert_eq!(
             stats_csv(&sample()),
-            "sector,availability,intrusions,total\nenergy,5,0,5\nhealth,6,,\ntotal,11,,\n"
+            "sector,availability,intrusions,total\r\nenergy,5,0,5\r\nhealth,6,,\r\ntotal,11,,\r\n"
         );
     }
 

@@ -100,6 +100,8 @@ pub struct RuleRef {
     pub rule: Arc<str>,
     /// Its legal citation; `None` for `no_basis`.
     pub citation: Option<Arc<str>>,
+    /// The rulebook marks the citation as resting on secondary sources (`(?)`).
+    pub citation_uncertain: bool,
     /// Why, in English.
     pub explanation: Arc<str>,
     /// Why, in Dutch.

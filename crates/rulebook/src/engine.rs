@@ -88,8 +88,11 @@ pub struct RuleInfo {
     pub kind: RuleKind,
     /// For bases: it routes via the recipient (a linking organisation) when others are concerned.
     pub via: bool,
-    /// Legal citation.
+    /// Legal citation, without the authors' doubt marker `(?)`.
     pub citation: Option<Arc<str>>,
+    /// The citation rests on secondary sources (the rulebook marks it `(?)`): a legal
+    /// officer should confirm it. Staff and legal views show it; recipients never see it.
+    pub citation_uncertain: bool,
     /// Explanation in English.
     pub explanation: Arc<str>,
     /// Explanation in Dutch.
@@ -105,10 +108,28 @@ impl RuleInfo {
         RuleRef {
             rule: Arc::clone(&self.rule),
             citation: self.citation.clone(),
+            citation_uncertain: self.citation_uncertain,
             explanation: Arc::clone(&self.explanation),
             explanation_nl: Arc::clone(&self.explanation_nl),
         }
     }
+}
+
+/// A citation as its authors wrote it, split into the citation and whether they marked it
+/// `(?)` (resting on secondary sources). The marker may stand anywhere, once or more often
+/// (`Cbw art. 30 (?); NIS2 art. 23`); the text is returned without it.
+pub fn split_citation(text: &str) -> (String, bool) {
+    if !text.contains("(?)") {
+        return (text.trim().to_owned(), false);
+    }
+    let clean = text
+        .split("(?)")
+        .map(str::trim_end)
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (clean, true)
 }
 
 const STAGES: usize = 3;
@@ -306,7 +327,16 @@ impl Rulebook {
             let explanation_nl = policy
                 .annotation("explanation_nl")
                 .ok_or_else(|| at(format!("`{id}` has no @explanation_nl (Dutch)")))?;
-            let citation = policy.annotation("citation").map(str::to_owned);
+            let (citation, citation_uncertain) = match policy.annotation("citation") {
+                Some(text) => {
+                    let (clean, uncertain) = split_citation(text);
+                    if clean.is_empty() {
+                        return Err(at(format!("`{id}` has an empty @citation")));
+                    }
+                    (Some(clean), uncertain)
+                }
+                None => (None, false),
+            };
             if matches!(kind, RuleKind::Basis | RuleKind::Restriction) && citation.is_none() {
                 return Err(at(format!(
                     "`{id}` is a {} and needs a @citation",
@@ -370,6 +400,7 @@ impl Rulebook {
                 kind,
                 via,
                 citation: citation.map(Arc::from),
+                citation_uncertain,
                 explanation: Arc::from(explanation),
                 explanation_nl: Arc::from(explanation_nl),
                 remedies,
@@ -592,6 +623,7 @@ impl Rulebook {
         RuleRef {
             rule: Arc::from("no_basis"),
             citation: None,
+            citation_uncertain: false,
             explanation: Arc::clone(&self.no_basis_en),
             explanation_nl: Arc::clone(&self.no_basis_nl),
         }

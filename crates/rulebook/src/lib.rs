@@ -24,7 +24,9 @@ pub use decision::{
     Decision, DecisionRequest, ItemFacts, Permit, Reason, Remedy, RemedyKind, Route, RouteKind,
     RuleRef, Verdict,
 };
-pub use engine::{EffectiveDates, RuleInfo, RuleKind, Rulebook, RulebookSet, RulebookSource};
+pub use engine::{
+    EffectiveDates, RuleInfo, RuleKind, Rulebook, RulebookSet, RulebookSource, split_citation,
+};
 pub use error::{DecideError, RulebookError};
 
 /// The embedded default rulebooks (the files under `rulebooks/` in the repository).

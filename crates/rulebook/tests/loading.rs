@@ -134,3 +134,73 @@ fn an_amendment_changes_the_hash() -> Result<(), RulebookError> {
     );
     Ok(())
 }
+
+#[test]
+fn a_doubtful_citation_is_a_flag_on_the_rule_not_text() -> Result<(), RulebookError> {
+    let set = RulebookSet::defaults(EffectiveDates::default())?;
+    let cbw = &set.rulebooks()[2];
+    let rule = |id: &str| cbw.rules().iter().find(|r| &*r.policy_id == id);
+    let c1 = rule("C1").map(|r| (r.citation.as_deref(), r.citation_uncertain));
+    assert_eq!(c1, Some((Some("Cbw art. 16 lid 2"), true)));
+    // No rule of any shipped rulebook carries the marker as text.
+    for book in set.rulebooks() {
+        for r in book.rules() {
+            assert!(
+                !r.citation.as_deref().unwrap_or("").contains("(?)"),
+                "{} {}",
+                book.id(),
+                r.policy_id
+            );
+        }
+    }
+    // A legal officer who confirms a citation removes the marker, and the flag goes.
+    let confirmed = load(&WBNI_2022.replace(" (?)\")", "\")"))?;
+    assert!(
+        confirmed.rulebooks()[0]
+            .rules()
+            .iter()
+            .all(|r| !r.citation_uncertain)
+    );
+    let doubtful = load(WBNI_2022)?;
+    assert!(
+        doubtful.rulebooks()[0]
+            .rules()
+            .iter()
+            .any(|r| r.citation_uncertain)
+    );
+    Ok(())
+}
+
+#[test]
+fn the_doubt_marker_is_taken_out_wherever_it_stands() {
+    use schakel_rulebook::split_citation;
+    assert_eq!(
+        split_citation("Cbw art. 30 (?); NIS2 art. 23"),
+        ("Cbw art. 30; NIS2 art. 23".to_owned(), true)
+    );
+    assert_eq!(
+        split_citation("Cbw art. 16 lid 2, \"other relevant parties\" (?)"),
+        (
+            "Cbw art. 16 lid 2, \"other relevant parties\"".to_owned(),
+            true
+        )
+    );
+    assert_eq!(
+        split_citation(" Wbni art. 20 "),
+        ("Wbni art. 20".to_owned(), false)
+    );
+}
+
+#[test]
+fn a_citation_that_is_only_doubt_is_refused() {
+    let text = WBNI_2022.replacen("@citation(\"Wbni art. 20 (?)\")", "@citation(\" (?) \")", 1);
+    assert_ne!(text, WBNI_2022);
+    let err = load(&text).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        err.starts_with(&format!(
+            "amended.cedar:{}:",
+            line_of(&text, "@id(\"W6\")").unwrap_or_default()
+        )) && err.contains("`W6` has an empty @citation"),
+        "{err}"
+    );
+}

@@ -534,6 +534,7 @@ async fn rulebooks(
                         rule: r.rule.to_string(),
                         kind: r.kind.as_str().to_owned(),
                         citation: r.citation.as_deref().map(str::to_owned),
+                        citation_uncertain: r.citation_uncertain,
                         explanation: r.explanation.to_string(),
                         explanation_nl: r.explanation_nl.to_string(),
                     })

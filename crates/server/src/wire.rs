@@ -64,6 +64,9 @@ pub(crate) struct RuleView {
     pub kind: String,
     /// Legal citation.
     pub citation: Option<String>,
+    /// The rulebook marks the citation as resting on secondary sources: a legal officer
+    /// should confirm it.
+    pub citation_uncertain: bool,
     /// Explanation in English.
     pub explanation: String,
     /// Explanation in Dutch.

@@ -815,6 +815,15 @@ async fn decisions_answer_with_basis_route_and_remedy_and_reject_bad_requests() 
     assert_eq!(ids, ["wbni-2018", "wbni-2022", "cbw-2026"]);
     assert_eq!(books[2]["from"], "2026-08-15");
     assert_eq!(books[1]["until"], "2026-08-14");
+    // A legal officer sees which citations rest on secondary sources, as a flag.
+    let c1 = books[2]["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["id"] == "C1")
+        .ok_or("no C1")?;
+    assert_eq!(c1["citation"], "Cbw art. 16 lid 2", "{c1}");
+    assert_eq!(c1["citation_uncertain"], true, "{c1}");
     let (status, ct, problem) = s.get("/api/v1/rulebooks", &s.z_cert).await?;
     assert_problem(status, &ct, &problem, StatusCode::FORBIDDEN);
     Ok(())
@@ -917,6 +926,12 @@ async fn an_item_goes_from_analyst_through_four_eyes_to_the_right_inbox_only() -
     assert_eq!(entry["item"], id.as_str());
     assert_eq!(entry["on_behalf_of"], json!(["hospital-south"]));
     assert!(!inbox.to_string().contains("in confidence"));
+    // The basis is cited without the rulebook's doubt, which is for the centre's lawyers.
+    assert_eq!(
+        entry["bases"][0]["citation"], "Cbw art. 16 lid 2",
+        "{entry}"
+    );
+    assert!(!inbox.to_string().contains("(?)") && !inbox.to_string().contains("uncertain"));
     let delivery = entry["id"].as_str().ok_or("delivery id")?.to_owned();
     let (status, _, acked) = s
         .call(
@@ -1175,6 +1190,15 @@ async fn reports_are_filed_and_read_by_their_own_organisation_and_staff() -> Tes
             .unwrap_or_default()
             .to_owned();
         assert!(content_type.starts_with(kind), "{content_type}");
+        if format == "csv" {
+            // Every CSV schakel writes ends its lines as RFC 4180 does.
+            let csv = resp.text().await?;
+            assert!(
+                csv.starts_with("sector,") && csv.ends_with("\r\n"),
+                "{csv:?}"
+            );
+            assert_eq!(csv.matches('\n').count(), csv.matches("\r\n").count());
+        }
     }
     let (status, _, _) = s
         .call(
